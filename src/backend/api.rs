@@ -1,0 +1,341 @@
+//! The shared `(method, path, params) -> JSON -> typed` layer.
+//!
+//! `pvesh` mirrors the REST API path for path, so every transport that can make an API call
+//! (`pvesh` over a runner, the in-process simulator, REST) implements [`ApiTransport`], and
+//! [`ApiBackend`] turns those calls into model types once, for all of them.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::{Backend, GuestFilter, ResourceType};
+use crate::error::{Error, Result};
+use crate::model::{
+    ClusterResource, ClusterStatusEntry, Guest, GuestConfig, GuestKind, GuestRef, GuestStatus, Node, NodeName, NodeStatus,
+    RawGuestFields, Snapshot, Storage, Task, TaskLogLine, TaskStatus, Upid, Version, Vmid, split_tags,
+};
+
+/// An API method; `pvesh` names them `get`, `create`, `set`, `delete`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// `GET` / `pvesh get`.
+    Get,
+    /// `POST` / `pvesh create`.
+    Post,
+    /// `PUT` / `pvesh set`.
+    Put,
+    /// `DELETE` / `pvesh delete`.
+    Delete,
+}
+
+impl Method {
+    /// The `pvesh` verb.
+    pub fn pvesh_verb(self) -> &'static str {
+        match self {
+            Self::Get => "get",
+            Self::Post => "create",
+            Self::Put => "set",
+            Self::Delete => "delete",
+        }
+    }
+
+    /// Parses a `pvesh` verb (`get|create|set|delete`) or an HTTP method name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "get" => Some(Self::Get),
+            "create" | "post" => Some(Self::Post),
+            "set" | "put" => Some(Self::Put),
+            "delete" => Some(Self::Delete),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Delete => "DELETE",
+        })
+    }
+}
+
+/// API parameters in order: `(name, value)`; `pvesh` receives them as `--name value`.
+pub type Params = Vec<(String, String)>;
+
+/// Checks an API path before it goes anywhere: absolute, no NUL or control characters, no
+/// `..` segments. Everything else (spaces, quotes, `;`, `$(...)`) is passed as one argument
+/// and left to PVE to refuse.
+///
+/// # Errors
+/// `Usage` naming the problem.
+pub fn check_path(path: &str) -> Result<()> {
+    if !path.starts_with('/') {
+        return Err(Error::Usage(format!("API path '{path}' must start with '/'")));
+    }
+    if path.chars().any(char::is_control) {
+        return Err(Error::Usage("API path contains control characters".into()));
+    }
+    if path.split('/').any(|s| s == "..") {
+        return Err(Error::Usage(format!("API path '{path}' must not contain '..'")));
+    }
+    Ok(())
+}
+
+/// Checks API parameters: names are `[A-Za-z0-9_-]+` (as PVE's schema), values have no NUL.
+///
+/// # Errors
+/// `Usage` naming the bad parameter.
+pub fn check_params(params: &Params) -> Result<()> {
+    for (k, v) in params {
+        if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            return Err(Error::Usage(format!("invalid parameter name '{k}'")));
+        }
+        if v.contains('\0') {
+            return Err(Error::Usage(format!("parameter '{k}' contains a NUL byte")));
+        }
+    }
+    Ok(())
+}
+
+/// Something that makes PVE API calls and returns the `data` of the answer.
+///
+/// # Contract
+/// `call` returns the result as PVE gives it (without the HTTP `{"data": ...}` envelope);
+/// failures are mapped to [`Error`] by the transport's one classification function.
+#[async_trait]
+pub trait ApiTransport: Send + Sync + fmt::Debug {
+    /// Identity for messages, never a secret.
+    fn describe(&self) -> String;
+    /// One API call.
+    async fn call(&self, method: Method, path: &str, params: &Params) -> Result<Value>;
+    /// Closes the connection, if any. Idempotent.
+    async fn close(&self) -> Result<()>;
+}
+
+/// A [`Backend`] over any [`ApiTransport`].
+#[derive(Debug)]
+pub struct ApiBackend<T> {
+    transport: T,
+}
+
+impl<T: ApiTransport> ApiBackend<T> {
+    /// Wraps a transport.
+    pub fn new(transport: T) -> Self {
+        Self { transport }
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    async fn get<R: DeserializeOwned>(&self, path: &str, params: &Params, what: &str) -> Result<R> {
+        let v = self.transport.call(Method::Get, path, params).await?;
+        serde_json::from_value(v).map_err(|e| Error::parse(format!("{what} from {path}"), e))
+    }
+}
+
+/// Converts a `/cluster/resources` item of type `qemu`/`lxc` into a [`Guest`].
+///
+/// # Errors
+/// `Parse` when the item lacks a vmid or node.
+pub fn guest_from_resource(r: ClusterResource) -> Result<Guest> {
+    let kind: GuestKind = r.resource_type.parse().map_err(|e: String| Error::parse("guest resource", e))?;
+    let vmid = r
+        .vmid
+        .or_else(|| r.id.rsplit('/').next().and_then(|s| s.parse().ok()))
+        .ok_or_else(|| Error::parse("guest resource", format!("{} has no vmid", r.id)))?;
+    let vmid = Vmid::new(u32::try_from(vmid).map_err(|e| Error::parse("vmid", e))?).map_err(|e| Error::parse("vmid", e))?;
+    let node: NodeName = r
+        .node
+        .as_deref()
+        .ok_or_else(|| Error::parse("guest resource", format!("{} has no node", r.id)))?
+        .parse()
+        .map_err(|e| Error::parse("node name", e))?;
+    Ok(Guest {
+        vmid,
+        name: r.name,
+        node,
+        kind,
+        status: r.status.unwrap_or_else(|| "unknown".into()),
+        cpu: r.cpu,
+        maxcpu: r.maxcpu,
+        mem: r.mem,
+        maxmem: r.maxmem,
+        disk: r.disk,
+        maxdisk: r.maxdisk,
+        uptime: r.uptime,
+        template: r.template,
+        tags: r.tags.as_deref().map(split_tags).unwrap_or_default(),
+        pool: r.pool,
+        lock: r.lock,
+    })
+}
+
+/// Converts a `status/current` object into a [`GuestStatus`] for `guest`.
+pub fn guest_status_from_raw(guest: &GuestRef, raw: RawGuestFields) -> GuestStatus {
+    let ha_state = raw.ha.as_ref().and_then(|ha| {
+        let managed = ha.get("managed").is_some_and(crate::model::loose::value_bool);
+        if managed { ha.get("state").and_then(crate::model::loose::value_string) } else { None }
+    });
+    GuestStatus {
+        vmid: guest.vmid,
+        node: guest.node.clone(),
+        kind: guest.kind,
+        name: raw.name,
+        status: raw.status.unwrap_or_else(|| "unknown".into()),
+        qmpstatus: raw.qmpstatus,
+        cpu: raw.cpu,
+        cpus: raw.cpus,
+        mem: raw.mem,
+        maxmem: raw.maxmem,
+        disk: raw.disk,
+        maxdisk: raw.maxdisk,
+        uptime: raw.uptime,
+        pid: raw.pid,
+        lock: raw.lock,
+        template: raw.template,
+        tags: raw.tags.as_deref().map(split_tags).unwrap_or_default(),
+        ha_state: ha_state.or(raw.hastate),
+    }
+}
+
+fn storage_from_resource(r: ClusterResource) -> Option<Storage> {
+    let storage = r.storage.clone().or_else(|| r.id.rsplit('/').next().map(str::to_owned))?;
+    let avail = match (r.maxdisk, r.disk) {
+        (Some(t), Some(u)) => Some(t.saturating_sub(u)),
+        _ => None,
+    };
+    Some(Storage {
+        storage,
+        node: r.node.unwrap_or_default(),
+        storage_type: r.plugintype,
+        content: r.content.as_deref().map(split_content).unwrap_or_default(),
+        active: r.status.as_deref() == Some("available"),
+        shared: r.shared,
+        total: r.maxdisk,
+        used: r.disk,
+        avail,
+    })
+}
+
+fn split_content(s: &str) -> Vec<String> {
+    s.split(',').filter(|c| !c.is_empty()).map(str::to_owned).collect()
+}
+
+fn storage_from_node_entry(node: &NodeName, v: &Value) -> Option<Storage> {
+    use crate::model::loose::{value_bool, value_string, value_u64};
+    Some(Storage {
+        storage: value_string(v.get("storage")?)?,
+        node: node.to_string(),
+        storage_type: v.get("type").and_then(value_string),
+        content: v.get("content").and_then(value_string).as_deref().map(split_content).unwrap_or_default(),
+        active: v.get("active").is_some_and(value_bool),
+        shared: v.get("shared").is_some_and(value_bool),
+        total: v.get("total").and_then(value_u64),
+        used: v.get("used").and_then(value_u64),
+        avail: v.get("avail").and_then(value_u64),
+    })
+}
+
+#[async_trait]
+impl<T: ApiTransport> Backend for ApiBackend<T> {
+    fn describe(&self) -> String {
+        self.transport.describe()
+    }
+
+    async fn version(&self) -> Result<Version> {
+        self.get("/version", &Params::new(), "version").await
+    }
+
+    async fn cluster_status(&self) -> Result<Vec<ClusterStatusEntry>> {
+        self.get("/cluster/status", &Params::new(), "cluster status").await
+    }
+
+    async fn cluster_resources(&self, filter: Option<ResourceType>) -> Result<Vec<ClusterResource>> {
+        let params: Params = filter.map(|t| vec![("type".to_owned(), t.as_str().to_owned())]).unwrap_or_default();
+        self.get("/cluster/resources", &params, "cluster resources").await
+    }
+
+    async fn nodes(&self) -> Result<Vec<Node>> {
+        let mut nodes: Vec<Node> = self.get("/nodes", &Params::new(), "node list").await?;
+        nodes.sort_by(|a, b| a.node.cmp(&b.node));
+        Ok(nodes)
+    }
+
+    async fn node_status(&self, node: &NodeName) -> Result<NodeStatus> {
+        let mut s: NodeStatus = self.get(&format!("/nodes/{node}/status"), &Params::new(), "node status").await?;
+        s.node = node.to_string();
+        Ok(s)
+    }
+
+    async fn guests(&self, filter: &GuestFilter) -> Result<Vec<Guest>> {
+        let items = self.cluster_resources(Some(ResourceType::Vm)).await?;
+        let mut guests = Vec::with_capacity(items.len());
+        for r in items {
+            if matches!(r.resource_type.as_str(), "qemu" | "lxc") {
+                let g = guest_from_resource(r)?;
+                if filter.matches(&g) {
+                    guests.push(g);
+                }
+            }
+        }
+        guests.sort_by_key(|g| g.vmid);
+        Ok(guests)
+    }
+
+    async fn guest_status(&self, guest: &GuestRef) -> Result<GuestStatus> {
+        let raw: RawGuestFields = self.get(&format!("{}/status/current", guest.path()), &Params::new(), "guest status").await?;
+        Ok(guest_status_from_raw(guest, raw))
+    }
+
+    async fn guest_config(&self, guest: &GuestRef) -> Result<GuestConfig> {
+        let v = self.transport.call(Method::Get, &format!("{}/config", guest.path()), &Params::new()).await?;
+        let obj = v.as_object().ok_or_else(|| Error::parse("guest config", "expected a JSON object"))?;
+        Ok(GuestConfig::from_api(obj))
+    }
+
+    async fn snapshots(&self, guest: &GuestRef) -> Result<Vec<Snapshot>> {
+        self.get(&format!("{}/snapshot", guest.path()), &Params::new(), "snapshot list").await
+    }
+
+    async fn tasks(&self, node: &NodeName) -> Result<Vec<Task>> {
+        self.get(&format!("/nodes/{node}/tasks"), &Params::new(), "task list").await
+    }
+
+    async fn task_status(&self, upid: &Upid) -> Result<TaskStatus> {
+        self.get(&format!("/nodes/{}/tasks/{upid}/status", upid.node), &Params::new(), "task status").await
+    }
+
+    async fn task_log(&self, upid: &Upid, start: u64, limit: u64) -> Result<Vec<TaskLogLine>> {
+        let params = vec![("start".to_owned(), start.to_string()), ("limit".to_owned(), limit.to_string())];
+        self.get(&format!("/nodes/{}/tasks/{upid}/log", upid.node), &params, "task log").await
+    }
+
+    async fn storages(&self, node: Option<&NodeName>) -> Result<Vec<Storage>> {
+        let mut out = if let Some(node) = node {
+            let v: Vec<Value> = self.get(&format!("/nodes/{node}/storage"), &Params::new(), "storage list").await?;
+            v.iter().filter_map(|e| storage_from_node_entry(node, e)).collect::<Vec<_>>()
+        } else {
+            let items = self.cluster_resources(Some(ResourceType::Storage)).await?;
+            items.into_iter().filter(|r| r.resource_type == "storage").filter_map(storage_from_resource).collect()
+        };
+        out.sort_by(|a, b| (&a.node, &a.storage).cmp(&(&b.node, &b.storage)));
+        Ok(out)
+    }
+
+    async fn raw(&self, method: Method, path: &str, params: &Params) -> Result<Value> {
+        check_path(path)?;
+        check_params(params)?;
+        self.transport.call(method, path, params).await
+    }
+
+    async fn close(&self) -> Result<()> {
+        self.transport.close().await
+    }
+}

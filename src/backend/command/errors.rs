@@ -1,0 +1,150 @@
+//! Maps a failed `pvesh`/`qm`/`pct` run (exit code + stderr) to [`Error`].
+//!
+//! One function, tested against the real texts collected in `reference/ERRORS.md`. The exit
+//! code is the verdict (FORMATS.md §0.1): any non-zero code is a failure; stderr says which.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::error::Error;
+
+static PERL_AT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r" at \S+ line \d+\.?$").expect("regex is valid"));
+static PARAM_LINE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^([A-Za-z0-9_.\[\]-]+): (.+)$").expect("regex is valid"));
+
+/// Classifies a failed command. `status` is the exit code, `stderr` its standard error,
+/// `program` the tool that ran (for messages).
+pub fn classify_cli_error(program: &str, status: i32, stderr: &str) -> Error {
+    let text = stderr.trim();
+    if status == 127 || text.ends_with("command not found") || text.contains("No such file or directory (os error") {
+        return Error::Transport { message: format!("{program} is not installed on the target (exit {status}): {text}"), source: None };
+    }
+    if text.starts_with("sudo:") {
+        return Error::PermissionDenied(format!("sudo refused to run {program}: {text}"));
+    }
+    // The first meaningful line is the message; later lines are parameter errors or usage.
+    let lines: Vec<&str> = text.lines().collect();
+    let headline = lines
+        .iter()
+        .map(|l| l.trim())
+        .find(|l| !l.is_empty() && !l.starts_with("trying to acquire lock") && *l != "OK" && !l.starts_with("WARN:"))
+        .unwrap_or("");
+    let headline = PERL_AT.replace(headline, "").into_owned();
+    let lower = headline.to_ascii_lowercase();
+
+    if let Some(rest) = headline.strip_prefix("400 ") {
+        let params = lines
+            .iter()
+            .skip_while(|l| !l.starts_with("400 "))
+            .skip(1)
+            .take_while(|l| !l.trim().is_empty())
+            .filter_map(|l| PARAM_LINE.captures(l.trim()).map(|c| (c[1].to_owned(), PERL_AT.replace(&c[2], "").into_owned())))
+            .collect();
+        return Error::InvalidParameter { message: rest.to_owned(), params };
+    }
+    if headline.starts_with("403 ")
+        || headline.starts_with("401 ")
+        || lower.contains("permission check failed")
+        || lower.contains("permission denied")
+        || lower.contains("authentication fail")
+        || headline == "No ticket"
+    {
+        return Error::PermissionDenied(strip_code(&headline));
+    }
+    if headline.starts_with("ERROR: ") || headline.starts_with("USAGE: ") {
+        return Error::Usage(format!("{program}: {}", headline.trim_start_matches("ERROR: ")));
+    }
+    if lower.contains("does not exist")
+        || lower.contains("no such vm")
+        || lower.contains("no such task")
+        || lower.contains("no such resource")
+        || lower.contains("no such cluster node")
+        || lower.contains("unable to find configuration file")
+        || (lower.starts_with("no '") && lower.contains("handler"))
+        || lower.starts_with("method '") && lower.contains("not implemented")
+    {
+        return Error::NotFound(strip_code(&headline));
+    }
+    if lower.contains("is locked (")
+        || lower.contains("can't lock file")
+        || lower.contains("cfs-lock")
+        || lower.contains("already running")
+        || lower.contains(" not running")
+        || lower.contains("is running - ")
+        || lower.contains("already used")
+        || lower.contains("already exists")
+        || lower.contains("is a template")
+        || lower.contains("if it's a template")
+        || lower.contains("if vm is a template")
+    {
+        return Error::Conflict(strip_code(&headline));
+    }
+    if headline.is_empty() {
+        return Error::Api(format!("{program} failed with exit code {status} and no message"));
+    }
+    Error::Api(strip_code(&headline))
+}
+
+/// Removes a leading `NNN ` HTTP code that PVE exceptions carry.
+fn strip_code(s: &str) -> String {
+    let b = s.as_bytes();
+    if b.len() > 4 && b[..3].iter().all(u8::is_ascii_digit) && b[3] == b' ' { s[4..].to_owned() } else { s.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    // Texts from reference/ERRORS.md (each row cites its origin there).
+    #[rstest]
+    #[case("Configuration file 'nodes/pve1/qemu-server/105.conf' does not exist\n", "not_found")]
+    #[case("Configuration file 'nodes/pve/lxc/120.conf' does not exist at /usr/share/perl5/PVE/AbstractConfig.pm line 58.\n", "not_found")]
+    #[case("no such VM ('999')\n", "not_found")]
+    #[case("No 'get' handler defined for '/nodes/pve01/lxc/122/status/tasks'\n", "not_found")]
+    #[case("unable to find configuration file for VM 100 on node 'pve2'\n", "not_found")]
+    #[case("snapshot 'foo' does not exist\n", "not_found")]
+    #[case("403 Permission check failed (/vms/100, VM.PowerMgmt)\n", "permission_denied")]
+    #[case("Permission check failed (/sdn/zones/localnetwork/vmbr0, SDN.Use)\n", "permission_denied")]
+    #[case("VM is locked (backup)\n", "conflict")]
+    #[case("CT is locked (snapshot-delete)\n", "conflict")]
+    #[case("trying to acquire lock...\ncan't lock file '/var/lock/qemu-server/lock-102.conf' - got timeout\n", "conflict")]
+    #[case("VM 110 not running\n", "conflict")]
+    #[case("CT 101 already running\n", "conflict")]
+    #[case("snapshot name 'x' already used\n", "conflict")]
+    #[case("you can't start a vm if it's a template\n", "conflict")]
+    #[case("ERROR: unknown command 'qm lst'\nUSAGE: qm <COMMAND> [ARGS] [OPTIONS]\n", "usage")]
+    #[case("sudo: a password is required\n", "permission_denied")]
+    #[case("VM quit/powerdown failed - got timeout\n", "api")]
+    fn classifies_real_texts(#[case] stderr: &str, #[case] kind: &str) {
+        assert_eq!(classify_cli_error("pvesh", 255, stderr).kind(), kind, "{stderr}");
+    }
+
+    #[test]
+    fn parameter_errors_keep_each_parameter() {
+        // samples/cli-error/1.txt
+        let e = classify_cli_error(
+            "pvecm",
+            255,
+            "400 Parameter verification failed.\nnode: invalid format - value does not look like a valid node name\n\npvecm delnode <node>\n",
+        );
+        match e {
+            Error::InvalidParameter { message, params } => {
+                assert_eq!(message, "Parameter verification failed.");
+                assert_eq!(params, vec![("node".to_owned(), "invalid format - value does not look like a valid node name".to_owned())]);
+            }
+            other => panic!("expected InvalidParameter, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_tool_is_transport() {
+        assert_eq!(classify_cli_error("pvesh", 127, "bash: line 1: pvesh: command not found\n").kind(), "transport");
+    }
+
+    #[test]
+    fn perl_location_suffix_is_dropped() {
+        let e = classify_cli_error("qm", 255, "Configuration file 'nodes/pve/qemu-server/999.conf' does not exist at /usr/share/perl5/PVE/AbstractConfig.pm line 58.\n");
+        assert_eq!(e.to_string(), "Configuration file 'nodes/pve/qemu-server/999.conf' does not exist");
+    }
+}

@@ -1,0 +1,136 @@
+//! Where commands run: this host or an SSH target. A closed set, so an enum.
+//!
+//! Every argument is passed as one argument: locally through `execve` (no shell), over SSH
+//! through the `openssh` crate's `arg`, which escapes each one for the remote shell. No
+//! command string is ever built by concatenation.
+
+use std::fmt;
+
+use super::ssh::SshRunner;
+use crate::error::{Error, Result};
+
+/// What a command left behind. `status` is the exit code (a signal death maps to 128+n, or
+/// -1 when unknown).
+#[derive(Debug, Clone, Default)]
+pub struct CommandOutput {
+    /// Exit code.
+    pub status: i32,
+    /// Standard output, bytes.
+    pub stdout: Vec<u8>,
+    /// Standard error, bytes.
+    pub stderr: Vec<u8>,
+}
+
+impl CommandOutput {
+    /// Standard error as text (lossy UTF-8).
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}
+
+/// Runs commands on one target.
+#[derive(Debug)]
+pub enum Runner {
+    /// This host, through `tokio::process` (no shell).
+    Local {
+        /// Prefix every command with `sudo -n`.
+        sudo: bool,
+    },
+    /// An SSH target over one multiplexed connection.
+    Ssh(SshRunner),
+}
+
+impl Runner {
+    /// Runs `program args...` and collects its output. A non-zero exit is not an error
+    /// here: callers classify it.
+    ///
+    /// # Errors
+    /// `Usage` when an argument holds a NUL byte; `Transport` when the program cannot be
+    /// started or the SSH channel fails.
+    pub async fn run(&self, program: &str, args: &[String]) -> Result<CommandOutput> {
+        if program.contains('\0') || args.iter().any(|a| a.contains('\0')) {
+            return Err(Error::Usage("command arguments must not contain NUL bytes".into()));
+        }
+        match self {
+            Self::Local { sudo } => {
+                let (prog, full) = with_sudo(*sudo, program, args);
+                let out = tokio::process::Command::new(prog)
+                    .args(&full)
+                    .stdin(std::process::Stdio::null())
+                    .output()
+                    .await
+                    .map_err(|e| Error::transport(format!("failed to run {prog} on this host"), e))?;
+                Ok(CommandOutput { status: exit_code(&out.status), stdout: out.stdout, stderr: out.stderr })
+            }
+            Self::Ssh(ssh) => {
+                let (prog, full) = with_sudo(ssh.sudo(), program, args);
+                ssh.run(prog, &full).await
+            }
+        }
+    }
+
+    /// Closes the SSH session (see [`SshRunner::close`]); nothing to do locally.
+    ///
+    /// # Errors
+    /// `Transport` when the SSH master could not be told to exit.
+    pub async fn close(&self) -> Result<()> {
+        match self {
+            Self::Local { .. } => Ok(()),
+            Self::Ssh(ssh) => ssh.close().await,
+        }
+    }
+}
+
+impl fmt::Display for Runner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Local { .. } => f.write_str("Local"),
+            Self::Ssh(s) => write!(f, "Ssh({s})"),
+        }
+    }
+}
+
+fn with_sudo<'a>(sudo: bool, program: &'a str, args: &[String]) -> (&'a str, Vec<String>) {
+    if sudo {
+        let mut full = Vec::with_capacity(args.len() + 2);
+        full.push("-n".to_owned());
+        full.push(program.to_owned());
+        full.extend_from_slice(args);
+        ("sudo", full)
+    } else {
+        (program, args.to_vec())
+    }
+}
+
+/// Exit code of a finished process: the code, or 128+signal, or -1.
+pub(crate) fn exit_code(status: &std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status.code().or_else(|| status.signal().map(|s| 128 + s)).unwrap_or(-1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sudo_prefixes_without_joining() {
+        let (p, a) = with_sudo(true, "pvesh", &["get".into(), "/a b".into()]);
+        assert_eq!(p, "sudo");
+        assert_eq!(a, ["-n", "pvesh", "get", "/a b"]);
+    }
+
+    #[tokio::test]
+    async fn local_runner_passes_hostile_arguments_verbatim() {
+        let r = Runner::Local { sudo: false };
+        let hostile = "a b'c\";d $(touch /nonexistent) `x`".to_owned();
+        let out = r.run("printf", &["%s".into(), hostile.clone()]).await.expect("printf runs");
+        assert_eq!(out.status, 0);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), hostile);
+    }
+
+    #[tokio::test]
+    async fn nul_bytes_are_refused_before_running() {
+        let r = Runner::Local { sudo: false };
+        assert!(matches!(r.run("true", &["a\0b".into()]).await, Err(Error::Usage(_))));
+    }
+}

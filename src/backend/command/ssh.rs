@@ -1,0 +1,332 @@
+//! The SSH runner: one OpenSSH multiplex master per target, used through the `openssh`
+//! crate's native mux client.
+//!
+//! The master is started with the system `ssh` so everything in `~/.ssh/config` applies
+//! (`ProxyJump`, `IdentityFile`, `Port`, `User`), with `BatchMode=yes` (never prompts) and
+//! `StrictHostKeyChecking=yes` unless `accept-new` is asked for. Like OpenSSH's
+//! `ControlPersist`, the master outlives one run: its socket sits in a private 0700
+//! directory, keyed by the destination and options, and the next run against the same target
+//! resumes it, paying one channel instead of a handshake. The master exits after being idle
+//! for the persist time (default 60 s). With `--no-persist` the master is private to the run
+//! and closed explicitly at its end.
+
+use std::collections::hash_map::DefaultHasher;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use openssh::Session;
+use tokio::sync::Mutex;
+
+use super::runner::CommandOutput;
+use crate::error::{Error, Result};
+
+/// How the SSH host key is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum HostKeyPolicy {
+    /// `StrictHostKeyChecking=yes`: the key must already be in `known_hosts`.
+    #[default]
+    Strict,
+    /// `StrictHostKeyChecking=accept-new`: a new host's key is recorded, a changed one refused.
+    AcceptNew,
+}
+
+/// Everything that determines one SSH connection.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SshOptions {
+    /// Login user; `None` = from ssh config or the local user.
+    pub user: Option<String>,
+    /// Host name or alias from ssh config.
+    pub host: String,
+    /// Port; `None` = from ssh config or 22.
+    pub port: Option<u16>,
+    /// An ssh config file to use instead of `~/.ssh/config` (`ssh -F`).
+    pub config_file: Option<PathBuf>,
+    /// Host key policy.
+    pub host_keys: HostKeyPolicy,
+    /// Keep the master for later runs, exiting after this idle time; `None` = close at the end.
+    pub persist: Option<Duration>,
+    /// Connection timeout.
+    pub connect_timeout: Duration,
+    /// Prefix remote commands with `sudo -n`.
+    pub sudo: bool,
+}
+
+impl SshOptions {
+    /// Parses `ssh://[user@]host[:port]` (IPv6 as `[addr]`). Other fields take defaults.
+    ///
+    /// # Errors
+    /// `Usage` when the target is malformed.
+    pub fn parse_target(target: &str) -> Result<Self> {
+        let rest = target.strip_prefix("ssh://").ok_or_else(|| Error::Usage(format!("'{target}' is not an ssh:// target")))?;
+        let rest = rest.trim_end_matches('/');
+        let (user, hostport) = match rest.rsplit_once('@') {
+            Some((u, h)) => (Some(u.to_owned()), h),
+            None => (None, rest),
+        };
+        let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+            let (h, tail) = v6.split_once(']').ok_or_else(|| Error::Usage(format!("unclosed '[' in '{target}'")))?;
+            (h.to_owned(), tail.strip_prefix(':'))
+        } else {
+            match hostport.rsplit_once(':') {
+                Some((h, p)) => (h.to_owned(), Some(p)),
+                None => (hostport.to_owned(), None),
+            }
+        };
+        let port = port
+            .map(|p| p.parse::<u16>().map_err(|_| Error::Usage(format!("invalid port '{p}' in '{target}'"))))
+            .transpose()?;
+        let ok_host = !host.is_empty() && !host.starts_with('-') && host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-_:".contains(&b));
+        let ok_user = user.as_deref().is_none_or(|u| !u.is_empty() && !u.starts_with('-') && u.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)));
+        if !ok_host || !ok_user {
+            return Err(Error::Usage(format!("invalid ssh target '{target}': expected ssh://[user@]host[:port]")));
+        }
+        Ok(Self {
+            user,
+            host,
+            port,
+            config_file: None,
+            host_keys: HostKeyPolicy::Strict,
+            persist: Some(Duration::from_secs(60)),
+            connect_timeout: Duration::from_secs(10),
+            sudo: false,
+        })
+    }
+
+    fn socket_key(&self) -> u64 {
+        let mut h = DefaultHasher::new();
+        (&self.user, &self.host, self.port, &self.config_file, self.host_keys).hash(&mut h);
+        h.finish()
+    }
+
+    /// The `ssh` arguments that start a master on `socket`, logging to `log`.
+    fn master_args(&self, socket: &Path, log: &Path) -> Vec<String> {
+        let mut a: Vec<String> = Vec::new();
+        if let Some(cfg) = &self.config_file {
+            a.push("-F".into());
+            a.push(cfg.display().to_string());
+        }
+        let persist = match self.persist {
+            Some(d) => format!("{}s", d.as_secs().max(1)),
+            None => "yes".into(),
+        };
+        let strict = match self.host_keys {
+            HostKeyPolicy::Strict => "yes",
+            HostKeyPolicy::AcceptNew => "accept-new",
+        };
+        for o in [
+            "ControlMaster=yes".to_owned(),
+            format!("ControlPath={}", socket.display()),
+            format!("ControlPersist={persist}"),
+            "BatchMode=yes".to_owned(),
+            format!("StrictHostKeyChecking={strict}"),
+            format!("ConnectTimeout={}", self.connect_timeout.as_secs().max(1)),
+            "ServerAliveInterval=15".to_owned(),
+        ] {
+            a.push("-o".into());
+            a.push(o);
+        }
+        a.extend(["-E".into(), log.display().to_string(), "-f".into(), "-N".into()]);
+        if let Some(p) = self.port {
+            a.push("-p".into());
+            a.push(p.to_string());
+        }
+        if let Some(u) = &self.user {
+            a.push("-l".into());
+            a.push(u.clone());
+        }
+        a.push("--".into());
+        a.push(self.host.clone());
+        a
+    }
+}
+
+/// The private directory holding master sockets: `$PVECTL_RUNTIME_DIR`, else
+/// `$XDG_RUNTIME_DIR/pvectl`, else `~/.cache/pvectl/ssh`, else `/tmp/pvectl-<uid>`; created
+/// 0700, and its mode enforced.
+///
+/// # Errors
+/// `Transport` when it cannot be created or secured.
+pub fn control_dir() -> Result<PathBuf> {
+    let dir = std::env::var_os("PVECTL_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_RUNTIME_DIR").map(|d| PathBuf::from(d).join("pvectl")))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/pvectl/ssh")))
+        .unwrap_or_else(|| PathBuf::from(format!("/tmp/pvectl-{}", unsafe_free_uid())));
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| Error::transport(format!("failed to create the ssh control directory {}", dir.display()), e))?;
+    let meta = std::fs::metadata(&dir).map_err(|e| Error::transport(format!("failed to read {}", dir.display()), e))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| Error::transport(format!("failed to make {} private", dir.display()), e))?;
+    }
+    Ok(dir)
+}
+
+fn unsafe_free_uid() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "user".into())
+}
+
+/// Runs commands over one multiplexed SSH session.
+pub struct SshRunner {
+    opts: SshOptions,
+    session: Mutex<Option<Session>>,
+    socket: PathBuf,
+}
+
+impl fmt::Debug for SshRunner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SshRunner({self})")
+    }
+}
+
+impl fmt::Display for SshRunner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(u) = &self.opts.user {
+            write!(f, "{u}@")?;
+        }
+        f.write_str(&self.opts.host)?;
+        if let Some(p) = self.opts.port {
+            write!(f, ":{p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl SshRunner {
+    /// Connects: resumes a live persistent master for these options, or starts one.
+    ///
+    /// # Errors
+    /// `Transport` with ssh's own reason (connection refused, host key verification failed,
+    /// permission denied) when the master cannot be started.
+    pub async fn connect(opts: SshOptions) -> Result<Self> {
+        let dir = control_dir()?;
+        let socket = match opts.persist {
+            Some(_) => dir.join(format!("m-{:016x}", opts.socket_key())),
+            None => dir.join(format!("p-{:016x}-{}", opts.socket_key(), std::process::id())),
+        };
+        if opts.persist.is_some() && socket.exists() {
+            let s = Session::resume_mux(socket.clone().into_boxed_path(), None);
+            if s.check().await.is_ok() {
+                return Ok(Self { opts, session: Mutex::new(Some(s)), socket });
+            }
+            // A stale socket from a master that died: remove it and start afresh.
+            let _ = std::fs::remove_file(&socket);
+        }
+        launch_master(&opts, &socket).await?;
+        let s = Session::resume_mux(socket.clone().into_boxed_path(), None);
+        s.check().await.map_err(|e| Error::transport(format!("failed to use the ssh master for {}", opts.host), e))?;
+        Ok(Self { opts, session: Mutex::new(Some(s)), socket })
+    }
+
+    /// Whether remote commands get `sudo -n`.
+    pub fn sudo(&self) -> bool {
+        self.opts.sudo
+    }
+
+    /// The master's control socket.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Runs one remote command on a new channel of the master. Each of `program` and
+    /// `args` is escaped by `openssh` so it arrives as exactly one argument.
+    ///
+    /// # Errors
+    /// `Transport` when the channel fails or the session was closed.
+    pub async fn run(&self, program: &str, args: &[String]) -> Result<CommandOutput> {
+        let guard = self.session.lock().await;
+        let session = guard.as_ref().ok_or_else(|| Error::Transport { message: format!("ssh session to {self} is closed"), source: None })?;
+        let out = session
+            .command(program)
+            .args(args)
+            .stdin(openssh::Stdio::null())
+            .output()
+            .await
+            .map_err(|e| Error::transport(format!("failed to run {program} over ssh on {self}"), e))?;
+        Ok(CommandOutput { status: super::runner::exit_code(&out.status), stdout: out.stdout, stderr: out.stderr })
+    }
+
+    /// Ends the session: a private master (`--no-persist`) is told to exit; a persistent one
+    /// is left running for the next invocation and exits by itself when idle.
+    ///
+    /// # Errors
+    /// `Transport` when a private master could not be shut down.
+    pub async fn close(&self) -> Result<()> {
+        let Some(s) = self.session.lock().await.take() else { return Ok(()) };
+        if self.opts.persist.is_none() {
+            let r = s.close().await;
+            let _ = std::fs::remove_file(&self.socket);
+            r.map_err(|e| Error::transport(format!("failed to close the ssh master for {self}"), e))?;
+        }
+        Ok(())
+    }
+}
+
+async fn launch_master(opts: &SshOptions, socket: &Path) -> Result<()> {
+    let log = socket.with_extension("log");
+    let _ = std::fs::remove_file(&log);
+    let status = tokio::process::Command::new("ssh")
+        .args(opts.master_args(socket, &log))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .await
+        .map_err(|e| Error::transport("failed to start ssh (is the OpenSSH client installed?)", e))?;
+    let reason = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    if !status.success() {
+        let reason = reason.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("; ");
+        let target = match (&opts.user, opts.port) {
+            (Some(u), Some(p)) => format!("{u}@{}:{p}", opts.host),
+            (Some(u), None) => format!("{u}@{}", opts.host),
+            (None, Some(p)) => format!("{}:{p}", opts.host),
+            (None, None) => opts.host.clone(),
+        };
+        let reason = if reason.is_empty() { format!("ssh exited with {status}") } else { reason };
+        return Err(Error::Transport { message: format!("failed to connect to {target} over ssh: {reason}"), source: None });
+    }
+    // `-f` returns once authenticated; the socket appears right after.
+    for _ in 0..100 {
+        if socket.exists() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Err(Error::Transport { message: format!("ssh master for {} did not create its control socket", opts.host), source: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_targets() {
+        let o = SshOptions::parse_target("ssh://root@127.0.0.1:2222").expect("valid");
+        assert_eq!((o.user.as_deref(), o.host.as_str(), o.port), (Some("root"), "127.0.0.1", Some(2222)));
+        let o = SshOptions::parse_target("ssh://pve1").expect("valid");
+        assert_eq!((o.user, o.host.as_str(), o.port), (None, "pve1", None));
+        let o = SshOptions::parse_target("ssh://admin@[::1]:22").expect("valid");
+        assert_eq!(o.host, "::1");
+        for bad in ["ssh://", "ssh://-oProxyCommand=x", "ssh://a b", "ssh://h:99999", "ssh://r;t@h", "http://h"] {
+            assert!(SshOptions::parse_target(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn master_args_are_strict_and_batch() {
+        let o = SshOptions::parse_target("ssh://root@h:2222").expect("valid");
+        let a = o.master_args(Path::new("/s"), Path::new("/l"));
+        assert!(a.contains(&"StrictHostKeyChecking=yes".to_owned()));
+        assert!(a.contains(&"BatchMode=yes".to_owned()));
+        assert!(a.contains(&"ControlPersist=60s".to_owned()));
+        assert_eq!(a.last().map(String::as_str), Some("h"));
+        assert_eq!(a[a.len() - 2], "--");
+    }
+}

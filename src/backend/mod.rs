@@ -1,0 +1,152 @@
+//! The `Backend` trait: one typed API over every way of reaching PVE.
+//!
+//! Implementations: [`ApiBackend`] over an [`ApiTransport`] (`pvesh` locally or over SSH, the
+//! in-process simulator, and REST later), and [`command::QmPctBackend`] for hosts that allow
+//! only `qm`/`pct`. Conveniences built from the required methods live in [`BackendExt`].
+
+pub mod api;
+pub mod command;
+pub mod sim;
+
+use std::fmt;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::model::{
+    ClusterResource, ClusterStatusEntry, Guest, GuestConfig, GuestKind, GuestRef, GuestStatus, Node, NodeName, NodeStatus,
+    Snapshot, Storage, Task, TaskLogLine, TaskStatus, Upid, Version, Vmid,
+};
+
+pub use api::{ApiBackend, ApiTransport, Method, Params};
+
+/// The `type` filter of `GET /cluster/resources`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ResourceType {
+    /// qemu and lxc guests (`vm`).
+    Vm,
+    /// Nodes.
+    Node,
+    /// Storages per node.
+    Storage,
+}
+
+impl ResourceType {
+    /// The API value: `vm`, `node` or `storage`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Vm => "vm",
+            Self::Node => "node",
+            Self::Storage => "storage",
+        }
+    }
+}
+
+/// Which guests `guest list` returns. Empty = all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GuestFilter {
+    /// Only guests on this node.
+    pub node: Option<NodeName>,
+    /// Only this kind.
+    pub kind: Option<GuestKind>,
+    /// Only guests with this status (`running`, `stopped`, ...).
+    pub status: Option<String>,
+}
+
+impl GuestFilter {
+    /// Whether `g` passes the filter.
+    pub fn matches(&self, g: &Guest) -> bool {
+        self.node.as_ref().is_none_or(|n| *n == g.node)
+            && self.kind.is_none_or(|k| k == g.kind)
+            && self.status.as_ref().is_none_or(|s| *s == g.status)
+    }
+}
+
+/// One typed API to a PVE cluster.
+///
+/// # Contract
+/// - Every method is a read except [`Backend::raw`] with a method other than `GET`.
+/// - Results use the model types whatever the transport: a guest listed through `pvesh`, REST
+///   or `qm list` is the same [`Guest`], with `None` where the source has no value.
+/// - Identifiers arrive validated (`Vmid`, `NodeName`, `Upid`); a backend never builds a shell
+///   string from them: every argument is passed as one argument.
+/// - Reads may be retried by callers; a backend does not retry on its own.
+///
+/// # Errors
+/// Every method fails with [`Error`]: `NotFound` (exit 5) for a missing guest, node, task or
+/// path; `PermissionDenied` (4); `Conflict` (6); `InvalidParameter` (2); `Unsupported` (2) when
+/// the backend has no way to do it (e.g. tasks with `--tools qm-pct`); `Transport`/`Parse` (9)
+/// when the target cannot be reached or its output is not understood.
+#[async_trait]
+pub trait Backend: Send + Sync + fmt::Debug {
+    /// Identity for messages, never a secret: `Sim`, `Pvesh(Local)`, `Pvesh(Ssh(root@pve1:22))`.
+    fn describe(&self) -> String;
+
+    /// `GET /version`.
+    async fn version(&self) -> Result<Version>;
+
+    /// `GET /cluster/status`: the cluster entry and one entry per node.
+    async fn cluster_status(&self) -> Result<Vec<ClusterStatusEntry>>;
+
+    /// `GET /cluster/resources [--type vm|node|storage]`.
+    async fn cluster_resources(&self, filter: Option<ResourceType>) -> Result<Vec<ClusterResource>>;
+
+    /// `GET /nodes`.
+    async fn nodes(&self) -> Result<Vec<Node>>;
+
+    /// `GET /nodes/{node}/status`.
+    async fn node_status(&self, node: &NodeName) -> Result<NodeStatus>;
+
+    /// All guests passing `filter`, cluster-wide, sorted by vmid. Over the API this is one
+    /// `GET /cluster/resources --type vm` whatever the cluster size.
+    async fn guests(&self, filter: &GuestFilter) -> Result<Vec<Guest>>;
+
+    /// `GET /nodes/{node}/{kind}/{vmid}/status/current`.
+    async fn guest_status(&self, guest: &GuestRef) -> Result<GuestStatus>;
+
+    /// `GET /nodes/{node}/{kind}/{vmid}/config` (pending values applied, as `qm config`).
+    async fn guest_config(&self, guest: &GuestRef) -> Result<GuestConfig>;
+
+    /// `GET /nodes/{node}/{kind}/{vmid}/snapshot`, including the `current` pseudo-entry.
+    async fn snapshots(&self, guest: &GuestRef) -> Result<Vec<Snapshot>>;
+
+    /// `GET /nodes/{node}/tasks`: recent tasks of one node.
+    async fn tasks(&self, node: &NodeName) -> Result<Vec<Task>>;
+
+    /// `GET /nodes/{node}/tasks/{upid}/status`; the node comes from the UPID.
+    async fn task_status(&self, upid: &Upid) -> Result<TaskStatus>;
+
+    /// `GET /nodes/{node}/tasks/{upid}/log?start=&limit=`: lines from `start` (0-based), at most `limit`.
+    async fn task_log(&self, upid: &Upid, start: u64, limit: u64) -> Result<Vec<TaskLogLine>>;
+
+    /// Storages with usage: of one node (`GET /nodes/{node}/storage`) or of every node
+    /// (`GET /cluster/resources --type storage`).
+    async fn storages(&self, node: Option<&NodeName>) -> Result<Vec<Storage>>;
+
+    /// Any API call: `(method, path, params) -> JSON` (pvesh's `get|create|set|delete`).
+    async fn raw(&self, method: Method, path: &str, params: &Params) -> Result<Value>;
+
+    /// Ends the connection explicitly (an SSH session without a persistent master is closed;
+    /// a persistent master is left for the next run). Idempotent.
+    async fn close(&self) -> Result<()>;
+}
+
+/// Conveniences built only from [`Backend`]'s required methods.
+#[async_trait]
+pub trait BackendExt: Backend {
+    /// Finds where a guest lives from one guest listing (`/cluster/resources` over the API).
+    ///
+    /// # Errors
+    /// `NotFound` when no guest has that vmid.
+    async fn locate(&self, vmid: Vmid) -> Result<GuestRef> {
+        let guests = self.guests(&GuestFilter::default()).await?;
+        guests
+            .into_iter()
+            .find(|g| g.vmid == vmid)
+            .map(|g| g.guest_ref())
+            .ok_or_else(|| Error::NotFound(format!("guest {vmid} does not exist")))
+    }
+}
+
+impl<T: Backend + ?Sized> BackendExt for T {}

@@ -1,0 +1,1 @@
+//! The simulated cluster (filled in by the simulator work).

@@ -1,0 +1,158 @@
+//! The one error type. Its variants mean the same for every backend; the text of each
+//! describes its own layer and the cause comes from `source()`.
+//!
+//! `pvesh`/`qm`/`pct` failures are mapped in [`crate::backend::command::classify_cli_error`],
+//! one function tested against the real texts in `reference/ERRORS.md`.
+
+use crate::exit_codes;
+
+/// A boxed cause.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Result alias for pvectl.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Every failure pvectl reports.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input: arguments, identifiers, a combination the backend cannot do.
+    #[error("{0}")]
+    Usage(String),
+    /// PVE rejected parameters (`400 Parameter verification failed.`): each parameter's message.
+    #[error("{message}{}", fmt_params(.params))]
+    InvalidParameter {
+        /// PVE's headline.
+        message: String,
+        /// `(parameter, message)` pairs.
+        params: Vec<(String, String)>,
+    },
+    /// The operation does not exist for this backend or mode (e.g. `api get` with `--tools qm-pct`).
+    #[error("{operation} is not available {reason}")]
+    Unsupported {
+        /// What was asked.
+        operation: String,
+        /// Why not, reading after "is not available".
+        reason: String,
+    },
+    /// Authentication failed, or permission denied (`403 Permission check failed (...)`).
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// The guest, node, snapshot, storage, task or path does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The object is locked or in the wrong state (`VM is locked (backup)`).
+    #[error("{0}")]
+    Conflict(String),
+    /// A task ended with an error exit status.
+    #[error("task {upid} failed: {message}")]
+    TaskFailed {
+        /// The task.
+        upid: String,
+        /// PVE's exit status text.
+        message: String,
+    },
+    /// A wait passed its deadline.
+    #[error("timed out after {seconds} s waiting for {what}")]
+    Timeout {
+        /// What was awaited (e.g. a UPID).
+        what: String,
+        /// The deadline, seconds.
+        seconds: u64,
+    },
+    /// Could not reach or talk to the target (SSH, process spawn, connection).
+    #[error("{message}")]
+    Transport {
+        /// This layer's description.
+        message: String,
+        /// The cause.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The target answered with output that could not be parsed.
+    #[error("could not parse {what}")]
+    Parse {
+        /// What was being parsed.
+        what: String,
+        /// The cause.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// PVE reported an error that none of the classes above covers.
+    #[error("{0}")]
+    Api(String),
+    /// A bug or an unexpected local failure.
+    #[error("{0}")]
+    Internal(String),
+}
+
+fn fmt_params(params: &[(String, String)]) -> String {
+    params.iter().map(|(k, v)| format!("\n{k}: {v}")).collect()
+}
+
+impl Error {
+    /// A transport error with a cause.
+    pub fn transport(message: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Self::Transport { message: message.into(), source: Some(source.into()) }
+    }
+
+    /// A parse error with a cause.
+    pub fn parse(what: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Self::Parse { what: what.into(), source: Some(source.into()) }
+    }
+
+    /// Short machine-readable kind, used as `error.kind` in JSON output.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Usage(_) => "usage",
+            Self::InvalidParameter { .. } => "invalid_parameter",
+            Self::Unsupported { .. } => "unsupported",
+            Self::PermissionDenied(_) => "permission_denied",
+            Self::NotFound(_) => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::TaskFailed { .. } => "task_failed",
+            Self::Timeout { .. } => "timeout",
+            Self::Transport { .. } => "transport",
+            Self::Parse { .. } => "parse",
+            Self::Api(_) => "api",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// The process exit code for this error (one exhaustive match; DESIGN.md §3).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Usage(_) | Self::InvalidParameter { .. } | Self::Unsupported { .. } => exit_codes::USAGE,
+            Self::PermissionDenied(_) => exit_codes::PERMISSION,
+            Self::NotFound(_) => exit_codes::NOT_FOUND,
+            Self::Conflict(_) => exit_codes::CONFLICT,
+            Self::TaskFailed { .. } => exit_codes::TASK_FAILED,
+            Self::Timeout { .. } => exit_codes::TIMEOUT,
+            Self::Transport { .. } | Self::Parse { .. } => exit_codes::TRANSPORT,
+            Self::Api(_) | Self::Internal(_) => exit_codes::INTERNAL,
+        }
+    }
+
+    /// A hint for the user, where one helps.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Self::PermissionDenied(_) => Some("check the user's or token's privileges on that path (pveum acl list)"),
+            Self::NotFound(_) => Some("list what exists with `pvectl guest list` or `pvectl node list`"),
+            Self::Conflict(_) => Some("wait for the running operation to finish, or inspect the lock with `pvectl guest status`"),
+            Self::Transport { .. } => Some("check the target with `ssh` directly; host keys are checked strictly (see --accept-new-host-key)"),
+            Self::Unsupported { .. } => Some("use the default --tools pvesh where the host allows it"),
+            _ => None,
+        }
+    }
+}
+
+impl From<crate::model::IdError> for Error {
+    fn from(e: crate::model::IdError) -> Self {
+        Self::Usage(e.to_string())
+    }
+}
+
+impl From<crate::model::UpidError> for Error {
+    fn from(e: crate::model::UpidError) -> Self {
+        Self::Usage(e.to_string())
+    }
+}

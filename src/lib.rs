@@ -1,0 +1,12 @@
+//! pvectl: manage Proxmox VE clusters safely, for people and agents.
+//!
+//! Layers, top to bottom (DESIGN.md §1): `cli` -> `backend` (one [`backend::Backend`] trait:
+//! the command backend over `pvesh`/`qm`/`pct` locally or over SSH, and the in-process
+//! simulator) -> [`model`] (typed records, no I/O).
+
+pub mod backend;
+pub mod error;
+pub mod exit_codes;
+pub mod model;
+
+pub use error::{Error, Result};
