@@ -86,7 +86,7 @@ pub enum Error {
 }
 
 fn fmt_params(params: &[(String, String)]) -> String {
-    params.iter().map(|(k, v)| format!("\n{k}: {v}")).collect()
+    params.iter().flat_map(|(k, v)| ["\n", k.as_str(), ": ", v.as_str()]).collect()
 }
 
 impl Error {

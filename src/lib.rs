@@ -5,6 +5,7 @@
 //! simulator) -> [`model`] (typed records, no I/O).
 
 pub mod backend;
+pub mod cli;
 pub mod error;
 pub mod exit_codes;
 pub mod model;

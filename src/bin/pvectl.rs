@@ -1,1 +1,5 @@
-fn main() {}
+//! The `pvectl` binary: see the library's `cli` module.
+
+fn main() {
+    std::process::exit(pvectl::cli::main());
+}

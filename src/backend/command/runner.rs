@@ -30,6 +30,7 @@ impl CommandOutput {
 
 /// Runs commands on one target.
 #[derive(Debug)]
+#[expect(clippy::large_enum_variant, reason = "one runner per run; boxing buys nothing")]
 pub enum Runner {
     /// This host, through `tokio::process` (no shell).
     Local {
@@ -60,7 +61,7 @@ impl Runner {
                     .output()
                     .await
                     .map_err(|e| Error::transport(format!("failed to run {prog} on this host"), e))?;
-                Ok(CommandOutput { status: exit_code(&out.status), stdout: out.stdout, stderr: out.stderr })
+                Ok(CommandOutput { status: exit_code(out.status), stdout: out.stdout, stderr: out.stderr })
             }
             Self::Ssh(ssh) => {
                 let (prog, full) = with_sudo(ssh.sudo(), program, args);
@@ -103,7 +104,7 @@ fn with_sudo<'a>(sudo: bool, program: &'a str, args: &[String]) -> (&'a str, Vec
 }
 
 /// Exit code of a finished process: the code, or 128+signal, or -1.
-pub(crate) fn exit_code(status: &std::process::ExitStatus) -> i32 {
+pub(crate) fn exit_code(status: std::process::ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt;
     status.code().or_else(|| status.signal().map(|s| 128 + s)).unwrap_or(-1)
 }

@@ -249,7 +249,7 @@ impl SshRunner {
             .output()
             .await
             .map_err(|e| Error::transport(format!("failed to run {program} over ssh on {self}"), e))?;
-        Ok(CommandOutput { status: super::runner::exit_code(&out.status), stdout: out.stdout, stderr: out.stderr })
+        Ok(CommandOutput { status: super::runner::exit_code(out.status), stdout: out.stdout, stderr: out.stderr })
     }
 
     /// Ends the session: a private master (`--no-persist`) is told to exit; a persistent one

@@ -1,0 +1,250 @@
+//! The command line as clap parses it: raw arguments, validated into a
+//! [`super::config::Config`] before anything runs.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::backend::ResourceType;
+use crate::backend::command::Tools;
+use crate::model::{GuestKind, NodeName, Upid, Vmid};
+
+/// pvectl: manage Proxmox VE clusters safely.
+#[derive(Debug, Parser)]
+#[command(name = "pvectl", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Global options.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Noun,
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON document for programs.
+    Json,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Options valid for every command.
+#[derive(Debug, Args)]
+#[expect(clippy::struct_excessive_bools, reason = "independent command-line flags")]
+pub struct GlobalArgs {
+    /// Where to act: `sim`, `local`, `ssh://[user@]host[:port]` (default: `local` when `pvesh` is on `PATH`).
+    #[arg(short = 't', long, global = true, env = "PVECTL_TARGET")]
+    pub target: Option<String>,
+    /// Output format (default: table on a terminal, json otherwise).
+    #[arg(short = 'o', long, global = true, value_enum)]
+    pub output: Option<OutputFormat>,
+    /// Tools used by the command backend: pvesh (default) or qm-pct (for hosts allowing only qm/pct).
+    #[arg(long, global = true, value_enum, default_value_t = Tools::Pvesh, env = "PVECTL_TOOLS")]
+    pub tools: Tools,
+    /// Run remote tools through `sudo -n` (never prompts).
+    #[arg(long, global = true)]
+    pub sudo: bool,
+    /// ssh config file to use instead of `~/.ssh/config` (`ssh -F`).
+    #[arg(long, global = true, env = "PVECTL_SSH_CONFIG", value_name = "FILE")]
+    pub ssh_config: Option<std::path::PathBuf>,
+    /// Accept and record the host key of a host not yet in `known_hosts` (`StrictHostKeyChecking=accept-new`).
+    #[arg(long, global = true)]
+    pub accept_new_host_key: bool,
+    /// Close the SSH master at the end of this run instead of keeping it for the next one.
+    #[arg(long, global = true)]
+    pub no_persist: bool,
+    /// Seconds an idle persistent SSH master stays up for later runs.
+    #[arg(long, global = true, default_value_t = 60, env = "PVECTL_SSH_PERSIST", value_name = "SECONDS")]
+    pub persist: u64,
+    /// Answer yes to confirmations.
+    #[arg(long, global = true)]
+    pub yes: bool,
+    /// Print the plan for a mutating command and exit without changing anything.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// Deadline for waits, seconds.
+    #[arg(long, global = true, default_value_t = 300, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// More diagnostics on stderr (each command run, its duration).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// When to colour output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// Nouns (DESIGN.md §3).
+#[derive(Debug, Subcommand)]
+pub enum Noun {
+    /// The cluster as a whole.
+    #[command(subcommand)]
+    Cluster(ClusterCmd),
+    /// Cluster nodes.
+    #[command(subcommand)]
+    Node(NodeCmd),
+    /// Guests: qemu VMs and lxc containers.
+    #[command(subcommand)]
+    Guest(GuestCmd),
+    /// Guest snapshots.
+    #[command(subcommand)]
+    Snapshot(SnapshotCmd),
+    /// PVE tasks (UPIDs).
+    #[command(subcommand)]
+    Task(TaskCmd),
+    /// Storages.
+    #[command(subcommand)]
+    Storage(StorageCmd),
+    /// Raw API calls (pvesh's verbs).
+    #[command(subcommand)]
+    Api(ApiCmd),
+}
+
+/// `cluster ...`
+#[derive(Debug, Subcommand)]
+pub enum ClusterCmd {
+    /// Cluster name, quorum and nodes (`GET /cluster/status`).
+    Status,
+    /// Every resource (`GET /cluster/resources`).
+    Resources {
+        /// Only this type.
+        #[arg(long = "type", value_enum)]
+        resource_type: Option<ResourceType>,
+    },
+}
+
+/// `node ...`
+#[derive(Debug, Subcommand)]
+pub enum NodeCmd {
+    /// All nodes (`GET /nodes`).
+    List,
+    /// One node's status (`GET /nodes/{node}/status`).
+    Status {
+        /// Node name.
+        node: NodeName,
+    },
+}
+
+/// Where to find a guest without a discovery read.
+#[derive(Debug, Clone, Args)]
+pub struct Locate {
+    /// Node the guest is on (with --kind, skips the discovery read).
+    #[arg(long)]
+    pub node: Option<NodeName>,
+    /// Kind of the guest (with --node, skips the discovery read).
+    #[arg(long, value_parser = parse_kind)]
+    pub kind: Option<GuestKind>,
+}
+
+fn parse_kind(s: &str) -> Result<GuestKind, String> {
+    s.parse()
+}
+
+/// `guest ...`
+#[derive(Debug, Subcommand)]
+pub enum GuestCmd {
+    /// Guests cluster-wide (one `GET /cluster/resources --type vm`).
+    List {
+        /// Only guests on this node.
+        #[arg(long)]
+        node: Option<NodeName>,
+        /// Only this kind.
+        #[arg(long, value_parser = parse_kind)]
+        kind: Option<GuestKind>,
+        /// Only guests with this status (running, stopped, ...).
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// One guest's current status.
+    Status {
+        /// Guest id.
+        vmid: Vmid,
+        /// Location.
+        #[command(flatten)]
+        at: Locate,
+    },
+    /// One guest's configuration.
+    Config {
+        /// Guest id.
+        vmid: Vmid,
+        /// Location.
+        #[command(flatten)]
+        at: Locate,
+    },
+}
+
+/// `snapshot ...`
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCmd {
+    /// A guest's snapshots, with the `current` entry.
+    List {
+        /// Guest id.
+        vmid: Vmid,
+        /// Location.
+        #[command(flatten)]
+        at: Locate,
+    },
+}
+
+/// `task ...`
+#[derive(Debug, Subcommand)]
+pub enum TaskCmd {
+    /// Recent tasks (`GET /nodes/{node}/tasks`, every node when --node is not given).
+    List {
+        /// Only this node.
+        #[arg(long)]
+        node: Option<NodeName>,
+    },
+    /// One task's status.
+    Status {
+        /// The task's UPID.
+        upid: Upid,
+    },
+    /// One task's log.
+    Log {
+        /// The task's UPID.
+        upid: Upid,
+        /// First line, 0-based.
+        #[arg(long, default_value_t = 0)]
+        start: u64,
+        /// Most lines to show.
+        #[arg(long, default_value_t = 500)]
+        limit: u64,
+    },
+}
+
+/// `storage ...`
+#[derive(Debug, Subcommand)]
+pub enum StorageCmd {
+    /// Storages with usage, per node.
+    List {
+        /// Only this node.
+        #[arg(long)]
+        node: Option<NodeName>,
+    },
+}
+
+/// `api ...`
+#[derive(Debug, Subcommand)]
+pub enum ApiCmd {
+    /// `GET <path>` with `key=value` parameters; prints the JSON result.
+    Get {
+        /// API path, e.g. `/nodes/pve1/qemu`.
+        path: String,
+        /// Parameters as `key=value`.
+        params: Vec<String>,
+    },
+}

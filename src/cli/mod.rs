@@ -1,0 +1,60 @@
+//! The `pvectl` command line: clap parsing -> validated [`Config`] -> handlers -> output.
+
+mod args;
+mod commands;
+mod config;
+mod output;
+
+pub use args::{Cli, OutputFormat};
+pub use commands::parse_params as parse_api_params;
+pub use config::{Config, Target};
+
+use clap::Parser;
+
+use crate::exit_codes;
+
+/// Runs pvectl with the process arguments and returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { exit_codes::USAGE } else { exit_codes::OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: failed to start the async runtime: {e}");
+            return exit_codes::INTERNAL;
+        }
+    };
+    rt.block_on(run(cli))
+}
+
+/// Runs a parsed command line; returns the exit code after printing any error.
+pub async fn run(cli: Cli) -> i32 {
+    let json_errors = matches!(cli.global.output, Some(OutputFormat::Json));
+    let cfg = match Config::from_args(&cli.global) {
+        Ok(c) => c,
+        Err(e) => {
+            output::print_error(if json_errors { OutputFormat::Json } else { OutputFormat::Table }, &e);
+            return e.exit_code();
+        }
+    };
+    let result = async {
+        let backend = cfg.open_backend().await?;
+        let r = commands::dispatch(&cfg, backend.as_ref(), cli.command).await;
+        let closed = backend.close().await;
+        r.and(closed)
+    }
+    .await;
+    match result {
+        Ok(()) => exit_codes::OK,
+        Err(e) => {
+            output::print_error(if json_errors { OutputFormat::Json } else { OutputFormat::Table }, &e);
+            e.exit_code()
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Rendering: data to stdout as a table or one JSON document; errors to stderr as a headline
+//! with a `caused by:` chain, or as `{"error": {...}}` with `-o json`. A closed stdout (broken
+//! pipe) is not an error.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+use tabled::builder::Builder;
+use tabled::settings::Style;
+
+use super::args::OutputFormat;
+use crate::error::Error;
+
+/// A table: header and rows of cells.
+#[derive(Debug, Default)]
+pub(crate) struct Table {
+    /// Column titles.
+    pub(crate) header: Vec<&'static str>,
+    /// Rows, each as long as the header.
+    pub(crate) rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A table with these columns.
+    pub(crate) fn new(header: &[&'static str]) -> Self {
+        Self { header: header.to_vec(), rows: Vec::new() }
+    }
+
+    /// Appends a row.
+    pub(crate) fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    /// The rendered text, columns aligned, no borders, ending in a newline.
+    pub(crate) fn render(&self) -> String {
+        let mut b = Builder::default();
+        b.push_record(self.header.iter().map(|s| (*s).to_owned()));
+        for r in &self.rows {
+            b.push_record(r.clone());
+        }
+        let mut t = b.build();
+        t.with(Style::blank());
+        let mut s = t.to_string().lines().map(str::trim_end).collect::<Vec<_>>().join("\n");
+        s.push('\n');
+        s
+    }
+}
+
+/// Writes to stdout, treating a broken pipe as success.
+///
+/// # Errors
+/// Other I/O errors, as `Internal`.
+pub(crate) fn emit(text: &str) -> Result<(), Error> {
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Internal(format!("failed to write output: {e}"))),
+        _ => Ok(()),
+    }
+}
+
+/// Prints `data` as JSON, or the table `table` builds from it.
+///
+/// # Errors
+/// As [`emit`]; `Internal` if the value cannot be serialised.
+pub(crate) fn print<T: Serialize + ?Sized>(format: OutputFormat, data: &T, table: impl FnOnce(&T) -> Table) -> Result<(), Error> {
+    match format {
+        OutputFormat::Json => {
+            let mut s = serde_json::to_string_pretty(data).map_err(|e| Error::Internal(format!("failed to serialise output: {e}")))?;
+            s.push('\n');
+            emit(&s)
+        }
+        OutputFormat::Table => emit(&table(data).render()),
+    }
+}
+
+/// Prints an error on stderr: `error: <headline>`, then `  caused by: <source>` lines and a
+/// hint; with `-o json`, one line `{"error": {"kind", "message", "hint", "exit_code"}}`.
+pub(crate) fn print_error(format: OutputFormat, err: &Error) {
+    let mut chain = Vec::new();
+    let mut src = std::error::Error::source(err);
+    while let Some(s) = src {
+        chain.push(s.to_string());
+        src = s.source();
+    }
+    let mut stderr = io::stderr().lock();
+    match format {
+        OutputFormat::Json => {
+            let mut message = err.to_string();
+            for c in &chain {
+                message.push_str(": ");
+                message.push_str(c);
+            }
+            let v = serde_json::json!({"error": {"kind": err.kind(), "message": message, "hint": err.hint(), "exit_code": err.exit_code()}});
+            let _ = writeln!(stderr, "{v}");
+        }
+        OutputFormat::Table => {
+            let _ = writeln!(stderr, "error: {err}");
+            for c in &chain {
+                let _ = writeln!(stderr, "  caused by: {c}");
+            }
+            if let Some(h) = err.hint() {
+                let _ = writeln!(stderr, "  hint: {h}");
+            }
+        }
+    }
+}
+
+/// Bytes as a human size with binary units (`1.50 GiB`); `-` when unknown.
+pub(crate) fn bytes(v: Option<u64>) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let Some(v) = v else { return "-".into() };
+    #[expect(clippy::cast_precision_loss, reason = "display only")]
+    let mut f = v as f64;
+    let mut i = 0;
+    while f >= 1024.0 && i + 1 < UNITS.len() {
+        f /= 1024.0;
+        i += 1;
+    }
+    if i == 0 { format!("{v} B") } else { format!("{f:.2} {}", UNITS[i]) }
+}
+
+/// A fraction as a percentage (`12.5%`); `-` when unknown.
+pub(crate) fn percent(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |f| format!("{:.1}%", f * 100.0))
+}
+
+/// Seconds as `3d 4h 5m` (largest three units); `-` when unknown.
+pub(crate) fn duration(v: Option<u64>) -> String {
+    let Some(s) = v else { return "-".into() };
+    if s == 0 {
+        return "0s".into();
+    }
+    let parts = [(s / 86_400, "d"), (s / 3600 % 24, "h"), (s / 60 % 60, "m"), (s % 60, "s")];
+    parts.iter().filter(|(n, _)| *n > 0).take(3).map(|(n, u)| format!("{n}{u}")).collect::<Vec<_>>().join(" ")
+}
+
+/// An optional text or `-`.
+pub(crate) fn opt(v: Option<&str>) -> String {
+    v.filter(|s| !s.is_empty()).unwrap_or("-").to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_units() {
+        assert_eq!(bytes(Some(512)), "512 B");
+        assert_eq!(bytes(Some(2 * 1024 * 1024 * 1024)), "2.00 GiB");
+        assert_eq!(bytes(None), "-");
+        assert_eq!(percent(Some(0.125)), "12.5%");
+        assert_eq!(duration(Some(90_061)), "1d 1h 1m");
+        assert_eq!(duration(Some(59)), "59s");
+    }
+
+    #[test]
+    fn table_aligns_without_trailing_space() {
+        let mut t = Table::new(&["VMID", "NAME"]);
+        t.row(vec!["100".into(), "web".into()]);
+        t.row(vec!["1000".into(), "x".into()]);
+        let s = t.render();
+        assert!(s.lines().all(|l| !l.ends_with(' ')), "{s:?}");
+        assert_eq!(s.lines().count(), 3);
+    }
+}
