@@ -1,0 +1,9 @@
+//! Integration tests of the `pvectl` binary against the built-in simulator and the
+//! `pve-sim` tools on this host.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod local;
+mod sim;
+mod skill;

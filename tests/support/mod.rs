@@ -1,0 +1,153 @@
+//! Shared test support: drive the built `pvectl` binary, and lay out the `pve-sim` tools
+//! (`pvesh`, `qm`, `pct`, `hostname` as links to `pve-sim`) with a state file and a call log.
+//! Included by each integration test binary with `#[path]`.
+
+#![allow(dead_code, reason = "each test binary uses a different part")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The built `pvectl` binary.
+pub fn pvectl_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_pvectl")
+}
+
+/// The built `pve-sim` binary.
+pub fn pve_sim_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_pve-sim")
+}
+
+/// A finished `pvectl` run.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    /// stdout parsed as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
+    }
+
+    /// Asserts the exit code, showing the output when it differs.
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "exit code; stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Self {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+/// Builds one `pvectl` invocation.
+pub struct Pvectl {
+    cmd: Command,
+}
+
+impl Pvectl {
+    /// `pvectl` with a clean environment for its own variables.
+    pub fn new() -> Self {
+        let mut cmd = Command::new(pvectl_bin());
+        for v in ["PVECTL_TARGET", "PVECTL_TOOLS", "PVECTL_SSH_CONFIG", "PVE_SIM_STATE", "PVE_SIM_LOG", "PVE_SIM_NODE", "PVE_SIM_LATENCY_MS"] {
+            cmd.env_remove(v);
+        }
+        Self { cmd }
+    }
+
+    /// Adds arguments.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.cmd.args(args);
+        self
+    }
+
+    /// Sets an environment variable.
+    pub fn env(mut self, k: &str, v: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.cmd.env(k, v);
+        self
+    }
+
+    /// Runs it with stdin closed.
+    pub fn run(mut self) -> Run {
+        self.cmd.stdin(std::process::Stdio::null()).output().expect("pvectl runs").into()
+    }
+}
+
+/// A directory with the `pve-sim` tools, a state file and a call log.
+pub struct SimTools {
+    /// Keeps the directory alive.
+    pub dir: tempfile::TempDir,
+}
+
+impl SimTools {
+    /// Creates `bin/{pvesh,qm,pct,hostname}` linked to `pve-sim`; the state file does not
+    /// exist yet (the first call seeds it with the demo cluster).
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).expect("bin dir");
+        for tool in ["pvesh", "qm", "pct", "hostname"] {
+            std::os::unix::fs::symlink(pve_sim_bin(), bin.join(tool)).expect("symlink");
+        }
+        Self { dir }
+    }
+
+    /// The directory to put first on `PATH`.
+    pub fn bin(&self) -> PathBuf {
+        self.dir.path().join("bin")
+    }
+
+    /// `PVE_SIM_STATE`.
+    pub fn state(&self) -> PathBuf {
+        self.dir.path().join("state.json")
+    }
+
+    /// `PVE_SIM_LOG`.
+    pub fn log(&self) -> PathBuf {
+        self.dir.path().join("calls.log")
+    }
+
+    /// `PATH` with the tools first.
+    pub fn path_env(&self) -> String {
+        format!("{}:{}", self.bin().display(), std::env::var("PATH").unwrap_or_default())
+    }
+
+    /// The logged invocations, each an argv.
+    pub fn calls(&self) -> Vec<Vec<String>> {
+        read_calls(&self.log())
+    }
+
+    /// Empties the call log.
+    pub fn clear_log(&self) {
+        let _ = std::fs::remove_file(self.log());
+    }
+
+    /// Applies the tools' environment to a `pvectl` run (local target).
+    pub fn apply(&self, p: Pvectl) -> Pvectl {
+        p.env("PATH", self.path_env()).env("PVE_SIM_STATE", self.state()).env("PVE_SIM_LOG", self.log())
+    }
+}
+
+/// Reads a `PVE_SIM_LOG`: one JSON array of argv per line.
+pub fn read_calls(log: &Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("log line {l:?} is not a JSON argv: {e}")))
+        .collect()
+}
