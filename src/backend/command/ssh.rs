@@ -205,7 +205,16 @@ impl SshRunner {
     /// `Transport` with ssh's own reason (connection refused, host key verification failed,
     /// permission denied) when the master cannot be started.
     pub async fn connect(opts: SshOptions) -> Result<Self> {
-        let dir = control_dir()?;
+        Self::connect_in(opts, &control_dir()?).await
+    }
+
+    /// [`SshRunner::connect`] with the control socket in `dir` instead of [`control_dir`]
+    /// (tests and embedders that must not depend on the process environment). `dir` should
+    /// be private to the user (0700).
+    ///
+    /// # Errors
+    /// As [`SshRunner::connect`].
+    pub async fn connect_in(opts: SshOptions, dir: &Path) -> Result<Self> {
         let socket = match opts.persist {
             Some(_) => dir.join(format!("m-{:016x}", opts.socket_key())),
             None => dir.join(format!("p-{:016x}-{}", opts.socket_key(), std::process::id())),
