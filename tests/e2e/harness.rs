@@ -83,13 +83,39 @@ fn session_path_starts_with_the_injected_dir_and_finds_the_tools() {
     for (line, tool) in lines[2..].iter().zip(["pvesh", "qm", "pct", "hostname"]) {
         assert_eq!(*line, bin.join(tool).display().to_string());
     }
+    let log = std::fs::read_to_string(sshd.log_path()).expect("read the sshd log");
+    // The harness's readiness check connects and hangs up; anything else is a problem.
+    let errors: Vec<&str> = log.lines().filter(|l| !l.starts_with("kex_exchange_identification:")).collect();
+    assert!(errors.is_empty(), "sshd logged errors: {errors:?}");
+}
+
+#[test]
+fn key_and_known_hosts_work_without_the_config() {
+    let sshd = Sshd::start(SshdOptions::default());
+    let out = std::process::Command::new("ssh")
+        .args(["-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes"])
+        .arg("-o")
+        .arg(format!("UserKnownHostsFile={}", sshd.known_hosts_path().display()))
+        .arg("-i")
+        .arg(sshd.key_path())
+        .args(["-p", &sshd.port().to_string(), "-l", sshd.user(), "127.0.0.1", "echo", "ok"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run ssh");
+    assert!(out.status.success(), "ssh failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ok\n");
+    assert_eq!(sshd.alias(), Sshd::ALIAS);
 }
 
 #[tokio::test]
 async fn runner_passes_a_hostile_argument_as_one_argument() {
     let sshd = Sshd::start(SshdOptions::default());
     let rt = runtime_dir();
-    let runner = Runner::Ssh(SshRunner::connect_in(options(Sshd::ALIAS, &sshd.config_path(), None), rt.path()).await.expect("connect"));
+    // The pvectl target form, with the harness config supplying key and known_hosts.
+    let mut opts = SshOptions::parse_target(&sshd.ssh_target()).expect("a valid target");
+    opts.config_file = Some(sshd.config_path());
+    opts.persist = None;
+    let runner = Runner::Ssh(SshRunner::connect_in(opts, rt.path()).await.expect("connect"));
     assert_hostile_round_trip(&runner).await;
     let out = runner.run("sh", &["-c".into(), "exit 7".into()]).await.expect("sh runs");
     assert_eq!(out.status, 7, "the remote exit code comes back");
@@ -149,8 +175,13 @@ async fn expect_transport_error(opts: SshOptions, reason: &str) {
     assert!(matches!(err, Error::Transport { .. }), "not a transport error: {err:?}");
     assert_eq!(err.exit_code(), 9);
     assert!(err.to_string().contains(reason), "message lacks {reason:?}: {err}");
-    let left: Vec<PathBuf> = std::fs::read_dir(rt.path()).expect("read runtime dir").filter_map(|e| Some(e.ok()?.path())).collect();
-    assert!(left.is_empty(), "a failed connect leaves nothing behind: {left:?}");
+    // The lock file of a persistent master stays (removing it would race); nothing else.
+    let left: Vec<PathBuf> = std::fs::read_dir(rt.path())
+        .expect("read runtime dir")
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.extension().is_none_or(|x| x != "lock"))
+        .collect();
+    assert!(left.is_empty(), "a failed connect leaves no socket or log behind: {left:?}");
 }
 
 #[tokio::test]
@@ -181,5 +212,49 @@ async fn changed_jump_host_key_is_a_transport_error_with_ssh_reason() {
     let target = Sshd::start(SshdOptions::default());
     let config = client_config_with_jump(&target, &jump);
     std::fs::write(jump.known_hosts_path(), format!("[127.0.0.1]:{} {}\n", jump.port(), target.host_public_key())).expect("write known_hosts");
-    expect_transport_error(options(VIA_JUMP_ALIAS, &config, None), "Host key verification failed").await;
+    // A private master keeps the hop's stderr; a persistent one (ControlPersist) loses it
+    // and the runner asks again without multiplexing.
+    for persist in [None, Some(Duration::from_secs(30))] {
+        expect_transport_error(options(VIA_JUMP_ALIAS, &config, persist), "Host key verification failed").await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_connects_share_one_master() {
+    let sshd = Sshd::start(SshdOptions::default());
+    let rt = runtime_dir();
+    let persist = Some(Duration::from_secs(30));
+    let connect = || SshRunner::connect_in(options(Sshd::ALIAS, &sshd.config_path(), persist), rt.path());
+    let (a, b, c, d) = tokio::join!(connect(), connect(), connect(), connect());
+    let runners = [a, b, c, d].map(|r| r.expect("connect"));
+    for r in &runners {
+        r.run("true", &[]).await.expect("run");
+    }
+    let socket = runners[0].socket().to_path_buf();
+    let pid = master_pid(&socket).expect("a master runs");
+    // Give a leaked master time to show up as a second TCP connection.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(sshd.connections(), 1, "four connects, one master");
+    let out = std::process::Command::new("ssh").args(["-O", "exit", "-S"]).arg(&socket).arg("unused").output().expect("ssh -O exit");
+    assert!(out.status.success());
+    eventually("the master has exited", || !pid_alive(pid));
+    eventually("sshd has no connection left", || sshd.connections() == 0);
+}
+
+#[tokio::test]
+async fn runtime_dir_with_space_and_percent_works_and_too_deep_is_refused() {
+    let sshd = Sshd::start(SshdOptions::default());
+    let rt = runtime_dir();
+    let odd = rt.path().join("a b%h");
+    std::fs::create_dir(&odd).expect("mkdir");
+    let r = SshRunner::connect_in(options(Sshd::ALIAS, &sshd.config_path(), None), &odd).await.expect("connect");
+    assert!(r.socket().starts_with(&odd));
+    r.run("true", &[]).await.expect("run");
+    r.close().await.expect("close");
+
+    let deep = rt.path().join("x".repeat(100));
+    std::fs::create_dir(&deep).expect("mkdir");
+    let err = SshRunner::connect_in(options(Sshd::ALIAS, &sshd.config_path(), None), &deep).await.expect_err("too deep");
+    assert!(err.to_string().contains("PVECTL_RUNTIME_DIR"), "{err}");
+    assert_eq!(err.exit_code(), 9);
 }

@@ -29,25 +29,25 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 /// The sshd binary from Debian's `openssh-server`.
-pub const SSHD: &str = "/usr/sbin/sshd";
+pub(crate) const SSHD: &str = "/usr/sbin/sshd";
 
 /// The alias reaching the target through the jump host, in [`client_config_with_jump`].
-pub const VIA_JUMP_ALIAS: &str = "pve-e2e-via-jump";
+pub(crate) const VIA_JUMP_ALIAS: &str = "pve-e2e-via-jump";
 
 /// How long sshd may take to accept connections before the harness gives up.
 const START_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// What a test server provides to its sessions.
 #[derive(Debug, Clone, Default)]
-pub struct SshdOptions {
+pub(crate) struct SshdOptions {
     /// Environment of every session, as `SetEnv NAME=value` (e.g. `PATH`, `PVE_SIM_STATE`).
     /// `HOME` defaults to an empty directory in the temp dir.
-    pub env: Vec<(String, String)>,
+    pub(crate) env: Vec<(String, String)>,
 }
 
 /// A running sshd, killed with the sessions it serves when dropped.
 #[derive(Debug)]
-pub struct Sshd {
+pub(crate) struct Sshd {
     dir: TempDir,
     port: u16,
     user: String,
@@ -57,16 +57,16 @@ pub struct Sshd {
 
 impl Sshd {
     /// The alias of this server in its own [`Sshd::config_path`].
-    pub const ALIAS: &'static str = "pve-e2e";
+    pub(crate) const ALIAS: &'static str = "pve-e2e";
     /// The alias of a jump host in its own config and in [`client_config_with_jump`].
-    pub const JUMP_ALIAS: &'static str = "pve-e2e-jump";
+    pub(crate) const JUMP_ALIAS: &'static str = "pve-e2e-jump";
 
     /// Starts a server whose sessions see `opts.env`.
     ///
     /// # Panics
     /// When `/usr/sbin/sshd` is missing (run `scripts/test.sh`, which installs it), or the
     /// server does not come up; the panic carries sshd's stderr.
-    pub fn start(opts: SshdOptions) -> Self {
+    pub(crate) fn start(opts: SshdOptions) -> Self {
         Self::start_as(opts, Self::ALIAS)
     }
 
@@ -74,7 +74,7 @@ impl Sshd {
     ///
     /// # Panics
     /// As [`Sshd::start`].
-    pub fn start_jump() -> Self {
+    pub(crate) fn start_jump() -> Self {
         Self::start_as(SshdOptions::default(), Self::JUMP_ALIAS)
     }
 
@@ -108,79 +108,76 @@ impl Sshd {
     }
 
     /// The listening port on 127.0.0.1.
-    pub fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         self.port
     }
 
-    /// The listening sshd's pid.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// How many connections the server holds open now (one process each).
-    pub fn connections(&self) -> usize {
+    pub(crate) fn connections(&self) -> usize {
         children_of(self.child.id()).len()
     }
 
     /// The login user (root in CI, else whoever runs the tests).
-    pub fn user(&self) -> &str {
+    pub(crate) fn user(&self) -> &str {
         &self.user
     }
 
     /// This server's alias in [`Sshd::config_path`] ([`Sshd::ALIAS`] or [`Sshd::JUMP_ALIAS`]).
-    pub fn alias(&self) -> &'static str {
+    pub(crate) fn alias(&self) -> &'static str {
         self.alias
     }
 
     /// The temp dir holding keys, configs and logs.
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.dir.path()
     }
 
-    /// An ssh client config (`ssh -F`) with a `Host` entry for [`Sshd::alias`].
-    pub fn config_path(&self) -> PathBuf {
+    /// An ssh client config (`ssh -F`) with a `Host` entry for [`Sshd::alias`] and
+    /// `127.0.0.1` (so [`Sshd::ssh_target`] works with it too).
+    pub(crate) fn config_path(&self) -> PathBuf {
         self.dir().join("ssh_config")
     }
 
     /// A `known_hosts` holding this server's key for `[127.0.0.1]:PORT` and its alias.
-    pub fn known_hosts_path(&self) -> PathBuf {
+    pub(crate) fn known_hosts_path(&self) -> PathBuf {
         self.dir().join("known_hosts")
     }
 
     /// The client's private key, authorised for [`Sshd::user`].
-    pub fn key_path(&self) -> PathBuf {
+    pub(crate) fn key_path(&self) -> PathBuf {
         self.dir().join("id_ed25519")
     }
 
     /// The server's public host key line (`ssh-ed25519 AAAA...`).
-    pub fn host_public_key(&self) -> String {
+    pub(crate) fn host_public_key(&self) -> String {
         let text = std::fs::read_to_string(self.dir().join("host_key.pub")).expect("read the host public key");
         text.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
     }
 
     /// sshd's own log (`-e` sends it to stderr, which goes here).
-    pub fn log_path(&self) -> PathBuf {
+    pub(crate) fn log_path(&self) -> PathBuf {
         self.dir().join("sshd.log")
     }
 
     /// The pvectl target for this server: `ssh://USER@127.0.0.1:PORT`.
-    pub fn ssh_target(&self) -> String {
+    pub(crate) fn ssh_target(&self) -> String {
         format!("ssh://{}@127.0.0.1:{}", self.user, self.port)
     }
 
     /// `ssh -F <config> <alias>`, ready for a remote command to be appended.
-    pub fn ssh_command(&self) -> Command {
+    pub(crate) fn ssh_command(&self) -> Command {
         let mut c = Command::new("ssh");
         c.arg("-F").arg(self.config_path()).arg(self.alias);
         c.stdin(Stdio::null());
         c
     }
 
-    /// The client config block for `alias`, optionally through `proxy_jump`.
-    fn host_block(&self, alias: &str, proxy_jump: Option<&str>) -> String {
+    /// The client config block for the `Host` patterns `hosts`, optionally through
+    /// `proxy_jump`.
+    fn host_block(&self, hosts: &str, proxy_jump: Option<&str>) -> String {
         let d = self.dir().display();
         let mut b = format!(
-            "Host {alias}\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  IdentityFile {d}/id_ed25519\n  \
+            "Host {hosts}\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  IdentityFile {d}/id_ed25519\n  \
              IdentitiesOnly yes\n  UserKnownHostsFile {d}/known_hosts\n  GlobalKnownHostsFile /dev/null\n  \
              StrictHostKeyChecking yes\n  BatchMode yes\n",
             self.port, self.user
@@ -195,7 +192,9 @@ impl Sshd {
         let key = self.host_public_key();
         let known = format!("[127.0.0.1]:{} {key}\n{} {key}\n{VIA_JUMP_ALIAS} {key}\n", self.port, self.alias);
         std::fs::write(self.known_hosts_path(), known).expect("write known_hosts");
-        std::fs::write(self.config_path(), self.host_block(self.alias, None)).expect("write the ssh client config");
+        // `127.0.0.1` matches too, so `ssh_target()` with this config finds key and known_hosts.
+        let hosts = format!("{} 127.0.0.1", self.alias);
+        std::fs::write(self.config_path(), self.host_block(&hosts, None)).expect("write the ssh client config");
     }
 
     /// Sends SIGTERM to `pids` (the connection processes this sshd forked).
@@ -220,7 +219,7 @@ impl Drop for Sshd {
 /// Writes a client config in `target`'s dir in which [`VIA_JUMP_ALIAS`] reaches `target`
 /// through `jump` (`ProxyJump` [`Sshd::JUMP_ALIAS`]); both hops use their own key and
 /// `known_hosts`. Returns the config's path.
-pub fn client_config_with_jump(target: &Sshd, jump: &Sshd) -> PathBuf {
+pub(crate) fn client_config_with_jump(target: &Sshd, jump: &Sshd) -> PathBuf {
     let text = format!(
         "{}\n{}",
         target.host_block(VIA_JUMP_ALIAS, Some(Sshd::JUMP_ALIAS)),
@@ -233,7 +232,7 @@ pub fn client_config_with_jump(target: &Sshd, jump: &Sshd) -> PathBuf {
 
 /// Creates `dir` with `pvesh`, `qm`, `pct` and `hostname` as symlinks to `binary` (the
 /// `pve-sim` multi-call binary, `env!("CARGO_BIN_EXE_pve-sim")`), for the front of `PATH`.
-pub fn tool_links(dir: &Path, binary: &Path) -> PathBuf {
+pub(crate) fn tool_links(dir: &Path, binary: &Path) -> PathBuf {
     std::fs::create_dir_all(dir).expect("create the tool link dir");
     for name in ["pvesh", "qm", "pct", "hostname"] {
         std::os::unix::fs::symlink(binary, dir.join(name)).expect("link a tool to pve-sim");
