@@ -258,3 +258,45 @@ async fn runtime_dir_with_space_and_percent_works_and_too_deep_is_refused() {
     assert!(err.to_string().contains("PVECTL_RUNTIME_DIR"), "{err}");
     assert_eq!(err.exit_code(), 9);
 }
+
+/// Prints what the harness and the runner cost (`cargo test timing -- --nocapture`), and
+/// checks the point of persistence: resuming a master beats starting one.
+#[tokio::test]
+async fn timing() {
+    const ROUNDS: u32 = 5;
+    let t = Instant::now();
+    let sshd = Sshd::start(SshdOptions::default());
+    let start_sshd = t.elapsed();
+
+    let t = Instant::now();
+    for _ in 0..ROUNDS {
+        let out = sshd.ssh_command().arg("true").output().expect("run ssh");
+        assert!(out.status.success());
+    }
+    let plain_ssh = t.elapsed() / ROUNDS;
+
+    let rt = runtime_dir();
+    let persist = Some(Duration::from_secs(30));
+    let mut fresh = Duration::ZERO;
+    let mut resumed = Duration::ZERO;
+    for _ in 0..ROUNDS {
+        let t = Instant::now();
+        let r = SshRunner::connect_in(options(Sshd::ALIAS, &sshd.config_path(), persist), rt.path()).await.expect("connect");
+        r.run("true", &[]).await.expect("run");
+        fresh += t.elapsed();
+        let socket = r.socket().to_path_buf();
+        let t = Instant::now();
+        let r = SshRunner::connect_in(options(Sshd::ALIAS, &sshd.config_path(), persist), rt.path()).await.expect("resume");
+        r.run("true", &[]).await.expect("run");
+        resumed += t.elapsed();
+        let out = std::process::Command::new("ssh").args(["-O", "exit", "-S"]).arg(&socket).arg("unused").output().expect("ssh -O exit");
+        assert!(out.status.success());
+        eventually("the master has exited", || !socket.exists());
+    }
+    let (fresh, resumed) = (fresh / ROUNDS, resumed / ROUNDS);
+    eprintln!(
+        "timing: sshd start {start_sshd:?}; plain `ssh alias true` {plain_ssh:?}; \
+         connect+run with a fresh master {fresh:?}; with a resumed master {resumed:?}"
+    );
+    assert!(resumed < fresh, "resuming ({resumed:?}) should beat a new master ({fresh:?})");
+}

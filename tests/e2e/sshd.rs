@@ -66,8 +66,9 @@ impl Sshd {
     /// # Panics
     /// When `/usr/sbin/sshd` is missing (run `scripts/test.sh`, which installs it), or the
     /// server does not come up; the panic carries sshd's stderr.
+    #[expect(clippy::needless_pass_by_value, reason = "callers build the options inline: `Sshd::start(SshdOptions { .. })`")]
     pub(crate) fn start(opts: SshdOptions) -> Self {
-        Self::start_as(opts, Self::ALIAS)
+        Self::start_as(&opts, Self::ALIAS)
     }
 
     /// Starts a plain server meant as a `ProxyJump` hop (alias [`Sshd::JUMP_ALIAS`]).
@@ -75,10 +76,10 @@ impl Sshd {
     /// # Panics
     /// As [`Sshd::start`].
     pub(crate) fn start_jump() -> Self {
-        Self::start_as(SshdOptions::default(), Self::JUMP_ALIAS)
+        Self::start_as(&SshdOptions::default(), Self::JUMP_ALIAS)
     }
 
-    fn start_as(opts: SshdOptions, alias: &'static str) -> Self {
+    fn start_as(opts: &SshdOptions, alias: &'static str) -> Self {
         assert!(
             Path::new(SSHD).exists(),
             "{SSHD} is missing: install openssh-server (scripts/test.sh does it when run as root)"
@@ -94,7 +95,7 @@ impl Sshd {
         let mut last_err = String::new();
         for _ in 0..3 {
             let port = free_port();
-            write_sshd_config(d, port, &opts);
+            write_sshd_config(d, port, opts);
             match spawn_and_wait(d, port) {
                 Ok(child) => {
                     let sshd = Self { dir, port, user, alias, child };

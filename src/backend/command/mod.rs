@@ -4,6 +4,7 @@ mod errors;
 mod pvesh;
 mod runner;
 mod ssh;
+mod ssh_master;
 
 pub use errors::classify_cli_error;
 pub use pvesh::{PveshTransport, last_json_value};
