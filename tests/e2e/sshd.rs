@@ -21,7 +21,7 @@
 //! login user is whoever runs the tests.
 
 use std::fmt::Write as _;
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -288,8 +288,9 @@ fn write_sshd_config(d: &Path, port: u16, opts: &SshdOptions) {
     std::fs::write(d.join("sshd_config"), c).expect("write sshd_config");
 }
 
-/// Starts sshd on `port` and waits until it accepts connections; on failure, sshd's stderr.
+/// Starts sshd on `port` and waits until it listens; on failure, sshd's stderr.
 fn spawn_and_wait(d: &Path, port: u16) -> Result<Child, String> {
+    let _ = std::fs::remove_file(d.join("sshd.pid"));
     let log = std::fs::File::create(d.join("sshd.log")).expect("create the sshd log");
     let mut child = Command::new(SSHD)
         .arg("-D")
@@ -302,12 +303,16 @@ fn spawn_and_wait(d: &Path, port: u16) -> Result<Child, String> {
         .spawn()
         .map_err(|e| format!("failed to run {SSHD}: {e}"))?;
     let read_log = || std::fs::read_to_string(d.join("sshd.log")).unwrap_or_default();
+    // sshd writes its pid file once it listens. Waiting for our own pid there, rather than
+    // for the port to answer, cannot be fooled by another process that took the port.
+    let pid_file = d.join("sshd.pid");
     let start = Instant::now();
     loop {
         if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
             return Err(format!("sshd exited with {status}:\n{}", read_log()));
         }
-        if TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok() {
+        let pid = std::fs::read_to_string(&pid_file).ok().and_then(|t| t.trim().parse::<u32>().ok());
+        if pid == Some(child.id()) {
             return Ok(child);
         }
         if start.elapsed() > START_TIMEOUT {

@@ -262,6 +262,26 @@ impl SshRunner {
     }
 }
 
+impl Drop for SshRunner {
+    /// A private master not closed (an early return, a panic) is told to exit: a session
+    /// from `Session::resume_mux` does not own its master, and a private master has no
+    /// `ControlPersist` to end it, so it would otherwise run for ever.
+    fn drop(&mut self) {
+        if self.opts.persist.is_some() || self.session.get_mut().is_none() {
+            return;
+        }
+        let _ = std::process::Command::new("ssh")
+            .args(["-F", "/dev/null", "-O", "exit", "-S"])
+            .arg(&self.socket)
+            .arg("pvectl-master")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        let _ = std::fs::remove_file(&self.socket);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
