@@ -7,10 +7,11 @@
 //! ssh setup is read or written, so a test passes `-F <config>` (or
 //! `SshOptions::config_file`) and connects with `StrictHostKeyChecking yes`.
 //!
-//! The session environment comes from `SetEnv` lines in `sshd_config`, which override sshd's
-//! defaults (checked on OpenSSH 9.2). `HOME` is pointed into the temp dir as well: bash, run
-//! by sshd, sources `~/.bashrc`, and a root `.bashrc` that prepends `~/.cargo/bin` to `PATH`
-//! would otherwise put the machine's tools ahead of the test's.
+//! The session environment comes from one `SetEnv` line in `sshd_config` (sshd keeps only
+//! the first such line), which overrides sshd's default `PATH` (checked on OpenSSH 9.2).
+//! `HOME` is pointed into the temp dir as well: bash, run by sshd, sources `~/.bashrc`, and
+//! a root `.bashrc` that prepends `~/.cargo/bin` to `PATH` would otherwise put the machine's
+//! tools ahead of the test's.
 //!
 //! A second server started with [`Sshd::start_jump`] acts as a jump host:
 //! [`client_config_with_jump`] writes a config whose [`VIA_JUMP_ALIAS`] reaches the target
@@ -34,7 +35,7 @@ pub(crate) const SSHD: &str = "/usr/sbin/sshd";
 /// The alias reaching the target through the jump host, in [`client_config_with_jump`].
 pub(crate) const VIA_JUMP_ALIAS: &str = "pve-e2e-via-jump";
 
-/// How long sshd may take to accept connections before the harness gives up.
+/// How long sshd may take to start listening before the harness gives up.
 const START_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// What a test server provides to its sessions.
