@@ -5,6 +5,7 @@ mod pvesh;
 mod qmpct;
 mod runner;
 mod ssh;
+mod ssh_master;
 mod text;
 mod text_detail;
 

@@ -15,12 +15,14 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use openssh::Session;
 use tokio::sync::Mutex;
 
 use super::runner::CommandOutput;
+use super::ssh_master;
 use crate::error::{Error, Result};
 
 /// How the SSH host key is checked.
@@ -100,47 +102,6 @@ impl SshOptions {
         (&self.user, &self.host, self.port, &self.config_file, self.host_keys).hash(&mut h);
         h.finish()
     }
-
-    /// The `ssh` arguments that start a master on `socket`, logging to `log`.
-    fn master_args(&self, socket: &Path, log: &Path) -> Vec<String> {
-        let mut a: Vec<String> = Vec::new();
-        if let Some(cfg) = &self.config_file {
-            a.push("-F".into());
-            a.push(cfg.display().to_string());
-        }
-        let persist = match self.persist {
-            Some(d) => format!("{}s", d.as_secs().max(1)),
-            None => "yes".into(),
-        };
-        let strict = match self.host_keys {
-            HostKeyPolicy::Strict => "yes",
-            HostKeyPolicy::AcceptNew => "accept-new",
-        };
-        for o in [
-            "ControlMaster=yes".to_owned(),
-            format!("ControlPath={}", socket.display()),
-            format!("ControlPersist={persist}"),
-            "BatchMode=yes".to_owned(),
-            format!("StrictHostKeyChecking={strict}"),
-            format!("ConnectTimeout={}", self.connect_timeout.as_secs().max(1)),
-            "ServerAliveInterval=15".to_owned(),
-        ] {
-            a.push("-o".into());
-            a.push(o);
-        }
-        a.extend(["-E".into(), log.display().to_string(), "-f".into(), "-N".into()]);
-        if let Some(p) = self.port {
-            a.push("-p".into());
-            a.push(p.to_string());
-        }
-        if let Some(u) = &self.user {
-            a.push("-l".into());
-            a.push(u.clone());
-        }
-        a.push("--".into());
-        a.push(self.host.clone());
-        a
-    }
 }
 
 /// The private directory holding master sockets: `$PVECTL_RUNTIME_DIR`, else
@@ -171,6 +132,9 @@ pub fn control_dir() -> Result<PathBuf> {
 fn unsafe_free_uid() -> String {
     std::env::var("USER").unwrap_or_else(|_| "user".into())
 }
+
+/// Sequence number making private sockets unique within the process.
+static PRIVATE_SEQ: AtomicU64 = AtomicU64::new(0);
 
 /// Runs commands over one multiplexed SSH session.
 pub struct SshRunner {
@@ -205,12 +169,37 @@ impl SshRunner {
     /// `Transport` with ssh's own reason (connection refused, host key verification failed,
     /// permission denied) when the master cannot be started.
     pub async fn connect(opts: SshOptions) -> Result<Self> {
-        let dir = control_dir()?;
+        Self::connect_in(opts, &control_dir()?).await
+    }
+
+    /// [`SshRunner::connect`] with the control socket in `dir` instead of [`control_dir`]
+    /// (tests and embedders that must not depend on the process environment). `dir` should
+    /// be private to the user (0700).
+    ///
+    /// # Errors
+    /// As [`SshRunner::connect`].
+    pub async fn connect_in(opts: SshOptions, dir: &Path) -> Result<Self> {
         let socket = match opts.persist {
             Some(_) => dir.join(format!("m-{:016x}", opts.socket_key())),
-            None => dir.join(format!("p-{:016x}-{}", opts.socket_key(), std::process::id())),
+            // Unique per runner, so two private runners in one process never share a path.
+            None => dir.join(format!(
+                "p-{:016x}-{}-{}",
+                opts.socket_key(),
+                std::process::id(),
+                PRIVATE_SEQ.fetch_add(1, Ordering::Relaxed)
+            )),
         };
-        if opts.persist.is_some() && socket.exists() {
+        ssh_master::check_socket_path(&socket)?;
+        if opts.persist.is_none() {
+            // A leftover from a crashed process that had the same pid.
+            let _ = std::fs::remove_file(&socket);
+            return Self::start(opts, socket).await;
+        }
+        // Serialise connects to one target across runners and processes: two masters
+        // racing for one socket would leave the loser running forever without multiplexing
+        // (ssh only logs "disabling multiplexing" and carries on with `-N`).
+        let _lock = ssh_master::lock_file(&socket.with_extension("lock"), opts.connect_timeout).await?;
+        if socket.exists() {
             let s = Session::resume_mux(socket.clone().into_boxed_path(), None);
             if s.check().await.is_ok() {
                 return Ok(Self { opts, session: Mutex::new(Some(s)), socket });
@@ -218,7 +207,12 @@ impl SshRunner {
             // A stale socket from a master that died: remove it and start afresh.
             let _ = std::fs::remove_file(&socket);
         }
-        launch_master(&opts, &socket).await?;
+        Self::start(opts, socket).await
+    }
+
+    /// Starts a master on `socket` and attaches to it.
+    async fn start(opts: SshOptions, socket: PathBuf) -> Result<Self> {
+        ssh_master::launch_master(&opts, &socket).await?;
         let s = Session::resume_mux(socket.clone().into_boxed_path(), None);
         s.check().await.map_err(|e| Error::transport(format!("failed to use the ssh master for {}", opts.host), e))?;
         Ok(Self { opts, session: Mutex::new(Some(s)), socket })
@@ -268,38 +262,24 @@ impl SshRunner {
     }
 }
 
-async fn launch_master(opts: &SshOptions, socket: &Path) -> Result<()> {
-    let log = socket.with_extension("log");
-    let _ = std::fs::remove_file(&log);
-    let status = tokio::process::Command::new("ssh")
-        .args(opts.master_args(socket, &log))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .await
-        .map_err(|e| Error::transport("failed to start ssh (is the OpenSSH client installed?)", e))?;
-    let reason = std::fs::read_to_string(&log).unwrap_or_default();
-    let _ = std::fs::remove_file(&log);
-    if !status.success() {
-        let reason = reason.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("; ");
-        let target = match (&opts.user, opts.port) {
-            (Some(u), Some(p)) => format!("{u}@{}:{p}", opts.host),
-            (Some(u), None) => format!("{u}@{}", opts.host),
-            (None, Some(p)) => format!("{}:{p}", opts.host),
-            (None, None) => opts.host.clone(),
-        };
-        let reason = if reason.is_empty() { format!("ssh exited with {status}") } else { reason };
-        return Err(Error::Transport { message: format!("failed to connect to {target} over ssh: {reason}"), source: None });
-    }
-    // `-f` returns once authenticated; the socket appears right after.
-    for _ in 0..100 {
-        if socket.exists() {
-            return Ok(());
+impl Drop for SshRunner {
+    /// A private master not closed (an early return, a panic) is told to exit: a session
+    /// from `Session::resume_mux` does not own its master, and a private master has no
+    /// `ControlPersist` to end it, so it would otherwise run for ever.
+    fn drop(&mut self) {
+        if self.opts.persist.is_some() || self.session.get_mut().is_none() {
+            return;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        let _ = std::process::Command::new("ssh")
+            .args(["-F", "/dev/null", "-O", "exit", "-S"])
+            .arg(&self.socket)
+            .arg("pvectl-master")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        let _ = std::fs::remove_file(&self.socket);
     }
-    Err(Error::Transport { message: format!("ssh master for {} did not create its control socket", opts.host), source: None })
 }
 
 #[cfg(test)]
@@ -317,16 +297,5 @@ mod tests {
         for bad in ["ssh://", "ssh://-oProxyCommand=x", "ssh://a b", "ssh://h:99999", "ssh://r;t@h", "http://h"] {
             assert!(SshOptions::parse_target(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn master_args_are_strict_and_batch() {
-        let o = SshOptions::parse_target("ssh://root@h:2222").expect("valid");
-        let a = o.master_args(Path::new("/s"), Path::new("/l"));
-        assert!(a.contains(&"StrictHostKeyChecking=yes".to_owned()));
-        assert!(a.contains(&"BatchMode=yes".to_owned()));
-        assert!(a.contains(&"ControlPersist=60s".to_owned()));
-        assert_eq!(a.last().map(String::as_str), Some("h"));
-        assert_eq!(a[a.len() - 2], "--");
     }
 }

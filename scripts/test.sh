@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The whole test suite: unit, integration, doc and end-to-end tests, the last over a real
+# OpenSSH server on 127.0.0.1 (DESIGN.md §6). Installs Debian's openssh-server when sshd is
+# missing and we are root; otherwise fails, because the e2e tests never skip.
+#
+# Usage: scripts/test.sh [extra cargo test arguments, e.g. a test name filter]
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+SSHD=/usr/sbin/sshd
+
+if [[ ! -x $SSHD ]]; then
+    if [[ $(id -u) -eq 0 ]]; then
+        echo "test.sh: $SSHD is missing; installing openssh-server" >&2
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null
+    else
+        echo "test.sh: $SSHD is missing and this is not root." >&2
+        echo "test.sh: install it (sudo apt-get install openssh-server) and run again; the e2e tests need it." >&2
+        exit 1
+    fi
+fi
+for tool in ssh ssh-keygen; do
+    command -v "$tool" >/dev/null || { echo "test.sh: $tool is missing (openssh-client)" >&2; exit 1; }
+done
+
+# sshd's privilege-separation directory; root's sshd refuses to start without it
+# (run by another user, sshd does not chroot and needs none).
+if [[ ! -d /run/sshd && $(id -u) -eq 0 ]]; then
+    install -d -m 0755 /run/sshd
+fi
+
+
+cargo build --all-targets
+cargo test --all-targets "$@"
+# `--all-targets` leaves out doc tests.
+if [[ $# -eq 0 ]]; then
+    cargo test --doc
+fi
