@@ -8,34 +8,34 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The built `pvectl` binary.
-pub fn pvectl_bin() -> &'static str {
+pub(crate) fn pvectl_bin() -> &'static str {
     env!("CARGO_BIN_EXE_pvectl")
 }
 
 /// The built `pve-sim` binary.
-pub fn pve_sim_bin() -> &'static str {
+pub(crate) fn pve_sim_bin() -> &'static str {
     env!("CARGO_BIN_EXE_pve-sim")
 }
 
 /// A finished `pvectl` run.
 #[derive(Debug)]
-pub struct Run {
+pub(crate) struct Run {
     /// Exit code.
-    pub code: i32,
+    pub(crate) code: i32,
     /// Standard output.
-    pub stdout: String,
+    pub(crate) stdout: String,
     /// Standard error.
-    pub stderr: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
     /// stdout parsed as JSON.
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
     }
 
     /// Asserts the exit code, showing the output when it differs.
-    pub fn expect_code(&self, code: i32) -> &Self {
+    pub(crate) fn expect_code(&self, code: i32) -> &Self {
         assert_eq!(self.code, code, "exit code; stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
         self
     }
@@ -52,13 +52,13 @@ impl From<Output> for Run {
 }
 
 /// Builds one `pvectl` invocation.
-pub struct Pvectl {
+pub(crate) struct Pvectl {
     cmd: Command,
 }
 
 impl Pvectl {
     /// `pvectl` with a clean environment for its own variables.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let mut cmd = Command::new(pvectl_bin());
         for v in ["PVECTL_TARGET", "PVECTL_TOOLS", "PVECTL_SSH_CONFIG", "PVE_SIM_STATE", "PVE_SIM_LOG", "PVE_SIM_NODE", "PVE_SIM_LATENCY_MS"] {
             cmd.env_remove(v);
@@ -67,7 +67,7 @@ impl Pvectl {
     }
 
     /// Adds arguments.
-    pub fn args<I, S>(mut self, args: I) -> Self
+    pub(crate) fn args<I, S>(mut self, args: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
@@ -77,27 +77,27 @@ impl Pvectl {
     }
 
     /// Sets an environment variable.
-    pub fn env(mut self, k: &str, v: impl AsRef<std::ffi::OsStr>) -> Self {
+    pub(crate) fn env(mut self, k: &str, v: impl AsRef<std::ffi::OsStr>) -> Self {
         self.cmd.env(k, v);
         self
     }
 
     /// Runs it with stdin closed.
-    pub fn run(mut self) -> Run {
+    pub(crate) fn run(mut self) -> Run {
         self.cmd.stdin(std::process::Stdio::null()).output().expect("pvectl runs").into()
     }
 }
 
 /// A directory with the `pve-sim` tools, a state file and a call log.
-pub struct SimTools {
+pub(crate) struct SimTools {
     /// Keeps the directory alive.
-    pub dir: tempfile::TempDir,
+    pub(crate) dir: tempfile::TempDir,
 }
 
 impl SimTools {
     /// Creates `bin/{pvesh,qm,pct,hostname}` linked to `pve-sim`; the state file does not
     /// exist yet (the first call seeds it with the demo cluster).
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let bin = dir.path().join("bin");
         std::fs::create_dir(&bin).expect("bin dir");
@@ -108,43 +108,43 @@ impl SimTools {
     }
 
     /// The directory to put first on `PATH`.
-    pub fn bin(&self) -> PathBuf {
+    pub(crate) fn bin(&self) -> PathBuf {
         self.dir.path().join("bin")
     }
 
     /// `PVE_SIM_STATE`.
-    pub fn state(&self) -> PathBuf {
+    pub(crate) fn state(&self) -> PathBuf {
         self.dir.path().join("state.json")
     }
 
     /// `PVE_SIM_LOG`.
-    pub fn log(&self) -> PathBuf {
+    pub(crate) fn log(&self) -> PathBuf {
         self.dir.path().join("calls.log")
     }
 
     /// `PATH` with the tools first.
-    pub fn path_env(&self) -> String {
+    pub(crate) fn path_env(&self) -> String {
         format!("{}:{}", self.bin().display(), std::env::var("PATH").unwrap_or_default())
     }
 
     /// The logged invocations, each an argv.
-    pub fn calls(&self) -> Vec<Vec<String>> {
+    pub(crate) fn calls(&self) -> Vec<Vec<String>> {
         read_calls(&self.log())
     }
 
     /// Empties the call log.
-    pub fn clear_log(&self) {
+    pub(crate) fn clear_log(&self) {
         let _ = std::fs::remove_file(self.log());
     }
 
     /// Applies the tools' environment to a `pvectl` run (local target).
-    pub fn apply(&self, p: Pvectl) -> Pvectl {
+    pub(crate) fn apply(&self, p: Pvectl) -> Pvectl {
         p.env("PATH", self.path_env()).env("PVE_SIM_STATE", self.state()).env("PVE_SIM_LOG", self.log())
     }
 }
 
 /// Reads a `PVE_SIM_LOG`: one JSON array of argv per line.
-pub fn read_calls(log: &Path) -> Vec<Vec<String>> {
+pub(crate) fn read_calls(log: &Path) -> Vec<Vec<String>> {
     std::fs::read_to_string(log)
         .unwrap_or_default()
         .lines()
