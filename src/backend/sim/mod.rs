@@ -3,6 +3,8 @@
 //! the `pve-sim` executable posing as `pvesh`, `qm`, `pct` and `hostname` ([`cli`]).
 
 pub mod cli;
+#[cfg(test)]
+mod backend_tests;
 mod core;
 mod demo;
 mod digest;
@@ -12,6 +14,8 @@ mod pvesh_format;
 mod read_cluster;
 mod read_guest;
 mod read_task;
+#[cfg(test)]
+mod read_tests;
 mod route;
 mod seed;
 mod state;

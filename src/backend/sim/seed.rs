@@ -58,7 +58,7 @@ fn run(g: &mut SimGuest, running: bool) {
     }
     let v = u64::from(g.vmid);
     g.status = "running".to_owned();
-    g.cpu = f64::from(g.vmid % 17) / 200.0 + 0.01;
+    g.cpu = f64::from(g.vmid % 17 * 5 + 10) / 1000.0;
     g.mem = g.maxmem / 2 + v * 4096;
     g.uptime = 86_400 + v * 97;
     g.pid = Some(1_000 + v * 13);
