@@ -41,13 +41,13 @@ fn tool_name(argv0: &str) -> &str {
 /// Runs one invocation with `argv` (`argv[0]` included) in `env`.
 pub fn run(argv: &[String], env: &SimEnv) -> Output {
     let argv0 = tool_name(argv.first().map_or("pve-sim", String::as_str));
-    let (tool, args) = if matches!(argv0, "pvesh" | "qm" | "pct" | "hostname") {
+    let (command, rest) = if matches!(argv0, "pvesh" | "qm" | "pct" | "hostname") {
         (argv0.to_owned(), argv.get(1..).unwrap_or_default())
     } else {
         (argv.get(1).cloned().unwrap_or_default(), argv.get(2..).unwrap_or_default())
     };
-    let logged: Vec<String> = if matches!(tool.as_str(), "pvesh" | "qm" | "pct" | "hostname") {
-        std::iter::once(tool.clone()).chain(args.iter().cloned()).collect()
+    let logged: Vec<String> = if matches!(command.as_str(), "pvesh" | "qm" | "pct" | "hostname") {
+        std::iter::once(command.clone()).chain(rest.iter().cloned()).collect()
     } else {
         std::iter::once("pve-sim".to_owned()).chain(argv.iter().skip(1).cloned()).collect()
     };
@@ -56,34 +56,34 @@ pub fn run(argv: &[String], env: &SimEnv) -> Output {
             return Output::fail(format!("pve-sim: {e}\n"), 1);
         }
     }
-    match tool.as_str() {
+    match command.as_str() {
         "pvesh" | "qm" | "pct" | "hostname" => {
             if let Some(ms) = env.latency_ms {
                 std::thread::sleep(std::time::Duration::from_millis(ms));
             }
-            let result = with_state(env, |sim| match tool.as_str() {
-                "pvesh" => pvesh_face::run(sim, args),
-                "qm" => tools::run(sim, GuestKind::Qemu, args),
-                "pct" => tools::run(sim, GuestKind::Lxc, args),
+            let result = with_state(env, |sim| match command.as_str() {
+                "pvesh" => pvesh_face::run(sim, rest),
+                "qm" => tools::run(sim, GuestKind::Qemu, rest),
+                "pct" => tools::run(sim, GuestKind::Lxc, rest),
                 _ => Output::ok(format!("{}\n", sim.local_node())),
             });
             result.unwrap_or_else(|e| Output::fail(format!("pve-sim: {e}\n"), 1))
         }
-        "init" => match args {
+        "init" => match rest {
             [file] => write_state(file, &demo_state()),
             _ => Output::fail(format!("pve-sim init: expected one file name\n{USAGE}"), 2),
         },
-        "generate" => match guests_arg(args) {
+        "generate" => match guests_arg(rest) {
             Ok((n, [file])) => write_state(file, &generated_state(n)),
             Ok(_) => Output::fail(format!("pve-sim generate: expected one file name\n{USAGE}"), 2),
             Err(e) => Output::fail(e, 2),
         },
-        "resources" => match guests_arg(args) {
+        "resources" => match guests_arg(rest) {
             Ok((n, [])) => resources(n),
             Ok(_) => Output::fail(format!("pve-sim resources: unexpected arguments\n{USAGE}"), 2),
             Err(e) => Output::fail(e, 2),
         },
-        "" | "help" | "--help" | "-h" => Output { stdout: USAGE.to_owned(), stderr: String::new(), code: i32::from(tool.is_empty()) * 2 },
+        "" | "help" | "--help" | "-h" => Output { stdout: USAGE.to_owned(), stderr: String::new(), code: i32::from(command.is_empty()) * 2 },
         other => Output::fail(format!("pve-sim: unknown tool '{other}'\n{USAGE}"), 2),
     }
 }

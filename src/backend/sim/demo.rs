@@ -99,7 +99,7 @@ pub fn demo_state() -> SimState {
 
 fn set(config: &mut [(String, String)], key: &str, value: &str) {
     if let Some(e) = config.iter_mut().find(|(k, _)| k == key) {
-        e.1 = value.to_owned();
+        value.clone_into(&mut e.1);
     }
 }
 
@@ -131,6 +131,9 @@ fn demo_tasks() -> Vec<super::state::SimTask> {
 /// A large cluster for benchmarks: `guests` guests (every fourth an lxc container, two
 /// thirds running, vmids from 100) over `max(3, guests / 500)` nodes (at most 64), the
 /// same two storages as the demo, one finished task per node.
+///
+/// # Panics
+/// When `guests` exceeds `u32::MAX` (vmids are 32-bit).
 pub fn generated_state(guests: usize) -> SimState {
     let node_count = (guests / 500).clamp(3, 64);
     let names: Vec<String> = (1..=node_count).map(|i| format!("pve{i}")).collect();
@@ -188,7 +191,7 @@ mod tests {
         let lxc = s.guests.iter().filter(|g| g.kind == GuestKind::Lxc).count();
         assert!(qemu >= 6 && lxc >= 4, "{qemu} qemu, {lxc} lxc");
         assert!(s.guests.iter().any(|g| g.template));
-        assert!(s.guests.iter().any(|g| g.is_running()) && s.guests.iter().any(|g| !g.is_running()));
+        assert!(s.guests.iter().any(super::super::state::SimGuest::is_running) && s.guests.iter().any(|g| !g.is_running()));
         assert!(s.guests.iter().any(|g| g.pool.as_deref() == Some("prod")));
         assert!(s.guests.iter().any(|g| !g.tags.is_empty()));
         assert!(s.guests.iter().any(|g| g.kind == GuestKind::Lxc && !g.snapshots.is_empty()));

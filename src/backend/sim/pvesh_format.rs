@@ -77,7 +77,12 @@ pub(crate) fn text_table(v: &Value, noborder: bool, noheader: bool) -> String {
             });
             (cols, rows)
         }
-        Value::Array(items) => return items.iter().map(|i| format!("{}\n", cell(i))).collect(),
+        Value::Array(items) => {
+            return items.iter().fold(String::new(), |mut out, i| {
+                let _ = writeln!(out, "{}", cell(i));
+                out
+            });
+        }
         other => return format!("{}\n", cell(other)),
     };
     render(&header, &rows, noborder, noheader)

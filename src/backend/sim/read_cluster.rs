@@ -5,6 +5,8 @@
 //! `api-json-node-status`, `api-json-cluster-status`, `api-json-version`): sizes in bytes,
 //! `cpu` a fraction, booleans as 0/1, optional fields left out when unset.
 
+#![expect(clippy::unnecessary_wraps, reason = "handlers share the route table's fallible signature")]
+
 use serde_json::{Map, Value, json};
 
 use super::core::{Sim, flag, num};

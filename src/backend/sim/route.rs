@@ -48,7 +48,7 @@ impl Request<'_> {
     }
 }
 
-/// Checks an integer value as pve-common's JSONSchema does.
+/// Checks an integer value as pve-common's `JSONSchema` does.
 pub(crate) fn check_int(name: &str, v: &str, minimum: u64) -> Result<u64, SimError> {
     let digits = v.strip_prefix('+').unwrap_or(v);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -134,6 +134,7 @@ pub(crate) fn check_allowed(route: &Route, params: &Params) -> Result<(), SimErr
 mod tests {
     use super::*;
 
+    #[expect(clippy::unnecessary_wraps, reason = "the handler signature")]
     fn dummy(_: &mut Sim, _: &Request<'_>) -> Result<Value, SimError> {
         Ok(Value::Null)
     }

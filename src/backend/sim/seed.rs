@@ -29,7 +29,7 @@ pub(crate) fn node(name: &str, ip: &str, cores: u64, mem_gib: u64, load: f64) ->
         maxswap: 8 * GIB,
         disk: 11 * GIB + u64::from(name.as_bytes().last().copied().unwrap_or(0)) * MIB,
         maxdisk: 94 * GIB,
-        uptime: 1_209_600 + u64::from(name.len() as u32) * 3_600,
+        uptime: 1_209_600 + u64::try_from(name.len()).unwrap_or(0) * 3_600,
         kversion: "Linux 6.17.2-2-pve #1 SMP PREEMPT_DYNAMIC PMX 6.17.2-2 (2025-11-26T12:33Z)".to_owned(),
         pveversion: "pve-manager/9.1.4/5ac30304265fbd8e".to_owned(),
         cpu_model: "AMD EPYC 7313P 16-Core Processor".to_owned(),
@@ -57,7 +57,7 @@ fn run(g: &mut SimGuest, running: bool) {
         return;
     }
     let v = u64::from(g.vmid);
-    g.status = "running".to_owned();
+    "running".clone_into(&mut g.status);
     g.cpu = f64::from(g.vmid % 17 * 5 + 10) / 1000.0;
     g.mem = g.maxmem / 2 + v * 4096;
     g.uptime = 86_400 + v * 97;
@@ -178,6 +178,7 @@ pub(crate) fn storage(id: &str, plugintype: &str, content: &[&str], shared: bool
 
 /// A task started at `start` by root@pam; `exit` `None` = still running. The log's status
 /// line (`TASK OK`, `TASK WARNINGS: n`, `TASK ERROR: ...`) is appended from `exit`.
+#[expect(clippy::too_many_arguments, reason = "a seeding helper, read as one table row per task")]
 pub(crate) fn task(node: &str, pid: u32, start: u64, ty: &str, id: &str, secs: u64, exit: Option<&str>, log: &[&str]) -> SimTask {
     let node: NodeName = node.parse().expect("seeded node names are valid");
     let start32 = u32::try_from(start).expect("seeded timestamps fit 32 bits");
