@@ -130,6 +130,24 @@ mod tests {
     }
 
     #[test]
+    fn the_lock_serialises_load_handle_save() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let env = SimEnv { state_path: Some(dir.path().join("state.json")), ..SimEnv::default() };
+        let env_a = env.clone();
+        let slow = std::thread::spawn(move || {
+            with_state(&env_a, |sim| {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                sim.state_mut().cluster_name.push('a');
+            })
+        });
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        with_state(&env, |sim| sim.state_mut().cluster_name.push('b')).expect("runs");
+        slow.join().expect("thread").expect("runs");
+        let name = with_state(&env, |sim| sim.state().cluster_name.clone()).expect("runs");
+        assert_eq!(name, "demoab", "no lost update: the second run waited for the first");
+    }
+
+    #[test]
     fn log_lines_are_json_arrays() {
         let dir = tempfile::tempdir().expect("tempdir");
         let log = dir.path().join("calls.log");
