@@ -136,3 +136,15 @@ async fn errors_classify_like_the_cli() {
     let guests = b.guests(&GuestFilter::default()).await.expect("guests");
     assert!(guests.iter().all(|g| g.vmid.get() != 101), "a denied guest is left out of lists");
 }
+
+#[tokio::test]
+async fn a_saved_state_loads_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.json");
+    super::save_state(&path, &demo_state()).expect("save");
+    let state = super::load_state(&path).expect("load");
+    assert_eq!(state, demo_state());
+    let b = SimBackend::new(SimTransport::from_state(state));
+    assert_eq!(b.guests(&GuestFilter::default()).await.expect("guests").len(), 12);
+    assert!(super::load_state(&dir.path().join("missing.json")).is_err());
+}

@@ -16,7 +16,8 @@ use crate::backend::api::{ApiBackend, ApiTransport, Method, Params, check_params
 use crate::backend::command::classify_cli_error;
 use crate::error::{Error, Result};
 
-/// The simulator as an API transport. Clones share one simulated cluster.
+/// The simulator as an API transport. Clones share one simulated cluster; its state lives
+/// in memory only (a state file it was loaded from is not written back).
 #[derive(Debug, Clone)]
 pub struct SimTransport {
     sim: Arc<Mutex<Sim>>,
