@@ -80,9 +80,9 @@ pub fn demo_state() -> SimState {
         cluster_name: "demo".into(),
         version: VersionInfo { version: "9.1.4".into(), release: "9.1".into(), repoid: "5ac30304265fbd8e".into() },
         nodes: vec![
-            node("pve1", "192.0.2.11", 32, 128, 0.42),
-            node("pve2", "192.0.2.12", 16, 64, 0.31),
-            node("pve3", "192.0.2.13", 16, 64, 0.18),
+            node("pve1", "192.0.2.11", 32, 128, 42),
+            node("pve2", "192.0.2.12", 16, 64, 31),
+            node("pve3", "192.0.2.13", 16, 64, 18),
         ],
         guests: vec![web, db, dns, build, app, proxy, agent, win, mon, ci, mail, tmpl],
         storages: vec![local, nas],
@@ -137,7 +137,7 @@ fn demo_tasks() -> Vec<super::state::SimTask> {
 pub fn generated_state(guests: usize) -> SimState {
     let node_count = (guests / 500).clamp(3, 64);
     let names: Vec<String> = (1..=node_count).map(|i| format!("pve{i}")).collect();
-    let nodes = names.iter().enumerate().map(|(i, n)| node(n, &format!("10.0.{}.{}", i / 250, i % 250 + 1), 64, 512, 1.5)).collect();
+    let nodes = names.iter().enumerate().map(|(i, n)| node(n, &format!("10.0.{}.{}", i / 250, i % 250 + 1), 64, 512, 150)).collect();
     let mut list = Vec::with_capacity(guests);
     for i in 0..guests {
         let vmid = 100 + u32::try_from(i).expect("guest count fits u32");

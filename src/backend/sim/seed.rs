@@ -15,13 +15,16 @@ pub(crate) const GIB: u64 = 1 << 30;
 /// The demo's "now": 2026-01-01T00:00:00Z, seconds since the epoch.
 pub(crate) const NOW: u64 = 1_767_225_600;
 
-/// A node with `cores` logical CPUs and `mem_gib` GiB of memory, online.
-pub(crate) fn node(name: &str, ip: &str, cores: u64, mem_gib: u64, load: f64) -> SimNode {
+/// A node with `cores` logical CPUs and `mem_gib` GiB of memory, online, with a 1-minute
+/// load of `load_centi` hundredths (CPU usage is a tenth of it; values stay short decimals so
+/// they survive a JSON round trip exactly).
+pub(crate) fn node(name: &str, ip: &str, cores: u64, mem_gib: u64, load_centi: u32) -> SimNode {
+    let load = |pct: u32| format!("{}.{:02}", load_centi * pct / 10_000, load_centi * pct / 100 % 100);
     SimNode {
         name: name.to_owned(),
         online: true,
         ip: ip.to_owned(),
-        cpu: load / 10.0,
+        cpu: f64::from(load_centi) / 1000.0,
         maxcpu: cores,
         mem: mem_gib * GIB * 3 / 8,
         maxmem: mem_gib * GIB,
@@ -35,7 +38,7 @@ pub(crate) fn node(name: &str, ip: &str, cores: u64, mem_gib: u64, load: f64) ->
         cpu_model: "AMD EPYC 7313P 16-Core Processor".to_owned(),
         cpu_sockets: 1,
         cpu_cores: cores / 2,
-        loadavg: vec![format!("{load:.2}"), format!("{:.2}", load * 0.8), format!("{:.2}", load * 0.6)],
+        loadavg: vec![load(100), load(80), load(60)],
     }
 }
 
