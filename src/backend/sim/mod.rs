@@ -1,1 +1,33 @@
-//! The simulated cluster (filled in by the simulator work).
+//! The simulated cluster: one core answering `(method, path, params)` with PVE's
+//! semantics over a serialisable state, and its faces: in process ([`SimTransport`]), and
+//! the `pve-sim` executable posing as `pvesh`, `qm`, `pct` and `hostname` ([`cli`]).
+
+pub mod cli;
+#[cfg(test)]
+mod backend_tests;
+mod core;
+mod demo;
+mod digest;
+mod error;
+mod pvesh_face;
+mod pvesh_format;
+mod read_cluster;
+mod read_guest;
+mod read_task;
+#[cfg(test)]
+mod read_tests;
+mod route;
+mod seed;
+mod state;
+mod statefile;
+pub mod text;
+mod tools;
+mod transport;
+
+pub use core::Sim;
+pub use demo::{demo_state, generated_state};
+pub use error::SimError;
+pub use pvesh_face::Output;
+pub use state::{Denied, Faults, SimGuest, SimNode, SimPool, SimSnapshot, SimState, SimStorage, SimTask, StorageUsage, VersionInfo};
+pub use statefile::{SimEnv, append_log, save_state, with_state};
+pub use transport::{SimBackend, SimTransport, load_state};

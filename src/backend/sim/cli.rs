@@ -1,0 +1,139 @@
+//! The `pve-sim` executable: dispatch by `argv[0]` (`pvesh`, `qm`, `pct`, `hostname`) or
+//! `pve-sim <tool> ...`, plus `pve-sim init <file>`, `pve-sim generate --guests N <file>` and
+//! `pve-sim resources --guests N`.
+//!
+//! Each tool invocation sleeps `PVE_SIM_LATENCY_MS`, runs under the state file's lock
+//! ([`super::statefile`]) and every invocation appends its argv (with `argv[0]` reduced to
+//! the tool name) as one JSON line to `PVE_SIM_LOG`.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use super::core::Sim;
+use super::demo::{demo_state, generated_state};
+use super::pvesh_face::{self, Output};
+use super::statefile::{SimEnv, append_log, save_state, with_state};
+use super::tools;
+use crate::backend::api::{Method, Params};
+use crate::model::GuestKind;
+
+const USAGE: &str = "usage: pve-sim <pvesh|qm|pct|hostname> [ARGS...]\n\
+       pve-sim init <state.json>\n\
+       pve-sim generate --guests N <state.json>\n\
+       pve-sim resources --guests N\n\
+   or invoke through a link named pvesh, qm, pct or hostname\n";
+
+/// Runs the process: reads argv and the environment, prints, returns the exit code.
+pub fn main_from_env() -> i32 {
+    let argv: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    let out = run(&argv, &SimEnv::from_env());
+    // A closed pipe is not an error worth reporting (STYLE.md 15).
+    let _ = std::io::stdout().lock().write_all(out.stdout.as_bytes());
+    let _ = std::io::stderr().lock().write_all(out.stderr.as_bytes());
+    out.code
+}
+
+/// The tool an `argv[0]` names: its file name without directories.
+fn tool_name(argv0: &str) -> &str {
+    Path::new(argv0).file_name().and_then(|n| n.to_str()).unwrap_or(argv0)
+}
+
+/// Runs one invocation with `argv` (`argv[0]` included) in `env`.
+pub fn run(argv: &[String], env: &SimEnv) -> Output {
+    let argv0 = tool_name(argv.first().map_or("pve-sim", String::as_str));
+    let (command, rest) = if matches!(argv0, "pvesh" | "qm" | "pct" | "hostname") {
+        (argv0.to_owned(), argv.get(1..).unwrap_or_default())
+    } else {
+        (argv.get(1).cloned().unwrap_or_default(), argv.get(2..).unwrap_or_default())
+    };
+    let logged: Vec<String> = if matches!(command.as_str(), "pvesh" | "qm" | "pct" | "hostname") {
+        std::iter::once(command.clone()).chain(rest.iter().cloned()).collect()
+    } else {
+        std::iter::once("pve-sim".to_owned()).chain(argv.iter().skip(1).cloned()).collect()
+    };
+    if let Some(log) = &env.log_path {
+        if let Err(e) = append_log(log, &logged) {
+            return Output::fail(format!("pve-sim: {e}\n"), 1);
+        }
+    }
+    match command.as_str() {
+        "pvesh" | "qm" | "pct" | "hostname" => {
+            if let Some(ms) = env.latency_ms {
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+            }
+            let result = with_state(env, |sim| match command.as_str() {
+                "pvesh" => pvesh_face::run(sim, rest),
+                "qm" => tools::run(sim, GuestKind::Qemu, rest),
+                "pct" => tools::run(sim, GuestKind::Lxc, rest),
+                _ => Output::ok(format!("{}\n", sim.local_node())),
+            });
+            result.unwrap_or_else(|e| Output::fail(format!("pve-sim: {e}\n"), 1))
+        }
+        "init" => match rest {
+            [file] => write_state(file, &demo_state()),
+            _ => Output::fail(format!("pve-sim init: expected one file name\n{USAGE}"), 2),
+        },
+        "generate" => match guests_arg(rest) {
+            Ok((n, [file])) => write_state(file, &generated_state(n)),
+            Ok(_) => Output::fail(format!("pve-sim generate: expected one file name\n{USAGE}"), 2),
+            Err(e) => Output::fail(e, 2),
+        },
+        "resources" => match guests_arg(rest) {
+            Ok((n, [])) => resources(n),
+            Ok(_) => Output::fail(format!("pve-sim resources: unexpected arguments\n{USAGE}"), 2),
+            Err(e) => Output::fail(e, 2),
+        },
+        "" | "help" | "--help" | "-h" => Output { stdout: USAGE.to_owned(), stderr: String::new(), code: i32::from(command.is_empty()) * 2 },
+        other => Output::fail(format!("pve-sim: unknown tool '{other}'\n{USAGE}"), 2),
+    }
+}
+
+/// Parses a leading `--guests N` (or `--guests=N`), returning N and the remaining args.
+fn guests_arg(args: &[String]) -> Result<(usize, &[String]), String> {
+    let (value, rest) = match args {
+        [flag, rest @ ..] if flag.starts_with("--guests=") => (flag["--guests=".len()..].to_owned(), rest),
+        [flag, v, rest @ ..] if flag == "--guests" => (v.clone(), rest),
+        _ => return Err(format!("pve-sim: --guests N is required\n{USAGE}")),
+    };
+    let n = value.parse().map_err(|_| format!("pve-sim: --guests needs a number, got '{value}'\n"))?;
+    Ok((n, rest))
+}
+
+fn write_state(file: &str, state: &super::state::SimState) -> Output {
+    match save_state(Path::new(file), state) {
+        Ok(()) => Output::ok(""),
+        Err(e) => Output::fail(format!("pve-sim: {e}\n"), 1),
+    }
+}
+
+/// `pve-sim resources --guests N`: `/cluster/resources` of a generated cluster as one JSON line.
+fn resources(guests: usize) -> Output {
+    let mut sim = Sim::new(generated_state(guests));
+    match sim.handle(Method::Get, "/cluster/resources", &Params::new()) {
+        Ok(v) => Output::ok(format!("{}\n", serde_json::to_string(&v).expect("JSON values serialise"))),
+        Err(e) => Output::error(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn dispatches_by_argv0_and_subcommand() {
+        let env = SimEnv::default();
+        assert_eq!(run(&argv(&["/usr/bin/hostname"]), &env).stdout, "pve1\n");
+        let env2 = SimEnv { node: Some("pve3".into()), ..SimEnv::default() };
+        assert_eq!(run(&argv(&["pve-sim", "hostname"]), &env2).stdout, "pve3\n");
+        let out = run(&argv(&["/opt/x/qm", "list"]), &env);
+        assert!(out.stdout.starts_with("      VMID NAME "), "{}", out.stdout);
+        assert_eq!(run(&argv(&["pve-sim", "bogus"]), &env).code, 2);
+        let out = run(&argv(&["pve-sim", "resources", "--guests", "7"]), &env);
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+        assert_eq!(v.as_array().map(|a| a.iter().filter(|i| i["type"] == "qemu" || i["type"] == "lxc").count()), Some(7));
+    }
+}

@@ -1,0 +1,229 @@
+//! Cluster-level reads: `/version`, `/cluster/status`, `/cluster/resources`, `/nodes`,
+//! `/nodes/{node}/status`, `/nodes/{node}/storage`, `/storage`, `/pools`.
+//!
+//! Shapes follow PVE's answers (samples `api-json-cluster-resources`, `api-json-nodes`,
+//! `api-json-node-status`, `api-json-cluster-status`, `api-json-version`): sizes in bytes,
+//! `cpu` a fraction, booleans as 0/1, optional fields left out when unset.
+
+#![expect(clippy::unnecessary_wraps, reason = "handlers share the route table's fallible signature")]
+
+use serde_json::{Map, Value, json};
+
+use super::core::{Sim, flag, num};
+use super::error::SimError;
+use super::read_guest::resource_item;
+use super::route::Request;
+use super::state::{SimNode, SimStorage};
+
+/// `GET /version`: `{version, release, repoid}`.
+pub(crate) fn version(sim: &mut Sim, _: &Request<'_>) -> Result<Value, SimError> {
+    let v = &sim.state().version;
+    Ok(json!({"version": v.version, "release": v.release, "repoid": v.repoid}))
+}
+
+/// `GET /cluster/status`: the cluster entry, then one entry per node.
+pub(crate) fn cluster_status(sim: &mut Sim, _: &Request<'_>) -> Result<Value, SimError> {
+    let st = sim.state();
+    let local = sim.local_node();
+    let mut out = vec![json!({
+        "type": "cluster", "id": "cluster", "name": st.cluster_name,
+        "nodes": st.nodes.len(), "quorate": flag(quorate(&st.nodes)), "version": st.nodes.len() + 1,
+    })];
+    for (i, n) in st.nodes.iter().enumerate() {
+        out.push(json!({
+            "type": "node", "id": format!("node/{}", n.name), "name": n.name, "nodeid": i + 1,
+            "ip": n.ip, "online": flag(n.online), "local": flag(n.name == local), "level": "",
+        }));
+    }
+    Ok(Value::Array(out))
+}
+
+fn quorate(nodes: &[SimNode]) -> bool {
+    nodes.iter().filter(|n| n.online).count() * 2 > nodes.len()
+}
+
+/// `GET /cluster/resources [--type vm|storage|node|sdn]`.
+pub(crate) fn cluster_resources(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
+    let ty = req.param("type");
+    if let Some(t) = ty {
+        if !["vm", "storage", "node", "sdn"].contains(&t) {
+            return Err(SimError::param("type", format!("value '{t}' does not have a value in the enumeration 'vm, storage, node, sdn'")));
+        }
+    }
+    let want = |t: &str| ty.is_none() || ty == Some(t);
+    let st = sim.state();
+    let mut out = Vec::new();
+    if want("vm") {
+        out.extend(st.guests.iter().filter(|g| !sim.hidden(&format!("/vms/{}", g.vmid), "VM.Audit")).map(resource_item));
+    }
+    if want("node") {
+        out.extend(st.nodes.iter().map(|n| node_item(n, true)));
+    }
+    if want("storage") {
+        for s in st.storages.iter().filter(|s| !sim.hidden(&format!("/storage/{}", s.id), "Datastore.Audit")) {
+            for n in st.nodes.iter().filter(|n| n.online && s.on_node(&n.name)) {
+                if let Some(u) = s.usage.get(&n.name) {
+                    out.push(json!({
+                        "id": format!("storage/{}/{}", n.name, s.id), "type": "storage", "node": n.name,
+                        "storage": s.id, "plugintype": s.plugintype, "content": s.content.join(","),
+                        "shared": flag(s.shared), "disk": u.used, "maxdisk": u.total, "status": "available",
+                    }));
+                }
+            }
+        }
+    }
+    if ty.is_none() {
+        out.extend(st.pools.iter().map(|p| json!({"id": format!("pool/{}", p.poolid), "type": "pool", "pool": p.poolid})));
+    }
+    Ok(Value::Array(out))
+}
+
+/// A node as `/nodes` (`resource == false`) or `/cluster/resources` lists it.
+fn node_item(n: &SimNode, resource: bool) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(format!("node/{}", n.name)));
+    m.insert("type".into(), json!("node"));
+    m.insert("node".into(), json!(n.name));
+    m.insert("status".into(), json!(if n.online { "online" } else { "offline" }));
+    m.insert("level".into(), json!(""));
+    if n.online {
+        for (k, v) in [
+            ("cpu", num(n.cpu)),
+            ("maxcpu", json!(n.maxcpu)),
+            ("mem", json!(n.mem)),
+            ("maxmem", json!(n.maxmem)),
+            ("disk", json!(n.disk)),
+            ("maxdisk", json!(n.maxdisk)),
+            ("uptime", json!(n.uptime)),
+        ] {
+            m.insert(k.into(), v);
+        }
+        if resource {
+            m.insert("cgroup-mode".into(), json!(2));
+        } else {
+            m.insert("ssl_fingerprint".into(), json!(fingerprint(&n.name)));
+        }
+    }
+    Value::Object(m)
+}
+
+/// A stable, made-up SHA-256-shaped certificate fingerprint for a node.
+fn fingerprint(name: &str) -> String {
+    let hex = super::digest::hex_digest(name.as_bytes(), 64).to_ascii_uppercase();
+    hex.as_bytes().chunks(2).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(":")
+}
+
+/// `GET /nodes`.
+pub(crate) fn nodes(sim: &mut Sim, _: &Request<'_>) -> Result<Value, SimError> {
+    Ok(Value::Array(sim.state().nodes.iter().map(|n| node_item(n, false)).collect()))
+}
+
+/// `GET /nodes/{node}/status` (needs `Sys.Audit` on `/nodes/{node}`).
+pub(crate) fn node_status(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
+    let n = sim.req_node(req)?;
+    sim.check_perm(&format!("/nodes/{}", n.name), "Sys.Audit")?;
+    let mut kv = n.kversion.splitn(3, ' ');
+    let (sysname, release, kver) = (kv.next().unwrap_or(""), kv.next().unwrap_or(""), kv.next().unwrap_or(""));
+    Ok(json!({
+        "uptime": n.uptime, "cpu": num(n.cpu), "wait": 0, "idle": 0, "loadavg": n.loadavg,
+        "kversion": n.kversion, "pveversion": n.pveversion,
+        "current-kernel": {"sysname": sysname, "release": release, "version": kver, "machine": "x86_64"},
+        "boot-info": {"mode": "efi", "secureboot": 0},
+        "memory": {"total": n.maxmem, "used": n.mem, "free": n.maxmem.saturating_sub(n.mem)},
+        "swap": {"total": n.maxswap, "used": n.swap, "free": n.maxswap.saturating_sub(n.swap)},
+        "rootfs": {"total": n.maxdisk, "used": n.disk, "free": n.maxdisk.saturating_sub(n.disk), "avail": n.maxdisk.saturating_sub(n.disk)},
+        "ksm": {"shared": 0},
+        "cpuinfo": {
+            "model": n.cpu_model, "sockets": n.cpu_sockets, "cores": n.cpu_cores, "cpus": n.maxcpu,
+            "mhz": "2999.998", "hvm": "1", "user_hz": 100, "flags": "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr",
+        },
+    }))
+}
+
+/// `GET /nodes/{node}/storage [--content c] [--storage id] [--enabled 1]`.
+pub(crate) fn node_storage(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
+    let node = sim.req_node(req)?.name.clone();
+    req.bool_param("enabled")?;
+    req.bool_param("format")?;
+    let content = req.param("content");
+    let only = req.param("storage");
+    let st = sim.state();
+    let list = st
+        .storages
+        .iter()
+        .filter(|s| s.on_node(&node) && only.is_none_or(|o| o == s.id))
+        .filter(|s| content.is_none_or(|c| c.split(',').all(|c| s.content.iter().any(|x| x == c))))
+        .filter(|s| !sim.hidden(&format!("/storage/{}", s.id), "Datastore.Audit"))
+        .map(|s| node_storage_item(s, &node))
+        .collect();
+    Ok(Value::Array(list))
+}
+
+fn node_storage_item(s: &SimStorage, node: &str) -> Value {
+    let u = s.usage.get(node).copied().unwrap_or_default();
+    #[expect(clippy::cast_precision_loss, reason = "a ratio for display")]
+    let frac = if u.total == 0 { 0.0 } else { u.used as f64 / u.total as f64 };
+    json!({
+        "storage": s.id, "type": s.plugintype, "content": s.content.join(","), "shared": flag(s.shared),
+        "active": 1, "enabled": 1, "total": u.total, "used": u.used, "avail": u.avail, "used_fraction": num(frac),
+    })
+}
+
+/// `GET /storage [--type t]`: the storage configuration.
+pub(crate) fn storage_config(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
+    let ty = req.param("type");
+    let st = sim.state();
+    let list = st
+        .storages
+        .iter()
+        .filter(|s| ty.is_none_or(|t| t == s.plugintype))
+        .filter(|s| !sim.hidden(&format!("/storage/{}", s.id), "Datastore.Audit"))
+        .map(|s| {
+            let mut m = Map::new();
+            m.insert("storage".into(), json!(s.id));
+            m.insert("type".into(), json!(s.plugintype));
+            m.insert("content".into(), json!(s.content.join(",")));
+            if s.shared {
+                m.insert("shared".into(), json!(1));
+            }
+            if let Some(nodes) = &s.nodes {
+                m.insert("nodes".into(), json!(nodes.join(",")));
+            }
+            for (k, v) in &s.options {
+                m.insert(k.clone(), json!(v));
+            }
+            m.insert("digest".into(), json!(super::digest::hex_digest(format!("{s:?}").as_bytes(), 40)));
+            Value::Object(m)
+        })
+        .collect();
+    Ok(Value::Array(list))
+}
+
+/// `GET /pools [--poolid p]`: pools; with `poolid`, that pool with its `members`.
+pub(crate) fn pools(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
+    let st = sim.state();
+    let Some(id) = req.param("poolid") else {
+        return Ok(Value::Array(st.pools.iter().map(|p| pool_item(p, None)).collect()));
+    };
+    let pool = st.pools.iter().find(|p| p.poolid == id).ok_or_else(|| SimError::die(format!("pool '{id}' does not exist")))?;
+    let ty = req.param("type");
+    let members: Vec<Value> = st
+        .guests
+        .iter()
+        .filter(|g| g.pool.as_deref() == Some(id) && ty.is_none_or(|t| t == g.kind.as_str()))
+        .map(resource_item)
+        .collect();
+    Ok(json!([pool_item(pool, Some(members))]))
+}
+
+fn pool_item(p: &super::state::SimPool, members: Option<Vec<Value>>) -> Value {
+    let mut m = Map::new();
+    m.insert("poolid".into(), json!(p.poolid));
+    if let Some(c) = &p.comment {
+        m.insert("comment".into(), json!(c));
+    }
+    if let Some(members) = members {
+        m.insert("members".into(), Value::Array(members));
+    }
+    Value::Object(m)
+}

@@ -1,0 +1,158 @@
+//! The `pve-sim` tools' process environment: the state file (`PVE_SIM_STATE`, locked for
+//! the whole load-handle-save), the call log (`PVE_SIM_LOG`), the simulated latency
+//! (`PVE_SIM_LATENCY_MS`) and the node the tools run on (`PVE_SIM_NODE`).
+
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use fs4::fs_std::FileExt as _;
+
+use super::core::Sim;
+use super::demo::demo_state;
+use super::state::SimState;
+
+/// What the environment tells the `pve-sim` tools.
+#[derive(Debug, Clone, Default)]
+pub struct SimEnv {
+    /// `PVE_SIM_STATE`: the JSON state file; `None` = the in-memory demo state, not saved.
+    pub state_path: Option<PathBuf>,
+    /// `PVE_SIM_LOG`: file that gets one JSON array line per invocation.
+    pub log_path: Option<PathBuf>,
+    /// `PVE_SIM_LATENCY_MS`: milliseconds to sleep per tool invocation.
+    pub latency_ms: Option<u64>,
+    /// `PVE_SIM_NODE`: the node `qm`, `pct` and `hostname` run on (default: the first node).
+    pub node: Option<String>,
+}
+
+impl SimEnv {
+    /// Reads the `PVE_SIM_*` variables; empty values count as unset.
+    pub fn from_env() -> Self {
+        let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+        Self {
+            state_path: var("PVE_SIM_STATE").map(PathBuf::from),
+            log_path: var("PVE_SIM_LOG").map(PathBuf::from),
+            latency_ms: var("PVE_SIM_LATENCY_MS").and_then(|v| v.to_str().and_then(|s| s.trim().parse().ok())),
+            node: var("PVE_SIM_NODE").and_then(|v| v.into_string().ok()),
+        }
+    }
+}
+
+/// The lock file next to a state file: `<file>.lock`.
+fn lock_path(state: &Path) -> PathBuf {
+    let mut name = state.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
+    name.push(".lock");
+    state.with_file_name(name)
+}
+
+/// Runs `f` on the simulator with the environment's state: the file at `state_path` under
+/// an exclusive lock of `<file>.lock` (created from the demo state when missing, saved
+/// afterwards only if `f` changed it), or the in-memory demo state.
+///
+/// # Errors
+/// A message when the state file cannot be locked, read, parsed or written.
+pub fn with_state<R>(env: &SimEnv, f: impl FnOnce(&mut Sim) -> R) -> Result<R, String> {
+    let Some(path) = &env.state_path else {
+        let mut sim = Sim::new(demo_state()).with_local_node(env.node.clone());
+        return Ok(f(&mut sim));
+    };
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(lock_path(path))
+        .map_err(|e| format!("cannot open lock file for {}: {e}", path.display()))?;
+    lock.lock_exclusive().map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+    let (state, created) = if path.exists() {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let state: SimState = serde_json::from_str(&text).map_err(|e| format!("{} is not a simulator state: {e}", path.display()))?;
+        (state, false)
+    } else {
+        (demo_state(), true)
+    };
+    let mut sim = Sim::new(state).with_local_node(env.node.clone());
+    let out = f(&mut sim);
+    if created || sim.generation() > 0 {
+        save_state(path, sim.state())?;
+    }
+    drop(lock);
+    Ok(out)
+}
+
+/// Writes `state` to `path` atomically (a temporary sibling renamed over it).
+///
+/// # Errors
+/// A message naming the file.
+pub fn save_state(path: &Path, state: &SimState) -> Result<(), String> {
+    let text = serde_json::to_string(state).map_err(|e| format!("cannot serialise the state: {e}"))?;
+    let mut tmp_name = path.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
+    tmp_name.push(format!(".tmp.{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let mut file = File::create(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    file.write_all(text.as_bytes()).and_then(|()| file.write_all(b"\n")).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(|e| format!("cannot replace {}: {e}", path.display()))
+}
+
+/// Appends `argv` as one JSON array line to the log, in one `write` on an `O_APPEND` file
+/// so concurrent invocations never interleave.
+///
+/// # Errors
+/// A message naming the log file.
+pub fn append_log(log: &Path, argv: &[String]) -> Result<(), String> {
+    let mut line = serde_json::to_string(argv).map_err(|e| format!("cannot encode the log line: {e}"))?;
+    line.push('\n');
+    let mut f = OpenOptions::new().create(true).append(true).open(log).map_err(|e| format!("cannot open {}: {e}", log.display()))?;
+    f.write_all(line.as_bytes()).map_err(|e| format!("cannot write {}: {e}", log.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::api::{Method, Params};
+
+    #[test]
+    fn creates_the_state_file_and_saves_only_changes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("state.json");
+        let env = SimEnv { state_path: Some(path.clone()), ..SimEnv::default() };
+        let v = with_state(&env, |sim| sim.handle(Method::Get, "/version", &Params::new())).expect("runs");
+        assert!(v.is_ok());
+        assert!(path.exists(), "created from the demo state");
+        assert!(dir.path().join("state.json.lock").exists());
+        let before = std::fs::metadata(&path).and_then(|m| m.modified()).expect("mtime");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        with_state(&env, |sim| sim.state().guests.len()).expect("runs");
+        assert_eq!(std::fs::metadata(&path).and_then(|m| m.modified()).expect("mtime"), before, "unchanged state is not rewritten");
+        with_state(&env, |sim| sim.state_mut().cluster_name = "changed".into()).expect("runs");
+        let loaded: SimState = serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("parse");
+        assert_eq!(loaded.cluster_name, "changed");
+    }
+
+    #[test]
+    fn the_lock_serialises_load_handle_save() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let env = SimEnv { state_path: Some(dir.path().join("state.json")), ..SimEnv::default() };
+        let env_a = env.clone();
+        let slow = std::thread::spawn(move || {
+            with_state(&env_a, |sim| {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                sim.state_mut().cluster_name.push('a');
+            })
+        });
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        with_state(&env, |sim| sim.state_mut().cluster_name.push('b')).expect("runs");
+        slow.join().expect("thread").expect("runs");
+        let name = with_state(&env, |sim| sim.state().cluster_name.clone()).expect("runs");
+        assert_eq!(name, "demoab", "no lost update: the second run waited for the first");
+    }
+
+    #[test]
+    fn log_lines_are_json_arrays() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("calls.log");
+        append_log(&log, &["qm".into(), "list".into()]).expect("append");
+        append_log(&log, &["pvesh".into(), "get".into(), "/a b".into()]).expect("append");
+        assert_eq!(std::fs::read_to_string(&log).expect("read"), "[\"qm\",\"list\"]\n[\"pvesh\",\"get\",\"/a b\"]\n");
+    }
+}

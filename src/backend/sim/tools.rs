@@ -1,0 +1,154 @@
+//! The `qm` and `pct` faces: `list`, `status`, `config`, `listsnapshot` on the node the
+//! tools run on, printing what qm/pct print (FORMATS.md §1, §2) from the core's API answers.
+//!
+//! Usage errors follow pve-common's `CLIHandler`: `ERROR: ...` + `USAGE: ...` for a bad
+//! command, `400 not enough arguments` / `400 too many arguments` / Getopt's
+//! `Unknown option: x` + `400 unable to parse option` for bad arguments, all exit 255.
+
+use serde_json::Value;
+
+use super::core::Sim;
+use super::pvesh_face::Output;
+use super::route::check_int;
+use super::text;
+use crate::backend::api::{Method, Params};
+use crate::model::GuestKind;
+
+/// One sub-command's arguments: positional values and `--option [value]` pairs.
+struct Parsed {
+    positional: Vec<String>,
+    options: Vec<(String, String)>,
+}
+
+/// Splits `args`; `flags` are the boolean options (value optional), `valued` take a value.
+fn parse(args: &[String], flags: &[&str], valued: &[&str]) -> Result<Parsed, String> {
+    let mut p = Parsed { positional: Vec::new(), options: Vec::new() };
+    let mut it = args.iter().peekable();
+    while let Some(a) = it.next() {
+        let Some(opt) = a.strip_prefix("--").or_else(|| a.strip_prefix('-')).filter(|o| !o.is_empty() && a != "-") else {
+            p.positional.push(a.clone());
+            continue;
+        };
+        let (name, inline) = opt.split_once('=').map_or((opt, None), |(n, v)| (n, Some(v.to_owned())));
+        let value = if flags.contains(&name) {
+            inline.or_else(|| it.next_if(|v| matches!(v.as_str(), "0" | "1")).cloned()).unwrap_or_else(|| "1".to_owned())
+        } else if valued.contains(&name) {
+            inline.or_else(|| it.next().cloned()).ok_or_else(|| format!("Option {name} requires an argument\n"))?
+        } else {
+            return Err(format!("Unknown option: {name}\n"));
+        };
+        p.options.push((name.to_owned(), value));
+    }
+    Ok(p)
+}
+
+impl Parsed {
+    fn flag(&self, name: &str) -> bool {
+        self.options.iter().any(|(k, v)| k == name && v != "0")
+    }
+
+    fn value(&self, name: &str) -> Option<&str> {
+        self.options.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Runs `qm <args>` (`kind` qemu) or `pct <args>` (`kind` lxc) on `sim`'s local node.
+pub(crate) fn run(sim: &mut Sim, kind: GuestKind, args: &[String]) -> Output {
+    let tool = kind.tool();
+    let usage = format!("USAGE: {tool} <COMMAND> [ARGS] [OPTIONS]\n");
+    let Some(cmd) = args.first() else {
+        return Output::fail(format!("ERROR: no command specified\n{usage}"), 255);
+    };
+    let (synopsis, flags, valued): (&str, &[&str], &[&str]) = match cmd.as_str() {
+        "list" => ("list  [OPTIONS]", &["full"], &[]),
+        "status" => ("status <vmid> [OPTIONS]", &["verbose"], &[]),
+        "config" => ("config <vmid> [OPTIONS]", &["current"], &["snapshot"]),
+        "listsnapshot" => ("listsnapshot <vmid>", &[], &[]),
+        _ => return Output::fail(format!("ERROR: unknown command '{tool} {cmd}'\n{usage}"), 255),
+    };
+    let synopsis = format!("{tool} {synopsis}\n");
+    let p = match parse(&args[1..], flags, valued) {
+        Ok(p) => p,
+        Err(getopt) => return Output::fail(format!("{getopt}400 unable to parse option\n{synopsis}"), 255),
+    };
+    let wanted = usize::from(cmd != "list");
+    if p.positional.len() < wanted {
+        return Output::fail(format!("400 not enough arguments\n{synopsis}"), 255);
+    }
+    if p.positional.len() > wanted {
+        return Output::fail(format!("400 too many arguments\n{synopsis}"), 255);
+    }
+    let node = sim.local_node().to_owned();
+    if cmd == "list" {
+        return match sim.handle(Method::Get, &format!("/nodes/{node}/{kind}"), &Params::new()) {
+            Ok(v) => Output::ok(if kind == GuestKind::Qemu { text::qm_list(&v) } else { text::pct_list(&v) }),
+            Err(e) => Output::error(&e),
+        };
+    }
+    let vmid = &p.positional[0];
+    if let Err(e) = check_int("vmid", vmid, 100) {
+        return Output::fail(format!("{}\n{synopsis}", e.cli_text()), 255);
+    }
+    let base = format!("/nodes/{node}/{kind}/{vmid}");
+    let result = match cmd.as_str() {
+        "status" => sim.handle(Method::Get, &format!("{base}/status/current"), &Params::new()).map(|v| {
+            if kind == GuestKind::Qemu { text::qm_status(&v, p.flag("verbose")) } else { text::pct_status(&v, p.flag("verbose")) }
+        }),
+        "config" => {
+            let params: Params = p.value("snapshot").map(|s| vec![("snapshot".to_owned(), s.to_owned())]).unwrap_or_default();
+            sim.handle(Method::Get, &format!("{base}/config"), &params).map(|v| text::guest_config(&v))
+        }
+        _ => sim.handle(Method::Get, &format!("{base}/snapshot"), &Params::new()).map(|v: Value| text::listsnapshot(&v)),
+    };
+    match result {
+        Ok(s) => Output::ok(s),
+        Err(e) => Output::error(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::sim::demo::demo_state;
+
+    fn run_on(node: &str, kind: GuestKind, a: &[&str]) -> Output {
+        let mut sim = Sim::new(demo_state()).with_local_node(Some(node.to_owned()));
+        run(&mut sim, kind, &a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn qm_on_the_local_node_only() {
+        let out = run_on("pve1", GuestKind::Qemu, &["status", "100"]);
+        assert_eq!((out.code, out.stdout.as_str()), (0, "status: running\n"));
+        let out = run_on("pve2", GuestKind::Qemu, &["status", "100"]);
+        assert_eq!((out.code, out.stderr.as_str()), (255, "Configuration file 'nodes/pve2/qemu-server/100.conf' does not exist\n"));
+        let out = run_on("pve2", GuestKind::Qemu, &["status", "104"]);
+        assert_eq!(out.stdout, "status: paused\n");
+        let out = run_on("pve1", GuestKind::Lxc, &["status", "102", "--verbose"]);
+        assert!(out.stdout.contains("\ntype: lxc\n") && !out.stdout.contains("cpu:"), "{}", out.stdout);
+    }
+
+    #[test]
+    fn config_and_snapshots_of_the_demo() {
+        let out = run_on("pve1", GuestKind::Qemu, &["config", "100"]);
+        assert!(out.stdout.contains("description: Main web server%0AOwner%3A ops team <ops@example.com>\n"), "{}", out.stdout);
+        assert!(!out.stdout.contains("digest"));
+        let out = run_on("pve1", GuestKind::Lxc, &["config", "102"]);
+        assert!(out.stdout.ends_with("lxc.apparmor.profile: generated\n"), "{}", out.stdout);
+        let out = run_on("pve1", GuestKind::Qemu, &["listsnapshot", "100"]);
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        assert!(lines[0].starts_with("`-> pre-upgrade "), "{}", out.stdout);
+        assert!(lines.iter().any(|l| l.starts_with("   `-> current ")), "{}", out.stdout);
+    }
+
+    #[test]
+    fn usage_errors() {
+        let out = run_on("pve1", GuestKind::Qemu, &["lst"]);
+        assert_eq!(out.stderr, "ERROR: unknown command 'qm lst'\nUSAGE: qm <COMMAND> [ARGS] [OPTIONS]\n");
+        assert_eq!(out.code, 255);
+        let out = run_on("pve1", GuestKind::Qemu, &["status"]);
+        assert_eq!(out.stderr, "400 not enough arguments\nqm status <vmid> [OPTIONS]\n");
+        let out = run_on("pve1", GuestKind::Lxc, &["status", "102", "--bogus"]);
+        assert_eq!(out.stderr, "Unknown option: bogus\n400 unable to parse option\npct status <vmid> [OPTIONS]\n");
+    }
+}
