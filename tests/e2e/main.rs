@@ -4,5 +4,9 @@
 //! (`/usr/sbin/sshd`), which `scripts/test.sh` installs; without it they fail rather than
 //! skip, so a CI run can never pass by not testing.
 
+#[path = "../support/mod.rs"]
+mod support;
+
+mod cli;
 mod harness;
 mod sshd;

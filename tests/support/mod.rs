@@ -76,6 +76,12 @@ impl Pvectl {
         self
     }
 
+    /// Adds a path argument.
+    pub(crate) fn arg_path(mut self, p: &Path) -> Self {
+        self.cmd.arg(p);
+        self
+    }
+
     /// Sets an environment variable.
     pub(crate) fn env(mut self, k: &str, v: impl AsRef<std::ffi::OsStr>) -> Self {
         self.cmd.env(k, v);
