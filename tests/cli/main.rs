@@ -5,5 +5,6 @@
 mod support;
 
 mod local;
+mod roundtrip;
 mod sim;
 mod skill;

@@ -112,3 +112,22 @@ fn cluster_storage_and_raw_reads() {
     assert_eq!(raw.as_array().expect("array").len(), 3);
     sim(&["api", "get", "/no/such/path"]).expect_code(5);
 }
+
+#[test]
+fn a_denied_privilege_exits_4_and_lists_leave_the_guest_out() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = dir.path().join("state.json");
+    let ok = std::process::Command::new(crate::support::pve_sim_bin()).arg("init").arg(&state).status().expect("pve-sim init");
+    assert!(ok.success());
+    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&state).expect("read")).expect("json");
+    v["faults"]["denied"] = serde_json::json!([{"path": "/vms/100", "privilege": "VM.Audit"}]);
+    std::fs::write(&state, v.to_string()).expect("write");
+    let run = |args: &[&str]| Pvectl::new().env("PVE_SIM_STATE", &state).args(["-t", "sim"]).args(args).run();
+    let r = run(&["guest", "status", "100", "--node", "pve1", "--kind", "qemu", "-o", "json"]);
+    r.expect_code(4);
+    let e: serde_json::Value = serde_json::from_str(r.stderr.trim()).expect("JSON error");
+    assert_eq!(e["error"]["kind"], "permission_denied");
+    assert!(e["error"]["message"].as_str().is_some_and(|m| m.contains("Permission check failed (/vms/100, VM.Audit)")), "{e}");
+    let list = run(&["guest", "list", "-o", "json"]).json();
+    assert!(list.as_array().expect("array").iter().all(|g| g["vmid"] != 100), "PVE hides what the caller may not see");
+}

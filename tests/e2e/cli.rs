@@ -165,3 +165,18 @@ fn unreachable_or_refusing_sshd_exits_9_with_ssh_reason() {
     assert!(r.stderr.contains("Host key verification failed") || r.stderr.contains("No ED25519 host key is known"), "{}", r.stderr);
     assert!(tools.calls().is_empty(), "nothing ran remotely");
 }
+
+#[test]
+fn a_permission_error_exits_4_over_ssh() {
+    let tools = SimTools::new();
+    let ok = std::process::Command::new(crate::support::pve_sim_bin()).arg("init").arg(tools.state()).status().expect("pve-sim init");
+    assert!(ok.success());
+    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(tools.state()).expect("read")).expect("json");
+    v["faults"]["denied"] = serde_json::json!([{"path": "/vms/100", "privilege": "VM.Audit"}]);
+    std::fs::write(tools.state(), v.to_string()).expect("write");
+    let sshd = sshd_for(&tools, &[]);
+    let rt = runtime_dir();
+    let r = over_ssh(&sshd.ssh_target(), &sshd.config_path(), &rt).args(["guest", "config", "100", "--node", "pve1", "--kind", "qemu"]).run();
+    r.expect_code(4);
+    assert!(r.stderr.contains("Permission check failed (/vms/100, VM.Audit)"), "{}", r.stderr);
+}
