@@ -43,6 +43,7 @@ pub async fn run(cli: Cli) -> i32 {
             return e.exit_code();
         }
     };
+    crate::backend::command::set_trace(cfg.verbose > 0 && !cfg.quiet);
     let result = async {
         let backend = cfg.open_backend().await?;
         let r = commands::dispatch(&cfg, backend.as_ref(), cli.command).await;

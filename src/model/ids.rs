@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// Why an identifier was refused; the text reads after "invalid <kind>".
+/// Why an identifier was refused; the text reads after "invalid `<kind>`".
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {kind} '{value}': {reason}")]
 pub struct IdError {

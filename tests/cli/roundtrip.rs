@@ -26,8 +26,8 @@ impl fmt::Display for SimTools {
 #[async_trait]
 impl CommandRunner for SimTools {
     async fn run(&self, program: &str, args: &[String]) -> pvectl::Result<CommandOutput> {
-        let argv: Vec<String> = std::iter::once(program.to_owned()).chain(args.iter().cloned()).collect();
-        let out = cli::run(&argv, &self.env);
+        let full: Vec<String> = std::iter::once(program.to_owned()).chain(args.iter().cloned()).collect();
+        let out = cli::run(&full, &self.env);
         Ok(CommandOutput { status: out.code, stdout: out.stdout.into_bytes(), stderr: out.stderr.into_bytes() })
     }
     async fn close(&self) -> pvectl::Result<()> {

@@ -12,7 +12,7 @@ mod text_detail;
 pub use errors::classify_cli_error;
 pub use pvesh::{PveshTransport, last_json_value};
 pub use qmpct::{CommandRunner, QmPctBackend};
-pub use runner::{CommandOutput, Runner};
+pub use runner::{CommandOutput, Runner, set_trace};
 pub use ssh::{HostKeyPolicy, SshOptions, SshRunner, control_dir};
 pub use text::{parse_pct_list, parse_qm_list, parse_status};
 pub use text_detail::{parse_config, parse_listsnapshot};

@@ -5,9 +5,19 @@
 //! command string is ever built by concatenation.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use super::ssh::SshRunner;
 use crate::error::{Error, Result};
+
+static TRACE: AtomicBool = AtomicBool::new(false);
+
+/// Turns on a trace line on stderr per command run (`-v`): the target, the argv (each
+/// argument quoted as Rust debug text), the exit code and the duration in milliseconds.
+pub fn set_trace(on: bool) {
+    TRACE.store(on, Ordering::Relaxed);
+}
 
 /// What a command left behind. `status` is the exit code (a signal death maps to 128+n, or
 /// -1 when unknown).
@@ -52,6 +62,17 @@ impl Runner {
         if program.contains('\0') || args.iter().any(|a| a.contains('\0')) {
             return Err(Error::Usage("command arguments must not contain NUL bytes".into()));
         }
+        let start = Instant::now();
+        let out = self.run_inner(program, args).await;
+        if TRACE.load(Ordering::Relaxed) {
+            let argv: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+            let result = out.as_ref().map_or_else(|e| format!("error: {e}"), |o| format!("exit {}", o.status));
+            eprintln!("pvectl: {self} $ {program} {} -> {result} in {} ms", argv.join(" "), start.elapsed().as_millis());
+        }
+        out
+    }
+
+    async fn run_inner(&self, program: &str, args: &[String]) -> Result<CommandOutput> {
         match self {
             Self::Local { sudo } => {
                 let (prog, full) = with_sudo(*sudo, program, args);

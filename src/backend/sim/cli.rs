@@ -3,7 +3,7 @@
 //! `pve-sim resources --guests N`.
 //!
 //! Each tool invocation sleeps `PVE_SIM_LATENCY_MS`, runs under the state file's lock
-//! ([`super::statefile`]) and every invocation appends its argv (with `argv[0]` reduced to
+//! (`statefile.rs`) and every invocation appends its argv (with `argv[0]` reduced to
 //! the tool name) as one JSON line to `PVE_SIM_LOG`.
 
 use std::io::Write as _;
