@@ -65,9 +65,9 @@ impl Runner {
         let start = Instant::now();
         let out = self.run_inner(program, args).await;
         if TRACE.load(Ordering::Relaxed) {
-            let argv: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+            let quoted: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
             let result = out.as_ref().map_or_else(|e| format!("error: {e}"), |o| format!("exit {}", o.status));
-            eprintln!("pvectl: {self} $ {program} {} -> {result} in {} ms", argv.join(" "), start.elapsed().as_millis());
+            eprintln!("pvectl: {self} $ {program} {} -> {result} in {} ms", quoted.join(" "), start.elapsed().as_millis());
         }
         out
     }
