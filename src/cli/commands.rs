@@ -151,7 +151,7 @@ pub(crate) async fn dispatch(cfg: &Config, b: &dyn Backend, cmd: Noun) -> Result
                     t.row(vec![
                         e.name.clone(),
                         opt(e.parent.as_deref()),
-                        e.snaptime.map_or_else(|| "-".into(), format_epoch),
+                        e.snaptime.map_or_else(|| "-".into(), crate::model::time::format_utc),
                         yes_no(e.vmstate),
                         e.description.lines().next().unwrap_or("").to_owned(),
                     ]);
@@ -183,7 +183,7 @@ pub(crate) async fn dispatch(cfg: &Config, b: &dyn Backend, cmd: Noun) -> Result
                         opt(e.task_type.as_deref()),
                         opt(e.id.as_deref()),
                         opt(e.user.as_deref()),
-                        e.starttime.map_or_else(|| "-".into(), format_epoch),
+                        e.starttime.map_or_else(|| "-".into(), crate::model::time::format_utc),
                         e.status.clone().unwrap_or_else(|| "running".into()),
                     ]);
                 }
@@ -299,38 +299,9 @@ fn yes_no(b: bool) -> String {
     if b { "yes".into() } else { "no".into() }
 }
 
-/// Seconds since the epoch as `YYYY-MM-DD HH:MM:SS` UTC.
-fn format_epoch(secs: u64) -> String {
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(i64::try_from(days).unwrap_or(0));
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", rem / 3600, rem / 60 % 60, rem % 60)
-}
-
-/// Days since 1970-01-01 to a (year, month, day) in the proleptic Gregorian calendar
-/// (Howard Hinnant's `civil_from_days` algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
-    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn epoch_formatting() {
-        assert_eq!(format_epoch(0), "1970-01-01 00:00:00");
-        assert_eq!(format_epoch(1_785_280_098), "2026-07-28 23:08:18");
-    }
 
     #[test]
     fn params_parse_in_order_and_keep_hostile_values() {

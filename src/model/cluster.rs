@@ -59,7 +59,7 @@ pub struct ClusterStatusEntry {
 
 /// One item of `GET /cluster/resources`; fields depend on `type`
 /// (`qemu`, `lxc`, `node`, `storage`, `pool`, `sdn`, ...).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClusterResource {
     /// `qemu/100`, `node/pve1`, `storage/pve1/local`, ...
     pub id: String,
@@ -129,7 +129,7 @@ pub struct ClusterResource {
 }
 
 /// One node of `GET /nodes`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Node {
     /// Node name.
     pub node: String,

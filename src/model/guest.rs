@@ -114,6 +114,29 @@ pub struct Guest {
 }
 
 impl Guest {
+    /// A guest of which only identity and status are known: every measured field `None`,
+    /// not a template, no tags, pool or lock.
+    pub fn new(vmid: Vmid, node: NodeName, kind: GuestKind, status: impl Into<String>) -> Self {
+        Self {
+            vmid,
+            name: None,
+            node,
+            kind,
+            status: status.into(),
+            cpu: None,
+            maxcpu: None,
+            mem: None,
+            maxmem: None,
+            disk: None,
+            maxdisk: None,
+            uptime: None,
+            template: false,
+            tags: Vec::new(),
+            pool: None,
+            lock: None,
+        }
+    }
+
     /// The reference that locates this guest.
     pub fn guest_ref(&self) -> GuestRef {
         GuestRef { vmid: self.vmid, node: self.node.clone(), kind: self.kind }

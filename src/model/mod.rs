@@ -8,6 +8,7 @@ mod ids;
 pub mod loose;
 mod snapshot;
 mod task;
+pub mod time;
 mod upid;
 
 pub use cluster::{ClusterResource, ClusterStatusEntry, CpuInfo, Node, NodeStatus, Storage, Usage, Version};

@@ -133,24 +133,7 @@ impl QmPctBackend {
             resource_type: "node".to_owned(),
             node: Some(node.to_string()),
             status: Some("online".to_owned()),
-            name: None,
-            vmid: None,
-            cpu: None,
-            maxcpu: None,
-            mem: None,
-            maxmem: None,
-            disk: None,
-            maxdisk: None,
-            uptime: None,
-            template: false,
-            tags: None,
-            pool: None,
-            lock: None,
-            hastate: None,
-            storage: None,
-            plugintype: None,
-            content: None,
-            shared: false,
+            ..ClusterResource::default()
         }
     }
 
@@ -173,11 +156,7 @@ impl QmPctBackend {
             tags: (!g.tags.is_empty()).then(|| g.tags.join(";")),
             pool: g.pool,
             lock: g.lock,
-            hastate: None,
-            storage: None,
-            plugintype: None,
-            content: None,
-            shared: false,
+            ..ClusterResource::default()
         }
     }
 }
@@ -217,18 +196,7 @@ impl Backend for QmPctBackend {
 
     async fn nodes(&self) -> Result<Vec<Node>> {
         let node = self.node_name().await?;
-        Ok(vec![Node {
-            node: node.to_string(),
-            status: Some("online".to_owned()),
-            cpu: None,
-            maxcpu: None,
-            mem: None,
-            maxmem: None,
-            disk: None,
-            maxdisk: None,
-            uptime: None,
-            level: None,
-        }])
+        Ok(vec![Node { node: node.to_string(), status: Some("online".to_owned()), ..Node::default() }])
     }
 
     async fn node_status(&self, _node: &NodeName) -> Result<NodeStatus> {

@@ -112,22 +112,10 @@ pub fn parse_qm_list(text: &str, node: &NodeName) -> Result<Vec<Guest>> {
         toks[k - 1].1.parse::<u64>().map_err(|_| line_error(CMD, n, format!("PID '{}' is not an integer", toks[k - 1].1)))?;
         let name = line[first_at + first.len()..status_at].trim();
         guests.push(Guest {
-            vmid,
             name: (!name.is_empty()).then(|| name.to_owned()),
-            node: node.clone(),
-            kind: GuestKind::Qemu,
-            status: status.to_owned(),
-            cpu: None,
-            maxcpu: None,
-            mem: None,
             maxmem: Some(maxmem),
-            disk: None,
             maxdisk: Some(maxdisk),
-            uptime: None,
-            template: false,
-            tags: Vec::new(),
-            pool: None,
-            lock: None,
+            ..Guest::new(vmid, node.clone(), GuestKind::Qemu, status)
         });
     }
     Ok(guests)
@@ -168,22 +156,9 @@ pub fn parse_pct_list(text: &str, node: &NodeName) -> Result<Vec<Guest>> {
             return Err(line_error(CMD, n, format!("'{status}' is not a status")));
         }
         guests.push(Guest {
-            vmid,
             name: Some(name.to_owned()),
-            node: node.clone(),
-            kind: GuestKind::Lxc,
-            status: status.to_owned(),
-            cpu: None,
-            maxcpu: None,
-            mem: None,
-            maxmem: None,
-            disk: None,
-            maxdisk: None,
-            uptime: None,
-            template: false,
-            tags: Vec::new(),
-            pool: None,
             lock: lock.map(str::to_owned),
+            ..Guest::new(vmid, node.clone(), GuestKind::Lxc, status)
         });
     }
     Ok(guests)

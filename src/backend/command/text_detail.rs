@@ -5,6 +5,7 @@
 
 use super::text::{line_error, split_key, tokens};
 use crate::error::Result;
+use crate::model::time::{is_date, is_time, parse_utc};
 use crate::model::{GuestConfig, Snapshot, decode_text};
 
 /// Parses `qm config <vmid>` or `pct config <vmid>` (FORMATS.md §1.3, §2.3).
@@ -41,40 +42,6 @@ pub fn parse_config(text: &str) -> Result<GuestConfig> {
     }
     entries.extend(raw_lxc);
     Ok(GuestConfig { entries, digest })
-}
-
-/// Whether `s` is `YYYY-MM-DD`.
-fn is_date(s: &str) -> bool {
-    s.len() == 10 && s.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() })
-}
-
-/// Whether `s` is `HH:MM:SS`.
-fn is_time(s: &str) -> bool {
-    s.len() == 8 && s.bytes().enumerate().all(|(i, b)| if i == 2 || i == 5 { b == b':' } else { b.is_ascii_digit() })
-}
-
-/// Days from 1970-01-01 to the proleptic Gregorian date `y-m-d` (civil-from-days inverse).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// `YYYY-MM-DD` + `HH:MM:SS` read as UTC, in seconds since the Unix epoch; `None` when a field
-/// is out of range or the time is before 1970.
-fn epoch_utc(date: &str, time: &str) -> Option<u64> {
-    let num = |s: &str| s.parse::<i64>().ok();
-    let (y, mo, d) = (num(&date[0..4])?, num(&date[5..7])?, num(&date[8..10])?);
-    let (h, mi, s) = (num(&time[0..2])?, num(&time[3..5])?, num(&time[6..8])?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
-        return None;
-    }
-    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3_600 + mi * 60 + s;
-    u64::try_from(secs).ok()
 }
 
 /// The description column: `no-description` (what PVE prints for an empty one) becomes empty.
@@ -138,7 +105,7 @@ pub fn parse_listsnapshot(text: &str) -> Result<Vec<Snapshot>> {
         };
         let (snaptime, desc_at) = match toks.get(1..3) {
             Some(&[(_, date), (time_at, time)]) if is_date(date) && is_time(time) => {
-                let t = epoch_utc(date, time).ok_or_else(|| line_error(CMD, n, format!("'{date} {time}' is not a valid time")))?;
+                let t = parse_utc(date, time).ok_or_else(|| line_error(CMD, n, format!("'{date} {time}' is not a valid time")))?;
                 (Some(t), time_at + time.len())
             }
             _ => (None, name_at + name.len()),
@@ -159,11 +126,11 @@ mod tests {
 
     #[test]
     fn epoch_of_known_dates() {
-        assert_eq!(epoch_utc("1970-01-01", "00:00:00"), Some(0));
-        assert_eq!(epoch_utc("2000-03-01", "00:00:00"), Some(951_868_800));
-        assert_eq!(epoch_utc("2026-07-28", "23:08:18"), Some(1_785_280_098));
-        assert_eq!(epoch_utc("2026-13-01", "00:00:00"), None);
-        assert_eq!(epoch_utc("1969-12-31", "23:59:59"), None);
+        assert_eq!(parse_utc("1970-01-01", "00:00:00"), Some(0));
+        assert_eq!(parse_utc("2000-03-01", "00:00:00"), Some(951_868_800));
+        assert_eq!(parse_utc("2026-07-28", "23:08:18"), Some(1_785_280_098));
+        assert_eq!(parse_utc("2026-13-01", "00:00:00"), None);
+        assert_eq!(parse_utc("1969-12-31", "23:59:59"), None);
     }
 
     #[test]

@@ -215,21 +215,9 @@ fn print_level(out: &mut String, list: &[&Value], parent: Option<&str>, prefix: 
     }
 }
 
-/// `YYYY-MM-DD HH:MM:SS` in UTC for seconds since the epoch.
+/// `YYYY-MM-DD HH:MM:SS` in UTC for seconds since the epoch (see [`crate::model::time`]).
 pub fn utc_timestamp(secs: u64) -> String {
-    let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX);
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}", rem / 3_600, rem % 3_600 / 60, rem % 60)
+    crate::model::time::format_utc(secs)
 }
 
 #[cfg(test)]
