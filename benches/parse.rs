@@ -27,6 +27,9 @@ impl ApiTransport for Fixed {
     fn describe(&self) -> String {
         "Fixed".into()
     }
+    fn render(&self, m: Method, p: &str, q: &Params) -> String {
+        pvectl::backend::api::render_http(m, p, q)
+    }
     async fn call(&self, _m: Method, _p: &str, _q: &Params) -> pvectl::Result<Value> {
         serde_json::from_str(&self.0).map_err(|e| pvectl::Error::parse("bench document", e))
     }

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{Backend, GuestFilter, ResourceType};
+use super::{Backend, GuestFilter, Mutation, ResourceType, Started, TaskFilter};
 use crate::error::{Error, Result};
 use crate::model::{
     ClusterResource, ClusterStatusEntry, Guest, GuestConfig, GuestKind, GuestRef, GuestStatus, Node, NodeName, NodeStatus,
@@ -67,6 +67,16 @@ impl fmt::Display for Method {
 /// API parameters in order: `(name, value)`; `pvesh` receives them as `--name value`.
 pub type Params = Vec<(String, String)>;
 
+/// `METHOD path k=v ...` for plans, each value quoted when it is not a plain word.
+pub fn render_http(method: Method, path: &str, params: &Params) -> String {
+    let mut s = format!("{method} {path}");
+    for (k, v) in params {
+        s.push(' ');
+        s.push_str(&crate::backend::command::shell_quote(&format!("{k}={v}")));
+    }
+    s
+}
+
 /// Checks an API path before it goes anywhere: absolute, no NUL or control characters, no
 /// `..` segments. Everything else (spaces, quotes, `;`, `$(...)`) is passed as one argument
 /// and left to PVE to refuse.
@@ -113,6 +123,8 @@ pub trait ApiTransport: Send + Sync + fmt::Debug {
     fn describe(&self) -> String;
     /// One API call.
     async fn call(&self, method: Method, path: &str, params: &Params) -> Result<Value>;
+    /// How this transport makes that call, for plans: a command line or `METHOD path k=v`.
+    fn render(&self, method: Method, path: &str, params: &Params) -> String;
     /// Closes the connection, if any. Idempotent.
     async fn close(&self) -> Result<()>;
 }
@@ -304,8 +316,8 @@ impl<T: ApiTransport> Backend for ApiBackend<T> {
         self.get(&format!("{}/snapshot", guest.path()), &Params::new(), "snapshot list").await
     }
 
-    async fn tasks(&self, node: &NodeName) -> Result<Vec<Task>> {
-        self.get(&format!("/nodes/{node}/tasks"), &Params::new(), "task list").await
+    async fn tasks(&self, node: &NodeName, filter: &TaskFilter) -> Result<Vec<Task>> {
+        self.get(&format!("/nodes/{node}/tasks"), &filter.params(), "task list").await
     }
 
     async fn task_status(&self, upid: &Upid) -> Result<TaskStatus> {
@@ -330,9 +342,31 @@ impl<T: ApiTransport> Backend for ApiBackend<T> {
     }
 
     async fn raw(&self, method: Method, path: &str, params: &Params) -> Result<Value> {
+        if method != Method::Get {
+            return Err(Error::Usage(format!("{method} {path} is a write: it goes through execute (and the safety gate)")));
+        }
         check_path(path)?;
         check_params(params)?;
         self.transport.call(method, path, params).await
+    }
+
+    async fn execute(&self, mutation: &Mutation) -> Result<Started> {
+        let (method, path, params) = mutation.api_call();
+        if method == Method::Get {
+            return Err(Error::Usage(format!("GET {path} is a read, not a change")));
+        }
+        check_path(&path)?;
+        check_params(&params)?;
+        let v = self.transport.call(method, &path, &params).await?;
+        match v.as_str().map(str::parse::<Upid>) {
+            Some(Ok(upid)) => Ok(Started::Task(upid)),
+            _ => Ok(Started::Value(v)),
+        }
+    }
+
+    fn render(&self, mutation: &Mutation) -> String {
+        let (method, path, params) = mutation.api_call();
+        self.transport.render(method, &path, &params)
     }
 
     async fn close(&self) -> Result<()> {

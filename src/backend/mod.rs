@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod command;
+mod mutation;
 pub mod sim;
 
 use std::fmt;
@@ -20,6 +21,7 @@ use crate::model::{
 };
 
 pub use api::{ApiBackend, ApiTransport, Method, Params};
+pub use mutation::{Mutation, PowerAction, Started, Tier};
 
 /// The `type` filter of `GET /cluster/resources`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -63,10 +65,44 @@ impl GuestFilter {
     }
 }
 
+/// Which tasks `tasks` returns (`GET /nodes/{node}/tasks` parameters).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskFilter {
+    /// Only tasks of this guest (`vmid`).
+    pub vmid: Option<Vmid>,
+    /// Only tasks of this type (`typefilter`, e.g. `qmshutdown`).
+    pub task_type: Option<String>,
+    /// `active` (running), `archive` (finished, PVE's default) or `all` (`source`).
+    pub source: Option<&'static str>,
+    /// At most this many (`limit`; PVE's default is 50).
+    pub limit: Option<u64>,
+}
+
+impl TaskFilter {
+    /// As API parameters, in a fixed order.
+    pub fn params(&self) -> Params {
+        let mut p = Params::new();
+        if let Some(v) = self.vmid {
+            p.push(("vmid".into(), v.to_string()));
+        }
+        if let Some(t) = &self.task_type {
+            p.push(("typefilter".into(), t.clone()));
+        }
+        if let Some(s) = self.source {
+            p.push(("source".into(), s.to_owned()));
+        }
+        if let Some(l) = self.limit {
+            p.push(("limit".into(), l.to_string()));
+        }
+        p
+    }
+}
+
 /// One typed API to a PVE cluster.
 ///
 /// # Contract
-/// - Every method is a read except [`Backend::raw`] with a method other than `GET`.
+/// - Every method is a read except [`Backend::execute`], the one way to change anything;
+///   [`Backend::raw`] takes `GET` only. Wrappers (safety, audit) gate `execute`.
 /// - Results use the model types whatever the transport: a guest listed through `pvesh`, REST
 ///   or `qm list` is the same [`Guest`], with `None` where the source has no value.
 /// - Identifiers arrive validated (`Vmid`, `NodeName`, `Upid`); a backend never builds a shell
@@ -111,8 +147,8 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// `GET /nodes/{node}/{kind}/{vmid}/snapshot`, including the `current` pseudo-entry.
     async fn snapshots(&self, guest: &GuestRef) -> Result<Vec<Snapshot>>;
 
-    /// `GET /nodes/{node}/tasks`: recent tasks of one node.
-    async fn tasks(&self, node: &NodeName) -> Result<Vec<Task>>;
+    /// `GET /nodes/{node}/tasks`: recent tasks of one node, filtered.
+    async fn tasks(&self, node: &NodeName, filter: &TaskFilter) -> Result<Vec<Task>>;
 
     /// `GET /nodes/{node}/tasks/{upid}/status`; the node comes from the UPID.
     async fn task_status(&self, upid: &Upid) -> Result<TaskStatus>;
@@ -124,8 +160,22 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// (`GET /cluster/resources --type storage`).
     async fn storages(&self, node: Option<&NodeName>) -> Result<Vec<Storage>>;
 
-    /// Any API call: `(method, path, params) -> JSON` (pvesh's `get|create|set|delete`).
+    /// Any API read: `GET path` with `params` -> JSON (`pvesh get`). Other methods are
+    /// refused with `Usage`: writes go through [`Backend::execute`].
     async fn raw(&self, method: Method, path: &str, params: &Params) -> Result<Value>;
+
+    /// Makes one change: the API call of `mutation` (or its `qm`/`pct` command line).
+    /// Returns the task it started, or, where the tool ran it in the foreground, how it ended.
+    ///
+    /// # Errors
+    /// As the reads; a refusal before any task starts (locked, wrong state, missing) is an
+    /// error, a task that starts and fails is not (its exit status tells).
+    async fn execute(&self, mutation: &Mutation) -> Result<Started>;
+
+    /// The exact call [`Backend::execute`] would make for `mutation`, for plans and
+    /// `--dry-run`: `pvesh create /nodes/pve1/qemu/100/status/shutdown --output-format json`,
+    /// `qm shutdown 100`, `POST /nodes/...`. Never contains a secret.
+    fn render(&self, mutation: &Mutation) -> String;
 
     /// Ends the connection explicitly (an SSH session without a persistent master is closed;
     /// a persistent master is left for the next run). Idempotent.

@@ -172,7 +172,7 @@ pub(crate) async fn dispatch(cfg: &Config, b: &dyn Backend, cmd: Noun) -> Result
             };
             let mut all = Vec::new();
             for n in &nodes {
-                all.extend(b.tasks(n).await?);
+                all.extend(b.tasks(n, &crate::backend::TaskFilter::default()).await?);
             }
             all.sort_by_key(|t| std::cmp::Reverse(t.starttime));
             print(out, &all, |all| {

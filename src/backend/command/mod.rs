@@ -17,6 +17,22 @@ pub use ssh::{HostKeyPolicy, SshOptions, SshRunner, control_dir};
 pub use text::{parse_pct_list, parse_qm_list, parse_status};
 pub use text_detail::{parse_config, parse_listsnapshot};
 
+/// Quotes one word for display in a plan the way a POSIX shell would read it back:
+/// plain words as they are, anything else in single quotes. For showing only: commands are
+/// never run through a shell string.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./:=@,+%".contains(&b)) {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// An argv for display, each word quoted by [`shell_quote`].
+pub fn render_argv(argv: &[String]) -> String {
+    argv.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ")
+}
+
 /// Which tools the command backend uses on the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Tools {

@@ -82,6 +82,11 @@ impl ApiTransport for PveshTransport {
         format!("Pvesh({})", self.runner)
     }
 
+    fn render(&self, method: Method, path: &str, params: &Params) -> String {
+        let argv: Vec<String> = std::iter::once("pvesh".to_owned()).chain(Self::argv(method, path, params)).collect();
+        super::render_argv(&argv)
+    }
+
     async fn call(&self, method: Method, path: &str, params: &Params) -> Result<Value> {
         check_path(path)?;
         check_params(params)?;

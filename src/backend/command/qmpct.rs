@@ -17,10 +17,10 @@ use super::errors::classify_cli_error;
 use super::runner::{CommandOutput, Runner};
 use super::text::{parse_pct_list, parse_qm_list, parse_status};
 use super::text_detail::{parse_config, parse_listsnapshot};
-use crate::backend::{Backend, GuestFilter, Method, Params, ResourceType};
+use crate::backend::{Backend, GuestFilter, Method, Mutation, Params, ResourceType, Started, TaskFilter};
 use crate::error::{Error, Result};
 use crate::model::{
-    ClusterResource, ClusterStatusEntry, Guest, GuestConfig, GuestKind, GuestRef, GuestStatus, Node, NodeName, NodeStatus, Snapshot,
+    ClusterResource, ClusterStatusEntry, ExitStatus, Guest, GuestConfig, GuestKind, GuestRef, GuestStatus, Node, NodeName, NodeStatus, Snapshot,
     Storage, Task, TaskLogLine, TaskStatus, Upid, Version,
 };
 
@@ -116,6 +116,42 @@ impl QmPctBackend {
         let mut args = vec![verb.to_owned(), guest.vmid.to_string()];
         args.extend(extra.iter().map(|s| (*s).to_owned()));
         self.run_ok(guest.kind.tool(), args).await
+    }
+
+    /// The `qm`/`pct` command line of a mutation: `(tool, args)`. API parameters become
+    /// `--key value` options, as the tools take them (`qm shutdown 100 --timeout 60`).
+    ///
+    /// # Errors
+    /// `Unsupported` for raw API writes.
+    pub fn tool_argv(mutation: &Mutation) -> Result<(&'static str, Vec<String>)> {
+        let opts = |params: &Params| params.iter().flat_map(|(k, v)| [format!("--{k}"), v.clone()]).collect::<Vec<_>>();
+        let (guest, args) = match mutation {
+            Mutation::Power { guest, action, params } => {
+                let mut a = vec![action.as_str().to_owned(), guest.vmid.to_string()];
+                a.extend(opts(params));
+                (guest, a)
+            }
+            Mutation::SnapshotCreate { guest, name, description, vmstate } => {
+                let mut a = vec!["snapshot".to_owned(), guest.vmid.to_string(), name.to_string()];
+                if let Some(d) = description {
+                    a.extend(["--description".to_owned(), d.clone()]);
+                }
+                if *vmstate {
+                    a.extend(["--vmstate".to_owned(), "1".to_owned()]);
+                }
+                (guest, a)
+            }
+            Mutation::SnapshotRollback { guest, name, start } => {
+                let mut a = vec!["rollback".to_owned(), guest.vmid.to_string(), name.to_string()];
+                if *start {
+                    a.extend(["--start".to_owned(), "1".to_owned()]);
+                }
+                (guest, a)
+            }
+            Mutation::SnapshotDelete { guest, name } => (guest, vec!["delsnapshot".to_owned(), guest.vmid.to_string(), name.to_string()]),
+            Mutation::Raw { method, path, .. } => return Err(unsupported(format!("api {} {path}", method.pvesh_verb()))),
+        };
+        Ok((guest.kind.tool(), args))
     }
 
     /// `qm list` or `pct list`, parsed.
@@ -235,7 +271,7 @@ impl Backend for QmPctBackend {
         parse_listsnapshot(&text)
     }
 
-    async fn tasks(&self, _node: &NodeName) -> Result<Vec<Task>> {
+    async fn tasks(&self, _node: &NodeName, _filter: &TaskFilter) -> Result<Vec<Task>> {
         Err(unsupported("task list"))
     }
 
@@ -255,7 +291,47 @@ impl Backend for QmPctBackend {
         Err(unsupported(format!("api {} {path}", method.pvesh_verb())))
     }
 
+    async fn execute(&self, mutation: &Mutation) -> Result<Started> {
+        let (tool, args) = Self::tool_argv(mutation)?;
+        if let Some(guest) = mutation.guest() {
+            let node = self.node_name().await?;
+            if guest.node != node {
+                return Err(Error::NotFound(format!("guest {} is on node {}, but --tools qm-pct sees only this host ({node})", guest.vmid, guest.node)));
+            }
+        }
+        let out = self.runner.run(tool, &args).await?;
+        finished_from_output(tool, &out)
+    }
+
+    fn render(&self, mutation: &Mutation) -> String {
+        match Self::tool_argv(mutation) {
+            Ok((tool, args)) => super::render_argv(&std::iter::once(tool.to_owned()).chain(args).collect::<Vec<_>>()),
+            Err(e) => format!("(not possible: {e})"),
+        }
+    }
+
     async fn close(&self) -> Result<()> {
         self.runner.close().await
+    }
+}
+
+/// How a foreground `qm`/`pct` task ended (FORMATS.md §0.2): exit 0 is success, with
+/// `Task finished with n warning(s)!` on stderr for warnings; a non-zero exit whose stderr
+/// classifies as a refusal (missing, locked, wrong state, permission, parameters) is an
+/// error, any other is a failed task with that text.
+fn finished_from_output(tool: &str, out: &CommandOutput) -> Result<Started> {
+    let stderr = out.stderr_text();
+    let log: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect();
+    if out.status == 0 {
+        let warnings = stderr
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Task finished with ").and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse().ok()));
+        let exit = warnings.map_or(ExitStatus::Ok, ExitStatus::Warnings);
+        return Ok(Started::Finished { exit, log });
+    }
+    match classify_cli_error(tool, out.status, &stderr) {
+        Error::Api(message) => Ok(Started::Finished { exit: ExitStatus::Failed(message), log }),
+        Error::Transport { message, source } => Err(Error::Transport { message, source }),
+        refusal => Err(refusal),
     }
 }

@@ -83,7 +83,7 @@ async fn guests_and_guest_details() {
 #[tokio::test]
 async fn tasks_and_storage() {
     let b = backend();
-    let tasks = b.tasks(&node("pve1")).await.expect("tasks");
+    let tasks = b.tasks(&node("pve1"), &crate::backend::TaskFilter::default()).await.expect("tasks");
     assert_eq!(tasks.len(), 3);
     assert!(tasks.windows(2).all(|w| w[0].starttime >= w[1].starttime), "newest first");
     let failed = tasks.iter().find(|t| t.status.as_deref() == Some("VM 103 not running")).expect("failed task");
@@ -93,7 +93,7 @@ async fn tasks_and_storage() {
     let log = b.task_log(&failed.upid, 0, 50).await.expect("log");
     assert_eq!(log.last().map(|l| l.t.as_str()), Some("TASK ERROR: VM 103 not running"));
 
-    let warn = b.tasks(&node("pve3")).await.expect("tasks").into_iter().find(|t| t.status.as_deref() == Some("WARNINGS: 1")).expect("warn");
+    let warn = b.tasks(&node("pve3"), &crate::backend::TaskFilter::default()).await.expect("tasks").into_iter().find(|t| t.status.as_deref() == Some("WARNINGS: 1")).expect("warn");
     assert_eq!(b.task_status(&warn.upid).await.expect("status").exitstatus, Some(ExitStatus::Warnings(1)));
     let page = b.task_log(&warn.upid, 1, 1).await.expect("log");
     assert_eq!((page.len(), page[0].n, page[0].t.as_str()), (1, 2, "TASK WARNINGS: 1"));

@@ -70,6 +70,10 @@ impl ApiTransport for SimTransport {
         "Sim".to_owned()
     }
 
+    fn render(&self, method: Method, path: &str, params: &Params) -> String {
+        crate::backend::api::render_http(method, path, params)
+    }
+
     async fn call(&self, method: Method, path: &str, params: &Params) -> Result<Value> {
         check_path(path)?;
         check_params(params)?;
