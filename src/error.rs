@@ -43,21 +43,29 @@ pub enum Error {
     /// The object is locked or in the wrong state (`VM is locked (backup)`).
     #[error("{0}")]
     Conflict(String),
+    /// A gated action without `--yes` and without a terminal to ask (or the answer was not
+    /// `yes`): nothing was changed; the plan has been printed.
+    #[error("{0}")]
+    ConfirmationRequired(String),
     /// A task ended with an error exit status.
-    #[error("task {upid} failed: {message}")]
+    #[error("task {upid} failed: {message}{}", fmt_tail(.log_tail))]
     TaskFailed {
-        /// The task.
+        /// The task (empty when the tool printed no UPID, as `qm`/`pct`).
         upid: String,
         /// PVE's exit status text.
         message: String,
+        /// The last task-log lines.
+        log_tail: Vec<String>,
     },
     /// A wait passed its deadline.
-    #[error("timed out after {seconds} s waiting for {what}")]
+    #[error("timed out after {seconds} s waiting for {what}{}", .upid.as_ref().map(|u| format!("; resume with: pvectl task wait {u}")).unwrap_or_default())]
     Timeout {
-        /// What was awaited (e.g. a UPID).
+        /// What was awaited.
         what: String,
         /// The deadline, seconds.
         seconds: u64,
+        /// The task still running, when known.
+        upid: Option<String>,
     },
     /// Could not reach or talk to the target (SSH, process spawn, connection).
     #[error("{message}")]
@@ -85,6 +93,18 @@ pub enum Error {
     Internal(String),
 }
 
+fn fmt_tail(lines: &[String]) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("\nlast task-log lines:");
+    for l in lines {
+        s.push_str("\n  ");
+        s.push_str(l);
+    }
+    s
+}
+
 fn fmt_params(params: &[(String, String)]) -> String {
     params.iter().flat_map(|(k, v)| ["\n", k.as_str(), ": ", v.as_str()]).collect()
 }
@@ -109,6 +129,7 @@ impl Error {
             Self::PermissionDenied(_) => "permission_denied",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
+            Self::ConfirmationRequired(_) => "confirmation_required",
             Self::TaskFailed { .. } => "task_failed",
             Self::Timeout { .. } => "timeout",
             Self::Transport { .. } => "transport",
@@ -125,6 +146,7 @@ impl Error {
             Self::PermissionDenied(_) => exit_codes::PERMISSION,
             Self::NotFound(_) => exit_codes::NOT_FOUND,
             Self::Conflict(_) => exit_codes::CONFLICT,
+            Self::ConfirmationRequired(_) => exit_codes::CONFIRMATION_REQUIRED,
             Self::TaskFailed { .. } => exit_codes::TASK_FAILED,
             Self::Timeout { .. } => exit_codes::TIMEOUT,
             Self::Transport { .. } | Self::Parse { .. } => exit_codes::TRANSPORT,
@@ -140,6 +162,8 @@ impl Error {
             Self::Conflict(_) => Some("wait for the running operation to finish, or inspect the lock with `pvectl guest status`"),
             Self::Transport { .. } => Some("check the target with `ssh` directly; host keys are checked strictly (see --accept-new-host-key)"),
             Self::Unsupported { .. } => Some("use the default --tools pvesh where the host allows it"),
+            Self::ConfirmationRequired(_) => Some("review the plan, then re-run with --yes (or answer yes at a terminal)"),
+            Self::Timeout { .. } => Some("the task may still be running: `pvectl task wait <upid>` resumes waiting"),
             _ => None,
         }
     }

@@ -9,5 +9,7 @@ pub mod cli;
 pub mod error;
 pub mod exit_codes;
 pub mod model;
+pub mod safety;
+pub mod workflow;
 
 pub use error::{Error, Result};

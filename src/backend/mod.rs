@@ -21,7 +21,7 @@ use crate::model::{
 };
 
 pub use api::{ApiBackend, ApiTransport, Method, Params};
-pub use mutation::{Mutation, PowerAction, Started, Tier};
+pub use mutation::{Mutation, PowerAction, Started, Tier, raw_tier};
 
 /// The `type` filter of `GET /cluster/resources`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

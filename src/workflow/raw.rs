@@ -1,0 +1,40 @@
+//! Raw writes (`api create|set|delete <path> [key=value ...]`): through the same gate as the
+//! actions, tiered by path (an action's path takes its tier; anything else is destructive), and
+//! reported like an action when PVE answers with a UPID.
+
+use crate::backend::{Method, Mutation, Params};
+use crate::error::Result;
+use crate::workflow::act::act;
+use crate::workflow::context::Ctx;
+use crate::workflow::report::{Outcome, Plan, Report};
+use crate::workflow::wait::Deadline;
+
+/// Runs one raw write.
+///
+/// # Errors
+/// Refusals before anything changed (bad path or parameters, permission, missing object).
+pub async fn api_write(ctx: &Ctx<'_>, method: Method, path: String, params: Params) -> Result<(Outcome, Option<serde_json::Value>)> {
+    let deadline = Deadline::after(ctx.timeout);
+    let b = ctx.b();
+    let m = Mutation::Raw { method, path, params };
+    let plan = Plan {
+        action: m.name(),
+        tier: m.tier(),
+        target: None,
+        snapshot: None,
+        before: None,
+        call: b.render(&m),
+        via: b.describe(),
+        requires: m.tier().is_gated().then_some("--yes"),
+        warnings: Vec::new(),
+    };
+    if let Some(outcome) = ctx.consent(plan, &m.name()) {
+        return Ok((outcome, None));
+    }
+    let acted = act(ctx, &m, &deadline).await?;
+    let report = Report { action: m.name(), target: None, snapshot: None, before: None, task: acted.task, after: None, changed: true };
+    Ok(match acted.error {
+        Some(e) => (Outcome::Incomplete(report, e), acted.value),
+        None => (Outcome::Done(report), acted.value),
+    })
+}

@@ -1,0 +1,187 @@
+//! Waiting for tasks: poll `/nodes/{node}/tasks/{upid}/status` until `stopped` or the
+//! deadline, with a growing interval (0.2 s, x1.5, at most 2 s). On a terminal a progress line
+//! on stderr shows the elapsed time and the newest task-log line (indicatif); never on a pipe.
+
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::model::{ExitStatus, TaskStatus, Upid};
+
+/// First poll interval.
+const FIRST: Duration = Duration::from_millis(200);
+/// Longest poll interval.
+const LONGEST: Duration = Duration::from_secs(2);
+/// How many log lines a failure report carries.
+pub(crate) const TAIL_LINES: usize = 10;
+
+/// A deadline for one command: when it started and how long it may take.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    at: Instant,
+    total: Duration,
+}
+
+impl Deadline {
+    /// `total` from now.
+    pub fn after(total: Duration) -> Self {
+        Self { at: Instant::now() + total, total }
+    }
+
+    /// Time left (zero when passed).
+    pub fn remaining(&self) -> Duration {
+        self.at.saturating_duration_since(Instant::now())
+    }
+
+    /// Whether it has passed.
+    pub fn passed(&self) -> bool {
+        Instant::now() >= self.at
+    }
+
+    /// The whole allowance, seconds.
+    pub fn seconds(&self) -> u64 {
+        self.total.as_secs()
+    }
+
+    /// A `Timeout` error for `what`.
+    pub fn timeout(&self, what: impl Into<String>, upid: Option<&Upid>) -> Error {
+        Error::Timeout { what: what.into(), seconds: self.seconds(), upid: upid.map(ToString::to_string) }
+    }
+}
+
+/// The growing poll interval.
+#[derive(Debug)]
+pub(crate) struct Backoff(Duration);
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self(FIRST)
+    }
+}
+
+impl Backoff {
+    /// Sleeps for the current interval (never past `deadline`) and grows it.
+    pub(crate) async fn sleep(&mut self, deadline: &Deadline) {
+        tokio::time::sleep(self.0.min(deadline.remaining())).await;
+        self.0 = (self.0.mul_f64(1.5)).min(LONGEST);
+    }
+}
+
+/// A progress line on stderr, or nothing.
+#[derive(Debug)]
+pub struct Progress(Option<ProgressBar>);
+
+impl Progress {
+    /// Shown only when `enabled` (stderr is a terminal and not `--quiet`).
+    pub fn new(enabled: bool, what: &str) -> Self {
+        if !enabled {
+            return Self(None);
+        }
+        let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        pb.set_style(ProgressStyle::with_template("{spinner} {prefix} {elapsed} {wide_msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+        pb.set_prefix(what.to_owned());
+        Self(Some(pb))
+    }
+
+    /// Whether it is shown.
+    pub fn shown(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// Shows `line` as the newest news.
+    pub fn update(&self, line: &str) {
+        if let Some(pb) = &self.0 {
+            pb.set_message(line.to_owned());
+            pb.tick();
+        }
+    }
+
+    /// Removes the line.
+    pub fn finish(&self) {
+        if let Some(pb) = &self.0 {
+            pb.finish_and_clear();
+        }
+    }
+}
+
+/// Polls a task until it stops or the deadline passes.
+///
+/// # Errors
+/// `Timeout` (exit 8) carrying the UPID; whatever the status reads fail with.
+pub async fn wait_task(b: &dyn Backend, upid: &Upid, deadline: &Deadline, progress: &Progress) -> Result<TaskStatus> {
+    let mut backoff = Backoff::default();
+    let mut seen = 0u64;
+    loop {
+        let st = b.task_status(upid).await?;
+        if st.is_stopped() {
+            progress.finish();
+            return Ok(st);
+        }
+        if progress.shown() {
+            let lines: Vec<_> = b.task_log(upid, seen, 500).await.unwrap_or_default().into_iter().filter(|l| l.n > seen).collect();
+            seen = lines.last().map_or(seen, |l| l.n);
+            if let Some(last) = lines.iter().rev().find(|l| !l.t.trim().is_empty()) {
+                progress.update(&last.t);
+            } else {
+                progress.update("");
+            }
+        }
+        if deadline.passed() {
+            progress.finish();
+            return Err(deadline.timeout(format!("task {upid}"), Some(upid)));
+        }
+        backoff.sleep(deadline).await;
+    }
+}
+
+/// The last `n` lines of a task's log (empty when it cannot be read).
+pub async fn log_tail(b: &dyn Backend, upid: &Upid, n: usize) -> Vec<String> {
+    let lines = b.task_log(upid, 0, 100_000).await.unwrap_or_default();
+    let skip = lines.len().saturating_sub(n);
+    lines.into_iter().skip(skip).map(|l| l.t).collect()
+}
+
+/// Turns a finished task's exit status into success or `TaskFailed` (exit 7) with the log tail.
+///
+/// # Errors
+/// `TaskFailed` when the exit status is neither `OK` nor `WARNINGS: n`.
+pub async fn check_exit(b: &dyn Backend, upid: &Upid, exit: &ExitStatus) -> Result<()> {
+    match exit {
+        ExitStatus::Failed(message) => {
+            Err(Error::TaskFailed { upid: upid.to_string(), message: message.clone(), log_tail: log_tail(b, upid, TAIL_LINES).await })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Streams a task's log through `print` while it runs, and returns its final status.
+///
+/// # Errors
+/// `Timeout` when the deadline passes first; read errors.
+pub async fn follow_log(b: &dyn Backend, upid: &Upid, deadline: &Deadline, mut print: impl FnMut(&str) -> Result<()>) -> Result<TaskStatus> {
+    let mut backoff = Backoff::default();
+    let mut seen = 0u64;
+    loop {
+        // Status first: a task seen stopped has its whole log written.
+        let st = b.task_status(upid).await?;
+        loop {
+            // Lines are numbered from 1; only those past what was printed are new (PVE answers
+            // an empty log with one `no content` line whatever the start).
+            let lines: Vec<_> = b.task_log(upid, seen, 500).await?.into_iter().filter(|l| l.n > seen).collect();
+            let Some(last) = lines.last().map(|l| l.n) else { break };
+            seen = last;
+            for l in &lines {
+                print(&l.t)?;
+            }
+        }
+        if st.is_stopped() {
+            return Ok(st);
+        }
+        if deadline.passed() {
+            return Err(deadline.timeout(format!("task {upid}"), Some(upid)));
+        }
+        backoff.sleep(deadline).await;
+    }
+}
