@@ -4,6 +4,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::backend::ResourceType;
+use crate::model::SnapshotName;
 use crate::backend::command::Tools;
 use crate::model::{GuestKind, NodeName, Upid, Vmid};
 
@@ -73,9 +74,10 @@ pub struct GlobalArgs {
     /// Print the plan for a mutating command and exit without changing anything.
     #[arg(long, global = true)]
     pub dry_run: bool,
-    /// Deadline for waits, seconds.
-    #[arg(long, global = true, default_value_t = 300, value_name = "SECONDS")]
-    pub timeout: u64,
+    /// Deadline for waits, seconds (default 300). For `guest shutdown` it is also PVE's
+    /// shutdown `timeout`, and the wait allows 60 s more.
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
     /// More diagnostics on stderr (each command run, its duration).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -153,9 +155,43 @@ fn parse_kind(s: &str) -> Result<GuestKind, String> {
     s.parse()
 }
 
+/// Options of every mutating guest command.
+#[derive(Debug, Clone, Args)]
+pub struct ActArgs {
+    /// Guest id.
+    pub vmid: Vmid,
+    /// Location.
+    #[command(flatten)]
+    pub at: Locate,
+    /// Return the UPID at once instead of waiting (where the backend returns before the task ends).
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
 /// `guest ...`
 #[derive(Debug, Subcommand)]
 pub enum GuestCmd {
+    /// Start (tier: change).
+    Start(ActArgs),
+    /// Clean shutdown (tier: disruptive); `--timeout` is PVE's shutdown timeout.
+    Shutdown {
+        /// Guest and options.
+        #[command(flatten)]
+        act: ActArgs,
+        /// Stop the guest if it has not shut down when the timeout passes (PVE's `forceStop`).
+        #[arg(long)]
+        force_stop: bool,
+    },
+    /// Clean reboot (tier: disruptive).
+    Reboot(ActArgs),
+    /// Hard stop (tier: destructive).
+    Stop(ActArgs),
+    /// Hard reset, qemu only (tier: destructive).
+    Reset(ActArgs),
+    /// Suspend / pause (tier: disruptive).
+    Suspend(ActArgs),
+    /// Resume a suspended guest (tier: change).
+    Resume(ActArgs),
     /// Guests cluster-wide (one `GET /cluster/resources --type vm`).
     List {
         /// Only guests on this node.
@@ -189,6 +225,48 @@ pub enum GuestCmd {
 /// `snapshot ...`
 #[derive(Debug, Subcommand)]
 pub enum SnapshotCmd {
+    /// Create a snapshot (tier: change). Without a name, one is generated.
+    Create {
+        /// Guest and options.
+        #[command(flatten)]
+        act: ActArgs,
+        /// Snapshot name (letter first, then letters, digits, `_`, `-`; at most 40).
+        name: Option<SnapshotName>,
+        /// Description (any text; passed as one argument).
+        #[arg(long)]
+        description: Option<String>,
+        /// Also save the RAM state (qemu; freezes the guest while written, heavy I/O).
+        #[arg(long)]
+        vmstate: bool,
+        /// Name the snapshot `<prefix>-<CHANGE>` after a change ticket.
+        #[arg(long, value_name = "CHANGE", conflicts_with = "name")]
+        change: Option<String>,
+        /// Prefix for `--change` names.
+        #[arg(long, env = "PVECTL_CHANGE_PREFIX", default_value = crate::workflow::DEFAULT_PREFIX)]
+        prefix: String,
+        /// Template for generated names (`%Y %m %d %H %M %S`, UTC).
+        #[arg(long, env = "PVECTL_SNAPSHOT_TEMPLATE", default_value = crate::workflow::DEFAULT_TEMPLATE)]
+        template: String,
+    },
+    /// Roll back to a snapshot (tier: destructive).
+    Rollback {
+        /// Guest and options.
+        #[command(flatten)]
+        act: ActArgs,
+        /// Snapshot name.
+        name: SnapshotName,
+        /// Start the guest after the rollback.
+        #[arg(long)]
+        start: bool,
+    },
+    /// Delete a snapshot (tier: destructive).
+    Delete {
+        /// Guest and options.
+        #[command(flatten)]
+        act: ActArgs,
+        /// Snapshot name.
+        name: SnapshotName,
+    },
     /// A guest's snapshots, with the `current` entry.
     List {
         /// Guest id.
@@ -213,10 +291,18 @@ pub enum TaskCmd {
         /// The task's UPID.
         upid: Upid,
     },
+    /// Wait for a task to end (exit 7 if it failed, 8 past the deadline).
+    Wait {
+        /// The task's UPID.
+        upid: Upid,
+    },
     /// One task's log.
     Log {
         /// The task's UPID.
         upid: Upid,
+        /// Keep printing new lines while the task runs.
+        #[arg(long, short = 'f')]
+        follow: bool,
         /// First line, 0-based.
         #[arg(long, default_value_t = 0)]
         start: u64,
@@ -240,6 +326,27 @@ pub enum StorageCmd {
 /// `api ...`
 #[derive(Debug, Subcommand)]
 pub enum ApiCmd {
+    /// `POST <path>` (tier: the action's for action paths, else destructive).
+    Create {
+        /// API path.
+        path: String,
+        /// Parameters as `key=value`.
+        params: Vec<String>,
+    },
+    /// `PUT <path>` (tier: destructive).
+    Set {
+        /// API path.
+        path: String,
+        /// Parameters as `key=value`.
+        params: Vec<String>,
+    },
+    /// `DELETE <path>` (tier: destructive).
+    Delete {
+        /// API path.
+        path: String,
+        /// Parameters as `key=value`.
+        params: Vec<String>,
+    },
     /// `GET <path>` with `key=value` parameters; prints the JSON result.
     Get {
         /// API path, e.g. `/nodes/pve1/qemu`.

@@ -203,7 +203,7 @@ pub(crate) async fn dispatch(cfg: &Config, b: &dyn Backend, cmd: Noun) -> Result
                 t
             })
         }
-        Noun::Task(TaskCmd::Log { upid, start, limit }) => {
+        Noun::Task(TaskCmd::Log { upid, start, limit, .. }) => {
             let lines = b.task_log(&upid, start, limit).await?;
             match out {
                 super::args::OutputFormat::Json => print(out, &lines, |_| Table::default()),
@@ -239,6 +239,7 @@ pub(crate) async fn dispatch(cfg: &Config, b: &dyn Backend, cmd: Noun) -> Result
             // JSON is the natural shape of a raw call; a table would lose structure.
             print(super::args::OutputFormat::Json, &v, |_: &Value| Table::default())
         }
+        cmd => Err(Error::Internal(format!("action routed to the read handler: {cmd:?}"))),
     }
 }
 

@@ -11,6 +11,9 @@ use crate::backend::sim::SimTransport;
 use crate::backend::{ApiBackend, Backend};
 use crate::error::{Error, Result};
 
+/// The default wait deadline, seconds.
+pub(crate) const DEFAULT_TIMEOUT: u64 = 300;
+
 /// Where pvectl acts (DESIGN.md §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -42,6 +45,7 @@ impl Target {
 
 /// Everything a command needs besides its own arguments.
 #[derive(Debug, Clone)]
+#[expect(clippy::struct_excessive_bools, reason = "independent settings decided once from the command line")]
 pub struct Config {
     /// Where to act.
     pub target: Target,
@@ -55,8 +59,16 @@ pub struct Config {
     pub verbose: u8,
     /// Only errors on stderr.
     pub quiet: bool,
-    /// Wait deadline.
+    /// Wait deadline (`--timeout`, default 300 s).
     pub timeout: Duration,
+    /// Whether `--timeout` was given (shutdown passes it to PVE).
+    pub timeout_given: Option<u64>,
+    /// `--yes`.
+    pub yes: bool,
+    /// `--dry-run`.
+    pub dry_run: bool,
+    /// Show progress lines on stderr (a terminal, not `--quiet`).
+    pub progress: bool,
     /// Local sudo (for `local` with `--sudo`).
     pub sudo: bool,
 }
@@ -85,7 +97,20 @@ impl Config {
             ColorChoice::Never => false,
             ColorChoice::Auto => stdout_tty && std::env::var_os("NO_COLOR").is_none(),
         };
-        Ok(Self { target, tools: g.tools, output, color, verbose: g.verbose, quiet: g.quiet, timeout: Duration::from_secs(g.timeout), sudo: g.sudo })
+        Ok(Self {
+            target,
+            tools: g.tools,
+            output,
+            color,
+            verbose: g.verbose,
+            quiet: g.quiet,
+            timeout: Duration::from_secs(g.timeout.unwrap_or(DEFAULT_TIMEOUT)),
+            timeout_given: g.timeout,
+            yes: g.yes,
+            dry_run: g.dry_run,
+            progress: std::io::stderr().is_terminal() && !g.quiet,
+            sudo: g.sudo,
+        })
     }
 
     /// Opens the backend for the target: one SSH session for the whole run where SSH is used.

@@ -1,5 +1,6 @@
 //! The `pvectl` command line: clap parsing -> validated [`Config`] -> handlers -> output.
 
+mod actions;
 mod args;
 mod commands;
 mod config;
@@ -10,6 +11,8 @@ pub use commands::parse_params as parse_api_params;
 pub use config::{Config, Target};
 
 use clap::Parser;
+
+use crate::backend::Backend as _;
 
 use crate::exit_codes;
 
@@ -45,8 +48,12 @@ pub async fn run(cli: Cli) -> i32 {
     };
     crate::backend::command::set_trace(cfg.verbose > 0 && !cfg.quiet);
     let result = async {
-        let backend = cfg.open_backend().await?;
-        let r = commands::dispatch(&cfg, backend.as_ref(), cli.command).await;
+        let backend = crate::safety::Guarded::new(cfg.open_backend().await?, crate::safety::AuditLog::from_env());
+        let r = if actions::is_action(&cli.command) {
+            actions::dispatch(&cfg, &backend, cli.command).await
+        } else {
+            commands::dispatch(&cfg, &backend, cli.command).await
+        };
         let closed = backend.close().await;
         r.and(closed)
     }
