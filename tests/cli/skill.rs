@@ -12,10 +12,32 @@ fn commands_in(doc: &str) -> Vec<Vec<String>> {
             continue;
         }
         let l = line.trim();
+        let l = l.split("  #").next().unwrap_or(l).trim();
         if in_code && l.starts_with("pvectl ") && !l.contains('|') && !l.contains('[') && !l.contains('<') {
-            let words: Vec<String> = l.split_whitespace().map(str::to_owned).collect();
-            out.push(words);
+            out.push(words(l));
         }
+    }
+    out
+}
+
+/// Splits a command line into words, honouring double quotes (enough for the docs).
+fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
     }
     out
 }
@@ -25,7 +47,7 @@ fn every_skill_command_parses() {
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/SKILL.md")).expect("SKILL.md");
     assert!(doc.starts_with("---\nname: pvectl\ndescription: "), "front matter with name and description");
     let cmds = commands_in(&doc);
-    assert!(cmds.len() >= 14, "SKILL.md names the read commands, found {}", cmds.len());
+    assert!(cmds.len() >= 28, "SKILL.md names the read and action commands, found {}", cmds.len());
     for c in cmds {
         if let Err(e) = Cli::try_parse_from(&c) {
             panic!("SKILL.md command {c:?} does not parse: {e}");
