@@ -6,7 +6,7 @@ use crate::backend::{Backend, BackendExt, GuestFilter, ResourceType};
 use crate::error::Error;
 use crate::model::{ExitStatus, GuestKind, GuestRef, NodeName, Upid, Vmid};
 
-use super::state::Denied;
+use super::faults::Denied;
 use super::{SimBackend, SimTransport, demo_state};
 
 fn backend() -> SimBackend {
@@ -98,7 +98,7 @@ async fn tasks_and_storage() {
     let page = b.task_log(&warn.upid, 1, 1).await.expect("log");
     assert_eq!((page.len(), page[0].n, page[0].t.as_str()), (1, 2, "TASK WARNINGS: 1"));
 
-    let running = demo_state().tasks.into_iter().find(super::state::SimTask::is_running).expect("running task");
+    let running = demo_state().tasks.into_iter().find(super::task_state::SimTask::is_running).expect("running task");
     let st = b.task_status(&running.upid).await.expect("status");
     assert_eq!((st.status.as_str(), st.exitstatus), ("running", None));
 
