@@ -157,7 +157,6 @@ mod tests {
     #[test]
     fn qm_and_pct_exit_like_upid_exit() {
         let mut s = sim(Some(("start", FaultOutcome::Warn { count: 1, message: Some("no efidisk configured! Using temporary efivars disk.".into()) })));
-        s.state_mut().guests.iter_mut().for_each(|g| g.node = if g.vmid == 100 { "pve1".into() } else { g.node.clone() });
         let out = tools::run(&mut s, GuestKind::Qemu, &argv(&["stop", "100"]));
         assert_eq!((out.code, out.stdout.as_str(), out.stderr.as_str()), (0, "", ""));
         let out = tools::run(&mut s, GuestKind::Qemu, &argv(&["start", "100"]));

@@ -52,6 +52,8 @@ fn create_holds_the_snapshot_lock_then_becomes_current_parent() {
     let upid = post(&mut sim, "/nodes/pve1/lxc/102/snapshot", &[("snapname", "ct-snap")]).expect("starts");
     assert_eq!(task(&sim, &upid).upid.task_type, "vzsnapshot");
     assert_eq!(sim.state().guest(102).expect("102").lock.as_deref(), Some("snapshot"));
+    let list = super::tools::run(&mut sim, crate::model::GuestKind::Lxc, &["list".to_owned()]).stdout;
+    assert!(list.lines().any(|l| l.starts_with("102 ") && l.contains(" snapshot ")), "pct list shows the lock: {list}");
 }
 
 #[test]

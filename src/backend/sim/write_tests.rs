@@ -177,7 +177,7 @@ fn fault_outcomes() {
     let mut sim = with_fault(100, "reboot", FaultOutcome::Hang { seconds: 3600 }, false);
     let upid = post(&mut sim, "/nodes/pve1/qemu/100/status/reboot", &[]).expect("starts");
     let end = end_ms(&sim, &upid);
-    assert!(end >= u64::from(task(&sim, &upid).upid.starttime) * 1000 + 3_599_000, "runs an hour");
+    assert!(end >= task(&sim, &upid).upid.starttime * 1000 + 3_599_000, "runs an hour");
     sim.settle_at(end - 1);
     assert!(task(&sim, &upid).is_running(), "still running well past a client's deadline");
     sim.settle_at(end);
