@@ -133,7 +133,7 @@ fn log_keeps_every_argument_as_data() {
     let log = dir.path().join("calls.log");
     let hostile = "a b; $(x) \"q\" `y` 'z'";
     let o = Sim::new(&["pvesh", "create", "/nodes/pve1/qemu/100/snapshot", "--snapname", "s1", "--description", hostile]).env("PVE_SIM_LOG", &log).run();
-    assert_eq!(o.status.code(), Some(1), "writes are not simulated yet: {}", stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let o = Sim::new(&["pvesh", "get", "/nodes/pve1/qemu/100/a b"]).env("PVE_SIM_LOG", &log).run();
     assert_eq!(stderr(&o), "No 'get' handler defined for '/nodes/pve1/qemu/100/a b'\n");
     Sim::new(&["qm", "list"]).env("PVE_SIM_LOG", &log).run();
@@ -177,4 +177,112 @@ fn init_generate_and_resources() {
     let v: Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(v.as_array().map(|a| a.iter().filter(|i| i["type"] == "qemu" || i["type"] == "lxc").count()), Some(300));
     assert_eq!(Sim::new(&["generate", "--guests", "x", "f"]).run().status.code(), Some(2));
+}
+
+/// A state file from the demo with short tasks (`task_ms` 100) and the given task faults.
+fn state_with(dir: &Path, faults: Value) -> PathBuf {
+    let path = dir.join("state.json");
+    assert_eq!(Sim::new(&["init", path.to_str().expect("utf-8 path")]).run().status.code(), Some(0));
+    let mut state: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("state")).expect("json");
+    state["settings"]["task_ms"] = Value::from(100);
+    state["faults"]["tasks"] = faults;
+    std::fs::write(&path, serde_json::to_string(&state).expect("json")).expect("write state");
+    path
+}
+
+fn tool(state: &Path, log: &Path, args: &[&str]) -> Output {
+    Sim::new(args).env("PVE_SIM_STATE", state).env("PVE_SIM_LOG", log).run()
+}
+
+#[test]
+fn pvesh_create_runs_the_task_in_the_foreground_and_prints_the_upid_last() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (state, log) = (state_with(dir.path(), serde_json::json!([])), dir.path().join("calls.log"));
+    let o = tool(&state, &log, &["pvesh", "create", "/nodes/pve1/qemu/100/status/shutdown", "--output-format", "json"]);
+    assert_eq!((o.status.code(), stderr(&o).as_str()), (Some(0), ""));
+    let out = stdout(&o);
+    let upid: String = serde_json::from_str(out.lines().last().expect("a line")).expect("the UPID as a JSON string");
+    assert!(upid.starts_with("UPID:pve1:") && upid.ends_with(":qmshutdown:100:root@pam:"), "{upid}");
+    let o = tool(&state, &log, &["pvesh", "get", "/nodes/pve1/qemu/100/status/current", "--output-format", "json"]);
+    let status: Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!((status["status"].as_str(), status["qmpstatus"].as_str()), (Some("stopped"), Some("stopped")));
+    let o = tool(&state, &log, &["pvesh", "get", &format!("/nodes/pve1/tasks/{upid}/status"), "--output-format", "json"]);
+    let task: Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!((task["status"].as_str(), task["exitstatus"].as_str()), (Some("stopped"), Some("OK")));
+    assert_eq!(log_lines(&log).len(), 3, "one log line per invocation");
+}
+
+#[test]
+fn failed_and_warning_tasks_on_pvesh_and_qm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let faults = serde_json::json!([
+        {"vmid": 100, "action": "shutdown", "outcome": "fail", "message": "VM quit/powerdown failed - got timeout"},
+        {"vmid": 103, "action": "start", "outcome": "warn", "count": 1, "message": "no efidisk configured! Using temporary efivars disk.", "once": true}
+    ]);
+    let (state, log) = (state_with(dir.path(), faults), dir.path().join("calls.log"));
+    let o = tool(&state, &log, &["pvesh", "create", "/nodes/pve1/qemu/100/status/shutdown", "--output-format", "json"]);
+    assert_eq!((o.status.code(), stderr(&o).as_str()), (Some(0), "VM quit/powerdown failed - got timeout\n"), "pvesh exits 0 after a failed task");
+    assert!(stdout(&o).starts_with("\"UPID:pve1:"), "{}", stdout(&o));
+    let o = tool(&state, &log, &["qm", "shutdown", "100", "--timeout", "30"]);
+    assert_eq!((o.status.code(), stderr(&o).as_str(), stdout(&o).as_str()), (Some(255), "VM quit/powerdown failed - got timeout\n", ""));
+    let o = tool(&state, &log, &["qm", "start", "103"]);
+    assert_eq!((o.status.code(), stderr(&o).as_str()), (Some(0), "Task finished with 1 warning(s)!\n"));
+    assert_eq!(stdout(&o), "WARN: no efidisk configured! Using temporary efivars disk.\n");
+    let o = tool(&state, &log, &["qm", "start", "103"]);
+    assert_eq!((o.status.code(), stderr(&o).as_str()), (Some(255), "VM 103 already running\n"), "the once fault is gone; the worker fails");
+    let o = tool(&state, &log, &["pct", "shutdown", "106"]);
+    assert_eq!((o.status.code(), stderr(&o).as_str()), (Some(255), "Configuration file 'nodes/pve1/lxc/106.conf' does not exist\n"));
+    let o = Sim::new(&["pct", "shutdown", "106"]).env("PVE_SIM_STATE", &state).env("PVE_SIM_NODE", "pve2").run();
+    assert_eq!((o.status.code(), stderr(&o).as_str()), (Some(255), "CT is locked (backup)\n"));
+    let o = tool(&state, &log, &["pvesh", "create", "/nodes/pve2/lxc/106/status/start", "--output-format", "json"]);
+    assert_eq!((o.status.code(), stderr(&o).as_str(), stdout(&o).as_str()), (Some(255), "CT is locked (backup)\n", ""));
+    assert_eq!(log_lines(&log).len(), 6);
+}
+
+#[test]
+fn qm_snapshot_keeps_a_hostile_description_intact() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (state, log) = (state_with(dir.path(), serde_json::json!([])), dir.path().join("calls.log"));
+    let desc = "a \"b\"; $(c)";
+    let o = tool(&state, &log, &["qm", "snapshot", "100", "snap1", "--description", desc]);
+    assert_eq!((o.status.code(), stdout(&o).as_str(), stderr(&o).as_str()), (Some(0), "", ""));
+    let o = tool(&state, &log, &["pvesh", "get", "/nodes/pve1/qemu/100/snapshot", "--output-format", "json"]);
+    let list: Value = serde_json::from_slice(&o.stdout).expect("json");
+    let snap = list.as_array().and_then(|a| a.iter().find(|s| s["name"] == "snap1")).expect("snap1 listed");
+    assert_eq!((snap["description"].as_str(), snap["parent"].as_str()), (Some(desc), Some("nginx-tuned")));
+    let o = tool(&state, &log, &["qm", "rollback", "100", "pre-upgrade"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = tool(&state, &log, &["qm", "delsnapshot", "100", "snap1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = tool(&state, &log, &["qm", "listsnapshot", "100"]);
+    assert!(!stdout(&o).contains("snap1") && stdout(&o).contains("`-> pre-upgrade"), "{}", stdout(&o));
+    assert_eq!(log_lines(&log)[0], ["qm", "snapshot", "100", "snap1", "--description", desc]);
+    assert_eq!(log_lines(&log).len(), 5);
+}
+
+#[test]
+fn a_hanging_task_sleeps_without_the_state_lock() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let faults = serde_json::json!([{"vmid": 100, "action": "shutdown", "outcome": "hang", "seconds": 2}]);
+    let (state, log) = (state_with(dir.path(), faults), dir.path().join("calls.log"));
+    let started = std::time::Instant::now();
+    let child = Command::new(BIN)
+        .args(["qm", "shutdown", "100"])
+        .env("PVE_SIM_STATE", &state)
+        .env("PVE_SIM_LOG", &log)
+        .env_remove("PVE_SIM_NODE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let o = tool(&state, &log, &["pvesh", "get", "/nodes/pve1/tasks", "--source", "active", "--output-format", "json"]);
+    assert!(started.elapsed() < std::time::Duration::from_millis(1800), "the reader did not wait for the sleeping writer");
+    let active: Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(active.as_array().map(|a| a.iter().filter(|t| t["type"] == "qmshutdown").count()), Some(1), "{active}");
+    let o = child.wait_with_output().expect("wait");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(started.elapsed() >= std::time::Duration::from_secs(2), "the tool ran the task to its end");
+    let o = tool(&state, &log, &["qm", "status", "100"]);
+    assert_eq!(stdout(&o), "status: stopped\n");
 }

@@ -6,7 +6,7 @@ use crate::backend::{Backend, BackendExt, GuestFilter, ResourceType};
 use crate::error::Error;
 use crate::model::{ExitStatus, GuestKind, GuestRef, NodeName, Upid, Vmid};
 
-use super::state::Denied;
+use super::faults::Denied;
 use super::{SimBackend, SimTransport, demo_state};
 
 fn backend() -> SimBackend {
@@ -98,7 +98,7 @@ async fn tasks_and_storage() {
     let page = b.task_log(&warn.upid, 1, 1).await.expect("log");
     assert_eq!((page.len(), page[0].n, page[0].t.as_str()), (1, 2, "TASK WARNINGS: 1"));
 
-    let running = demo_state().tasks.into_iter().find(super::state::SimTask::is_running).expect("running task");
+    let running = demo_state().tasks.into_iter().find(super::task_state::SimTask::is_running).expect("running task");
     let st = b.task_status(&running.upid).await.expect("status");
     assert_eq!((st.status.as_str(), st.exitstatus), ("running", None));
 
@@ -147,4 +147,26 @@ async fn a_saved_state_loads_back() {
     let b = SimBackend::new(SimTransport::from_state(state));
     assert_eq!(b.guests(&GuestFilter::default()).await.expect("guests").len(), 12);
     assert!(super::load_state(&dir.path().join("missing.json")).is_err());
+}
+
+#[tokio::test]
+async fn mutations_start_tasks_that_end_by_time() {
+    let mut state = demo_state();
+    state.settings.task_ms = 40;
+    let b = SimBackend::new(SimTransport::from_state(state));
+    let guest = gref(100, "pve1", GuestKind::Qemu);
+    let m = crate::backend::Mutation::Power { guest: guest.clone(), action: crate::backend::PowerAction::Shutdown, params: vec![("timeout".into(), "60".into())] };
+    let crate::backend::Started::Task(upid) = b.execute(&m).await.expect("starts") else { panic!("a UPID comes back at once") };
+    assert_eq!((upid.task_type.as_str(), upid.id.as_str()), ("qmshutdown", "100"));
+    let st = b.task_status(&upid).await.expect("status");
+    assert_eq!((st.status.as_str(), st.exitstatus), ("running", None));
+    tokio::time::sleep(std::time::Duration::from_millis(70)).await;
+    let st = b.task_status(&upid).await.expect("status");
+    assert_eq!(st.exitstatus, Some(ExitStatus::Ok));
+    assert_eq!(b.guest_status(&guest).await.expect("status").status, "stopped");
+    let name = "snap1".parse().expect("name");
+    let m = crate::backend::Mutation::SnapshotCreate { guest: guest.clone(), name, description: Some("x".into()), vmstate: false };
+    b.execute(&m).await.expect("starts");
+    let e = b.execute(&crate::backend::Mutation::Power { guest, action: crate::backend::PowerAction::Start, params: Vec::new() }).await.expect_err("locked");
+    assert_eq!((e.kind(), e.to_string().as_str()), ("conflict", "VM is locked (snapshot)"));
 }

@@ -4,13 +4,15 @@
 //!
 //! Each tool invocation sleeps `PVE_SIM_LATENCY_MS`, runs under the state file's lock
 //! (`statefile.rs`) and every invocation appends its argv (with `argv[0]` reduced to
-//! the tool name) as one JSON line to `PVE_SIM_LOG`.
+//! the tool name) as one JSON line to `PVE_SIM_LOG`. An action's task runs in the
+//! foreground: the process sleeps until its end time without the lock, then finalises it.
 
 use std::io::Write as _;
 use std::path::Path;
 
 use super::core::Sim;
 use super::demo::{demo_state, generated_state};
+use super::foreground::{Step, run_to_end, sleep_until};
 use super::pvesh_face::{self, Output};
 use super::statefile::{SimEnv, append_log, save_state, with_state};
 use super::tools;
@@ -61,13 +63,7 @@ pub fn run(argv: &[String], env: &SimEnv) -> Output {
             if let Some(ms) = env.latency_ms {
                 std::thread::sleep(std::time::Duration::from_millis(ms));
             }
-            let result = with_state(env, |sim| match command.as_str() {
-                "pvesh" => pvesh_face::run(sim, rest),
-                "qm" => tools::run(sim, GuestKind::Qemu, rest),
-                "pct" => tools::run(sim, GuestKind::Lxc, rest),
-                _ => Output::ok(format!("{}\n", sim.local_node())),
-            });
-            result.unwrap_or_else(|e| Output::fail(format!("pve-sim: {e}\n"), 1))
+            run_tool(env, &command, rest)
         }
         "init" => match rest {
             [file] => write_state(file, &demo_state()),
@@ -85,6 +81,38 @@ pub fn run(argv: &[String], env: &SimEnv) -> Output {
         },
         "" | "help" | "--help" | "-h" => Output { stdout: USAGE.to_owned(), stderr: String::new(), code: i32::from(command.is_empty()) * 2 },
         other => Output::fail(format!("pve-sim: unknown tool '{other}'\n{USAGE}"), 2),
+    }
+}
+
+/// One tool invocation: the face runs under the state-file lock; a task it started in the
+/// foreground is waited for without the lock (so other invocations proceed meanwhile), then
+/// finalised and printed under the lock again.
+fn run_tool(env: &SimEnv, command: &str, rest: &[String]) -> Output {
+    let face = |sim: &mut Sim| match command {
+        "pvesh" => pvesh_face::start(sim, rest),
+        "qm" => tools::start(sim, GuestKind::Qemu, rest),
+        "pct" => tools::start(sim, GuestKind::Lxc, rest),
+        _ => Step::Done(Output::ok(format!("{}\n", sim.local_node()))),
+    };
+    let fail = |e: String| Output::fail(format!("pve-sim: {e}\n"), 1);
+    if env.state_path.is_none() {
+        // The demo state lives in this process only: wait holding it.
+        let mut sim = Sim::new(demo_state()).with_local_node(env.node.clone());
+        let step = face(&mut sim);
+        return run_to_end(&mut sim, step);
+    }
+    let fg = match with_state(env, face) {
+        Ok(Step::Done(out)) => return out,
+        Ok(Step::Wait(fg)) => fg,
+        Err(e) => return fail(e),
+    };
+    loop {
+        match with_state(env, |sim| fg.finish(sim).ok_or_else(|| fg.end_ms(sim))) {
+            Ok(Ok(out)) => return out,
+            Ok(Err(Some(end))) => sleep_until(end),
+            Ok(Err(None)) => return fail(format!("task {} does not end", fg.upid)),
+            Err(e) => return fail(e),
+        }
     }
 }
 

@@ -1,14 +1,15 @@
 //! The simulator core: answers `(method, path, params)` with PVE's semantics over a
 //! [`SimState`].
 //!
-//! One table maps API paths to handlers (reads in `read_cluster`, `read_guest`,
-//! `read_task`); actions (POST/PUT/DELETE) are added as more rows of the same table. Before
-//! a handler runs, the core refuses unknown parameters, checks path variables as PVE's
-//! schema does (`vmid` an integer >= 100, `node` a known cluster node) and applies the
-//! injected faults.
+//! Two tables map API paths to handlers: reads here (handlers in `read_cluster`,
+//! `read_guest`, `read_task`), writes in `actions` (power actions and snapshots, which start
+//! worker tasks). Before a handler runs, the core finalises the tasks whose time has come
+//! (`worker.rs`), refuses unknown parameters, checks path variables as PVE's schema does
+//! (`vmid` an integer >= 100, `node` a known cluster node) and applies the injected faults.
 
 use serde_json::Value;
 
+use super::actions::WRITE_ROUTES;
 use super::error::SimError;
 use super::route::{self, Request, Route, check_int};
 use super::state::{SimGuest, SimNode, SimState};
@@ -53,12 +54,13 @@ pub struct Sim {
     state: SimState,
     local_node: Option<String>,
     generation: u64,
+    cli: bool,
 }
 
 impl Sim {
     /// A simulator over `state`; the answering node is the first node.
     pub fn new(state: SimState) -> Self {
-        Self { state, local_node: None, generation: 0 }
+        Self { state, local_node: None, generation: 0, cli: false }
     }
 
     /// Sets the node the simulator answers as (`PVE_SIM_NODE` for the CLI faces).
@@ -89,6 +91,23 @@ impl Sim {
         self.generation
     }
 
+    /// Marks the caller as a CLI tool (`pvesh`, `qm`, `pct`): tasks it starts run in the
+    /// foreground, and their logs get an empty line before `TASK ERROR`/`TASK WARNINGS`.
+    pub fn set_cli(&mut self) {
+        self.cli = true;
+    }
+
+    /// Whether the caller is a CLI tool ([`Sim::set_cli`]).
+    pub fn is_cli(&self) -> bool {
+        self.cli
+    }
+
+    /// Finalises the tasks whose end time has passed and carries out due HA requests (every
+    /// [`Sim::handle`] does this first).
+    pub fn settle(&mut self) {
+        self.settle_at(super::worker::now_ms());
+    }
+
     /// Gives the state back.
     pub fn into_state(self) -> SimState {
         self.state
@@ -96,7 +115,7 @@ impl Sim {
 
     /// Whether a handler exists for `(method, path)` (pvesh checks this before anything else).
     pub fn has_handler(&self, method: Method, path: &str) -> bool {
-        route::find(ROUTES, method, path).is_some()
+        find_route(method, path).is_some()
     }
 
     /// Answers one API call with the JSON PVE returns as `data`.
@@ -106,7 +125,8 @@ impl Sim {
     /// parameter error (400), a permission error (403), or a plain error such as
     /// `Configuration file 'nodes/pve1/qemu-server/999.conf' does not exist`.
     pub fn handle(&mut self, method: Method, path: &str, params: &Params) -> Result<Value, SimError> {
-        let Some((route, vars)) = route::find(ROUTES, method, path) else {
+        self.settle();
+        let Some((route, vars)) = find_route(method, path) else {
             return Err(SimError::no_handler(method, path));
         };
         route::check_allowed(route, params)?;
@@ -168,6 +188,11 @@ impl Sim {
             .filter(|g| g.node == node && g.kind == kind)
             .ok_or_else(|| SimError::no_config(kind, node, vmid))
     }
+}
+
+/// The route for `(method, path)` in the read or the write table, with its path variables.
+fn find_route(method: Method, path: &str) -> Option<(&'static Route, Vec<(&'static str, String)>)> {
+    route::find(ROUTES, method, path).or_else(|| route::find(WRITE_ROUTES, method, path))
 }
 
 /// The `{kind}` of a request (the router only lets `qemu` and `lxc` through).

@@ -91,7 +91,9 @@ pub fn demo_state() -> SimState {
             SimPool { poolid: "lab".into(), comment: None },
         ],
         tasks: demo_tasks(),
-        faults: super::state::Faults::default(),
+        faults: super::faults::Faults::default(),
+        settings: super::task_state::Settings::default(),
+        ha_pending: Vec::new(),
     };
     state.sort_guests();
     state
@@ -103,7 +105,7 @@ fn set(config: &mut [(String, String)], key: &str, value: &str) {
     }
 }
 
-fn demo_tasks() -> Vec<super::state::SimTask> {
+fn demo_tasks() -> Vec<super::task_state::SimTask> {
     let warn = "WARN: no efidisk configured! Using temporary efivars disk.";
     vec![
         task("pve1", 0x1A2B, NOW - 7_200, "qmstart", "100", 2, Some("OK"), &[]),
@@ -173,7 +175,9 @@ pub fn generated_state(guests: usize) -> SimState {
         ],
         pools: vec![SimPool { poolid: "bench".into(), comment: None }],
         tasks,
-        faults: super::state::Faults::default(),
+        faults: super::faults::Faults::default(),
+        settings: super::task_state::Settings::default(),
+        ha_pending: Vec::new(),
     }
 }
 

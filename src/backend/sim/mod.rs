@@ -1,7 +1,10 @@
 //! The simulated cluster: one core answering `(method, path, params)` with PVE's
 //! semantics over a serialisable state, and its faces: in process ([`SimTransport`]), and
 //! the `pve-sim` executable posing as `pvesh`, `qm`, `pct` and `hostname` ([`cli`]).
+//! Reads answer from the state; writes start worker tasks that take (wall-clock) time and
+//! are finalised lazily by whichever call looks next (`worker.rs`), with injected faults.
 
+mod actions;
 pub mod cli;
 #[cfg(test)]
 mod backend_tests;
@@ -9,6 +12,8 @@ mod core;
 mod demo;
 mod digest;
 mod error;
+mod faults;
+mod foreground;
 mod pvesh_face;
 mod pvesh_format;
 mod read_cluster;
@@ -18,16 +23,25 @@ mod read_task;
 mod read_tests;
 mod route;
 mod seed;
+#[cfg(test)]
+mod snapshot_tests;
+mod snapshots;
 mod state;
 mod statefile;
+mod task_state;
 pub mod text;
 mod tools;
 mod transport;
+mod worker;
+#[cfg(test)]
+mod write_tests;
 
 pub use core::Sim;
 pub use demo::{demo_state, generated_state};
 pub use error::SimError;
 pub use pvesh_face::Output;
-pub use state::{Denied, Faults, SimGuest, SimNode, SimPool, SimSnapshot, SimState, SimStorage, SimTask, StorageUsage, VersionInfo};
+pub use faults::{Denied, FaultOutcome, Faults, TaskFault};
+pub use state::{SimGuest, SimNode, SimPool, SimSnapshot, SimState, SimStorage, StorageUsage, VersionInfo};
+pub use task_state::{Effect, HaPending, Pending, PowerTo, Settings, SimTask};
 pub use statefile::{SimEnv, append_log, save_state, with_state};
 pub use transport::{SimBackend, SimTransport, load_state};

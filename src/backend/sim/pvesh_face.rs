@@ -3,12 +3,14 @@
 //!
 //! The handler check comes before option parsing (pvesh exits 1 with
 //! `No '<cmd>' handler defined for '<path>'`); other failures print the exception text and
-//! exit 255. Every argument is data: values are passed to the core as given.
+//! exit 255. Every argument is data: values are passed to the core as given. A write that
+//! starts a task runs it in the foreground (`foreground.rs`): worker output, then the UPID.
 
 use serde_json::Value;
 
 use super::core::Sim;
 use super::error::SimError;
+use super::foreground::{Foreground, Report, Step};
 use super::pvesh_format::{json_pretty, text_table};
 use crate::backend::api::{Method, Params};
 
@@ -46,20 +48,36 @@ const FORMAT_OPTS: &[(&str, bool)] =
 
 const USAGE: &str = "USAGE: pvesh <COMMAND> [ARGS] [OPTIONS]\n";
 
-/// Runs `pvesh <args>` on `sim`.
+/// Runs `pvesh <args>` on `sim` to the end, sleeping while a foreground task runs.
+#[cfg(test)]
 pub(crate) fn run(sim: &mut Sim, args: &[String]) -> Output {
+    let step = start(sim, args);
+    super::foreground::run_to_end(sim, step)
+}
+
+/// Starts `pvesh <args>` on `sim`: the output, or the task to wait for.
+pub(crate) fn start(sim: &mut Sim, args: &[String]) -> Step {
+    Step::Done(match call(sim, args) {
+        Ok(step) => return step,
+        Err(out) => out,
+    })
+}
+
+/// `pvesh <args>`; `Err` is an output printed without waiting (usage and call errors).
+fn call(sim: &mut Sim, args: &[String]) -> Result<Step, Output> {
+    sim.set_cli();
     let Some(cmd) = args.first() else {
-        return Output::fail(format!("ERROR: no command specified\n{USAGE}"), 255);
+        return Err(Output::fail(format!("ERROR: no command specified\n{USAGE}"), 255));
     };
     let method = match cmd.as_str() {
         "get" | "create" | "set" | "delete" => Method::parse(cmd).expect("the four pvesh verbs parse"),
-        _ => return Output::fail(format!("ERROR: unknown command 'pvesh {cmd}'\n{USAGE}"), 255),
+        _ => return Err(Output::fail(format!("ERROR: unknown command 'pvesh {cmd}'\n{USAGE}"), 255)),
     };
     let Some(path) = args.get(1) else {
-        return Output::fail(format!("400 not enough arguments\npvesh {cmd} <api_path> [OPTIONS] [FORMAT_OPTIONS]\n"), 255);
+        return Err(Output::fail(format!("400 not enough arguments\npvesh {cmd} <api_path> [OPTIONS] [FORMAT_OPTIONS]\n"), 255));
     };
     if !sim.has_handler(method, path) {
-        return Output::error(&SimError::no_handler(method, path));
+        return Err(Output::error(&SimError::no_handler(method, path)));
     }
     let mut params = Params::new();
     let mut format = "text".to_owned();
@@ -67,7 +85,7 @@ pub(crate) fn run(sim: &mut Sim, args: &[String]) -> Output {
     let mut rest = args[2..].iter().peekable();
     while let Some(arg) = rest.next() {
         let Some(opt) = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-')).filter(|o| !o.is_empty()) else {
-            return Output::fail(format!("400 too many arguments\npvesh {cmd} <api_path> [OPTIONS] [FORMAT_OPTIONS]\n"), 255);
+            return Err(Output::fail(format!("400 too many arguments\npvesh {cmd} <api_path> [OPTIONS] [FORMAT_OPTIONS]\n"), 255));
         };
         let (name, inline) = match opt.split_once('=') {
             Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
@@ -94,20 +112,17 @@ pub(crate) fn run(sim: &mut Sim, args: &[String]) -> Output {
         } else {
             format!("output-format: value '{format}' does not have a value in the enumeration 'text, json, json-pretty, yaml'")
         };
-        return Output::fail(format!("400 Parameter verification failed.\n{msg}\n"), 255);
+        return Err(Output::fail(format!("400 Parameter verification failed.\n{msg}\n"), 255));
     }
-    match sim.handle(method, path, &params) {
-        Ok(v) if quiet => {
-            drop(v);
-            Output::ok("")
-        }
-        Ok(v) => Output::ok(render(&v, &format, noborder, noheader)),
-        Err(e) => Output::error(&e),
+    let v = sim.handle(method, path, &params).map_err(|e| Output::error(&e))?;
+    if let Some(upid) = v.as_str().filter(|u| method != Method::Get && sim.state().task(u).is_some_and(|t| t.pending.is_some())) {
+        return Ok(Step::Wait(Foreground { upid: upid.to_owned(), report: Report::Pvesh { format, quiet } }));
     }
+    Ok(Step::Done(if quiet { Output::ok("") } else { Output::ok(render(&v, &format, noborder, noheader)) }))
 }
 
 /// Prints a result in pvesh's output format; `null` prints nothing.
-fn render(v: &Value, format: &str, noborder: bool, noheader: bool) -> String {
+pub(crate) fn render(v: &Value, format: &str, noborder: bool, noheader: bool) -> String {
     if v.is_null() {
         return String::new();
     }

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use super::core::Sim;
 use super::error::SimError;
 use super::route::Request;
-use super::state::SimTask;
+use super::task_state::SimTask;
 use crate::model::{ExitStatus, Upid};
 
 /// The fields every task answer carries, from the UPID.

@@ -1,6 +1,8 @@
 //! Path routing: a table of `(method, pattern, parameters, handler)` and a matcher.
 //!
-//! Patterns are API paths with `{var}` segments; `{kind}` only matches `qemu` or `lxc`.
+//! Patterns are API paths with `{var}` segments; `{kind}` only matches `qemu` or `lxc`, and
+//! `{kind=qemu}` only `qemu` (for routes one guest kind lacks, such as `status/reset`, or
+//! whose parameters differ by kind).
 //! A path that matches no pattern for its method has no handler (pvesh: `No 'get' handler
 //! defined for ...`, exit 1). Parameters not listed for the route are refused the way PVE's
 //! schema check refuses them (`additionalProperties => 0`).
@@ -99,8 +101,9 @@ fn match_pattern(pattern: &'static str, segs: &[&str]) -> Option<Vec<(&'static s
     }
     let mut vars = Vec::new();
     for (p, s) in pat.iter().zip(segs) {
-        if let Some(name) = p.strip_prefix('{').and_then(|v| v.strip_suffix('}')) {
-            if s.is_empty() || (name == "kind" && *s != "qemu" && *s != "lxc") {
+        if let Some(var) = p.strip_prefix('{').and_then(|v| v.strip_suffix('}')) {
+            let (name, only) = var.split_once('=').map_or((var, None), |(n, v)| (n, Some(v)));
+            if s.is_empty() || (name == "kind" && *s != "qemu" && *s != "lxc") || only.is_some_and(|o| o != *s) {
                 return None;
             }
             vars.push((name, (*s).to_owned()));
@@ -142,6 +145,7 @@ mod tests {
     const ROUTES: &[Route] = &[
         Route { method: Method::Get, pattern: "/nodes/{node}/{kind}/{vmid}/config", params: &[], handler: dummy },
         Route { method: Method::Get, pattern: "/nodes", params: &[], handler: dummy },
+        Route { method: Method::Post, pattern: "/nodes/{node}/{kind=qemu}/{vmid}/status/reset", params: &[], handler: dummy },
     ];
 
     #[test]
@@ -152,6 +156,9 @@ mod tests {
         assert!(find(ROUTES, Method::Get, "/nodes/pve1/openvz/105/config").is_none());
         assert!(find(ROUTES, Method::Post, "/nodes").is_none());
         assert!(find(ROUTES, Method::Get, "/nodes/").is_some());
+        let (_, vars) = find(ROUTES, Method::Post, "/nodes/pve1/qemu/100/status/reset").expect("qemu reset");
+        assert_eq!(vars[1], ("kind", "qemu".to_owned()));
+        assert!(find(ROUTES, Method::Post, "/nodes/pve1/lxc/100/status/reset").is_none(), "lxc has no reset");
     }
 
     #[test]

@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use super::state::{SimGuest, SimNode, SimSnapshot, SimStorage, SimTask, StorageUsage};
+use super::state::{SimGuest, SimNode, SimSnapshot, SimStorage, StorageUsage};
+use super::task_state::SimTask;
 use crate::model::{GuestKind, NodeName, Upid};
 
 /// One MiB, bytes.
@@ -194,5 +195,5 @@ pub(crate) fn task(node: &str, pid: u32, start: u64, ty: &str, id: &str, secs: u
         Some(err) => lines.push(format!("TASK ERROR: {err}")),
         None => {}
     }
-    SimTask { upid, endtime: exit.map(|_| start + secs), exitstatus: exit.map(str::to_owned), log: lines }
+    SimTask { upid, endtime: exit.map(|_| start + secs), exitstatus: exit.map(str::to_owned), log: lines, pending: None }
 }

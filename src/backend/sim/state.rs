@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{GuestKind, Upid};
+use super::faults::Faults;
+use super::task_state::{HaPending, Settings, SimTask};
+use crate::model::GuestKind;
 
 /// The whole simulated cluster.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -31,6 +33,11 @@ pub struct SimState {
     pub tasks: Vec<SimTask>,
     /// Injected faults.
     pub faults: Faults,
+    /// Simulator settings (task durations, HA delay).
+    pub settings: Settings,
+    /// HA requests the simulated HA manager has yet to carry out, oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ha_pending: Vec<HaPending>,
 }
 
 /// `GET /version`: `{version, release, repoid}`.
@@ -292,62 +299,6 @@ pub struct SimPool {
     pub comment: Option<String>,
 }
 
-/// A worker task. Node, pid, pstart, start time, type, id and user come from the UPID.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SimTask {
-    /// The task id.
-    pub upid: Upid,
-    /// End time (seconds since the epoch); `None` while running.
-    #[serde(default)]
-    pub endtime: Option<u64>,
-    /// Exit status (`OK`, `WARNINGS: n`, or the error text); `None` while running.
-    #[serde(default)]
-    pub exitstatus: Option<String>,
-    /// Log lines without newlines; a finished task's last line is `TASK OK`,
-    /// `TASK WARNINGS: n` or `TASK ERROR: <text>`.
-    #[serde(default)]
-    pub log: Vec<String>,
-}
-
-impl SimTask {
-    /// Whether the task is still running.
-    pub fn is_running(&self) -> bool {
-        self.exitstatus.is_none()
-    }
-}
-
-/// Injected faults.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Faults {
-    /// Denied privileges: a check of `privilege` on an ACL path at or below `path` fails with
-    /// `403 Permission check failed (<acl path>, <privilege>)`, and list endpoints leave the
-    /// object out (as PVE does for objects the caller may not see).
-    pub denied: Vec<Denied>,
-}
-
-/// One denied `(ACL path prefix, privilege)`, e.g. `("/vms/101", "VM.Audit")`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Denied {
-    /// ACL path prefix (`/vms/101`, `/nodes/pve2`, `/storage/nas`, `/`), matched per segment.
-    pub path: String,
-    /// Privilege name (`VM.Audit`, `Sys.Audit`, `Datastore.Audit`, ...).
-    pub privilege: String,
-}
-
-impl Faults {
-    /// Whether `privilege` on `acl_path` is denied.
-    pub fn is_denied(&self, acl_path: &str, privilege: &str) -> bool {
-        self.denied.iter().any(|d| {
-            d.privilege == privilege
-                && (d.path == "/"
-                    || acl_path == d.path
-                    || acl_path.strip_prefix(d.path.as_str()).is_some_and(|rest| rest.starts_with('/')))
-        })
-    }
-}
-
 impl SimState {
     /// The node named `name`.
     pub fn node(&self, name: &str) -> Option<&SimNode> {
@@ -378,16 +329,6 @@ impl SimState {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn denied_matches_per_segment() {
-        let f = Faults { denied: vec![Denied { path: "/vms/101".into(), privilege: "VM.Audit".into() }] };
-        assert!(f.is_denied("/vms/101", "VM.Audit"));
-        assert!(!f.is_denied("/vms/1010", "VM.Audit"));
-        assert!(!f.is_denied("/vms/101", "VM.PowerMgmt"));
-        let all = Faults { denied: vec![Denied { path: "/".into(), privilege: "Sys.Audit".into() }] };
-        assert!(all.is_denied("/nodes/pve1", "Sys.Audit"));
-    }
 
     #[test]
     fn unnamed_guests_get_pve_default_names() {

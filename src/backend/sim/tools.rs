@@ -1,5 +1,8 @@
-//! The `qm` and `pct` faces: `list`, `status`, `config`, `listsnapshot` on the node the
-//! tools run on, printing what qm/pct print (FORMATS.md §1, §2) from the core's API answers.
+//! The `qm` and `pct` faces on the node the tools run on: reads (`list`, `status`, `config`,
+//! `listsnapshot`), printing what qm/pct print (FORMATS.md §1, §2) from the core's API
+//! answers, and actions (`start|stop|shutdown|reboot|reset|suspend|resume <vmid>`,
+//! `snapshot <vmid> <name>`, `rollback <vmid> <name>`, `delsnapshot <vmid> <name>`), each
+//! the API call of the same name run as a foreground task (`foreground.rs`).
 //!
 //! Usage errors follow pve-common's `CLIHandler`: `ERROR: ...` + `USAGE: ...` for a bad
 //! command, `400 not enough arguments` / `400 too many arguments` / Getopt's
@@ -8,8 +11,10 @@
 use serde_json::Value;
 
 use super::core::Sim;
+use super::foreground::{Foreground, Report, Step};
 use super::pvesh_face::Output;
 use super::route::check_int;
+use super::snapshots::check_snapname;
 use super::text;
 use crate::backend::api::{Method, Params};
 use crate::model::GuestKind;
@@ -52,45 +57,87 @@ impl Parsed {
     }
 }
 
-/// Runs `qm <args>` (`kind` qemu) or `pct <args>` (`kind` lxc) on `sim`'s local node.
+/// A sub-command: synopsis after the tool name, positional count, boolean options, options
+/// taking a value (the API method's parameters, as the tools take them).
+type Spec = (&'static str, usize, &'static [&'static str], &'static [&'static str]);
+
+/// The sub-commands of `qm` (`kind` qemu) or `pct` (lxc); `None` for an unknown one.
+fn spec(kind: GuestKind, cmd: &str) -> Option<Spec> {
+    let qemu = kind == GuestKind::Qemu;
+    Some(match cmd {
+        "list" => ("list  [OPTIONS]", 0, &["full"], &[]),
+        "status" => ("status <vmid> [OPTIONS]", 1, &["verbose"], &[]),
+        "config" => ("config <vmid> [OPTIONS]", 1, &["current"], &["snapshot"]),
+        "listsnapshot" => ("listsnapshot <vmid>", 1, &[], &[]),
+        "start" if qemu => (
+            "start <vmid> [OPTIONS]",
+            1,
+            &["skiplock"],
+            &["force-cpu", "machine", "migratedfrom", "migration_network", "migration_type", "stateuri", "targetstorage", "timeout"],
+        ),
+        "start" => ("start <vmid> [OPTIONS]", 1, &["debug", "skiplock"], &[]),
+        "stop" if qemu => ("stop <vmid> [OPTIONS]", 1, &["keepActive", "overrule-shutdown", "skiplock"], &["migratedfrom", "timeout"]),
+        "stop" => ("stop <vmid> [OPTIONS]", 1, &["overrule-shutdown", "skiplock"], &[]),
+        "shutdown" if qemu => ("shutdown <vmid> [OPTIONS]", 1, &["forceStop", "keepActive", "skiplock"], &["timeout"]),
+        "shutdown" => ("shutdown <vmid> [OPTIONS]", 1, &["forceStop"], &["timeout"]),
+        "reboot" => ("reboot <vmid> [OPTIONS]", 1, &[], &["timeout"]),
+        "reset" if qemu => ("reset <vmid> [OPTIONS]", 1, &["skiplock"], &[]),
+        "suspend" if qemu => ("suspend <vmid> [OPTIONS]", 1, &["skiplock", "todisk"], &["statestorage"]),
+        "suspend" => ("suspend <vmid>", 1, &[], &[]),
+        "resume" if qemu => ("resume <vmid> [OPTIONS]", 1, &["nocheck", "skiplock"], &[]),
+        "resume" => ("resume <vmid>", 1, &[], &[]),
+        "snapshot" if qemu => ("snapshot <vmid> <snapname> [OPTIONS]", 2, &["vmstate"], &["description"]),
+        "snapshot" => ("snapshot <vmid> <snapname> [OPTIONS]", 2, &[], &["description"]),
+        "rollback" => ("rollback <vmid> <snapname> [OPTIONS]", 2, &["start"], &[]),
+        "delsnapshot" => ("delsnapshot <vmid> <snapname> [OPTIONS]", 2, &["force"], &[]),
+        _ => return None,
+    })
+}
+
+/// Runs `qm <args>` (`kind` qemu) or `pct <args>` (`kind` lxc) on `sim` to the end, sleeping
+/// while a foreground task runs.
+#[cfg(test)]
 pub(crate) fn run(sim: &mut Sim, kind: GuestKind, args: &[String]) -> Output {
+    let step = start(sim, kind, args);
+    super::foreground::run_to_end(sim, step)
+}
+
+/// Starts `qm <args>` (`kind` qemu) or `pct <args>` (`kind` lxc) on `sim`'s local node: the
+/// output, or the task an action started (run in the foreground, no UPID printed).
+pub(crate) fn start(sim: &mut Sim, kind: GuestKind, args: &[String]) -> Step {
+    sim.set_cli();
     let tool = kind.tool();
     let usage = format!("USAGE: {tool} <COMMAND> [ARGS] [OPTIONS]\n");
     let Some(cmd) = args.first() else {
-        return Output::fail(format!("ERROR: no command specified\n{usage}"), 255);
+        return Step::Done(Output::fail(format!("ERROR: no command specified\n{usage}"), 255));
     };
-    let (synopsis, flags, valued): (&str, &[&str], &[&str]) = match cmd.as_str() {
-        "list" => ("list  [OPTIONS]", &["full"], &[]),
-        "status" => ("status <vmid> [OPTIONS]", &["verbose"], &[]),
-        "config" => ("config <vmid> [OPTIONS]", &["current"], &["snapshot"]),
-        "listsnapshot" => ("listsnapshot <vmid>", &[], &[]),
-        _ => return Output::fail(format!("ERROR: unknown command '{tool} {cmd}'\n{usage}"), 255),
+    let Some((synopsis, wanted, flags, valued)) = spec(kind, cmd) else {
+        return Step::Done(Output::fail(format!("ERROR: unknown command '{tool} {cmd}'\n{usage}"), 255));
     };
     let synopsis = format!("{tool} {synopsis}\n");
     let p = match parse(&args[1..], flags, valued) {
         Ok(p) => p,
-        Err(getopt) => return Output::fail(format!("{getopt}400 unable to parse option\n{synopsis}"), 255),
+        Err(getopt) => return Step::Done(Output::fail(format!("{getopt}400 unable to parse option\n{synopsis}"), 255)),
     };
-    let wanted = usize::from(cmd != "list");
     if p.positional.len() < wanted {
-        return Output::fail(format!("400 not enough arguments\n{synopsis}"), 255);
+        return Step::Done(Output::fail(format!("400 not enough arguments\n{synopsis}"), 255));
     }
     if p.positional.len() > wanted {
-        return Output::fail(format!("400 too many arguments\n{synopsis}"), 255);
+        return Step::Done(Output::fail(format!("400 too many arguments\n{synopsis}"), 255));
     }
     let node = sim.local_node().to_owned();
     if cmd == "list" {
-        return match sim.handle(Method::Get, &format!("/nodes/{node}/{kind}"), &Params::new()) {
+        return Step::Done(match sim.handle(Method::Get, &format!("/nodes/{node}/{kind}"), &Params::new()) {
             Ok(v) => Output::ok(if kind == GuestKind::Qemu { text::qm_list(&v) } else { text::pct_list(&v) }),
             Err(e) => Output::error(&e),
-        };
+        });
     }
     let vmid = &p.positional[0];
     if let Err(e) = check_int("vmid", vmid, 100) {
-        return Output::fail(format!("{}\n{synopsis}", e.cli_text()), 255);
+        return Step::Done(Output::fail(format!("{}\n{synopsis}", e.cli_text()), 255));
     }
     let base = format!("/nodes/{node}/{kind}/{vmid}");
-    let result = match cmd.as_str() {
+    let read = match cmd.as_str() {
         "status" => sim.handle(Method::Get, &format!("{base}/status/current"), &Params::new()).map(|v| {
             if kind == GuestKind::Qemu { text::qm_status(&v, p.flag("verbose")) } else { text::pct_status(&v, p.flag("verbose")) }
         }),
@@ -98,11 +145,42 @@ pub(crate) fn run(sim: &mut Sim, kind: GuestKind, args: &[String]) -> Output {
             let params: Params = p.value("snapshot").map(|s| vec![("snapshot".to_owned(), s.to_owned())]).unwrap_or_default();
             sim.handle(Method::Get, &format!("{base}/config"), &params).map(|v| text::guest_config(&v))
         }
-        _ => sim.handle(Method::Get, &format!("{base}/snapshot"), &Params::new()).map(|v: Value| text::listsnapshot(&v)),
+        "listsnapshot" => sim.handle(Method::Get, &format!("{base}/snapshot"), &Params::new()).map(|v: Value| text::listsnapshot(&v)),
+        _ => return action(sim, cmd, &base, p, &synopsis),
     };
-    match result {
+    Step::Done(match read {
         Ok(s) => Output::ok(s),
         Err(e) => Output::error(&e),
+    })
+}
+
+/// An action sub-command: the API call it is (options passed as its parameters), run as a
+/// foreground task.
+fn action(sim: &mut Sim, cmd: &str, base: &str, p: Parsed, synopsis: &str) -> Step {
+    let mut params = p.options;
+    let (method, path) = match cmd {
+        "snapshot" | "rollback" | "delsnapshot" => {
+            let name = &p.positional[1];
+            if let Err(e) = check_snapname(name) {
+                return Step::Done(Output::fail(format!("{}\n{synopsis}", e.cli_text()), 255));
+            }
+            match cmd {
+                "snapshot" => {
+                    params.insert(0, ("snapname".to_owned(), name.clone()));
+                    (Method::Post, format!("{base}/snapshot"))
+                }
+                "rollback" => (Method::Post, format!("{base}/snapshot/{name}/rollback")),
+                _ => (Method::Delete, format!("{base}/snapshot/{name}")),
+            }
+        }
+        power => (Method::Post, format!("{base}/status/{power}")),
+    };
+    match sim.handle(method, &path, &params) {
+        Ok(v) => match v.as_str() {
+            Some(upid) => Step::Wait(Foreground { upid: upid.to_owned(), report: Report::Tool }),
+            None => Step::Done(Output::ok("")),
+        },
+        Err(e) => Step::Done(Output::error(&e)),
     }
 }
 
