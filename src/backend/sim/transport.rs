@@ -12,15 +12,23 @@ use serde_json::Value;
 use super::core::Sim;
 use super::demo::demo_state;
 use super::state::SimState;
+use super::statefile::{SimEnv, with_state};
 use crate::backend::api::{ApiBackend, ApiTransport, Method, Params, check_params, check_path};
 use crate::backend::command::classify_cli_error;
 use crate::error::{Error, Result};
 
-/// The simulator as an API transport. Clones share one simulated cluster; its state lives
-/// in memory only (a state file it was loaded from is not written back).
+/// The simulator as an API transport. Clones share one simulated cluster: in memory, or in a
+/// state file (`PVE_SIM_STATE`) that every call locks, loads, changes and saves, exactly as
+/// the `pve-sim` tools do, so `-t sim` runs and the tools see one evolving cluster.
 #[derive(Debug, Clone)]
 pub struct SimTransport {
-    sim: Arc<Mutex<Sim>>,
+    store: Store,
+}
+
+#[derive(Debug, Clone)]
+enum Store {
+    Memory(Arc<Mutex<Sim>>),
+    File(Arc<SimEnv>),
 }
 
 /// A [`crate::backend::Backend`] over the in-process simulator.
@@ -34,24 +42,46 @@ impl SimTransport {
 
     /// A transport over `state`.
     pub fn from_state(state: SimState) -> Self {
-        Self { sim: Arc::new(Mutex::new(Sim::new(state))) }
+        Self { store: Store::Memory(Arc::new(Mutex::new(Sim::new(state)))) }
     }
 
-    /// The state in the JSON file named by `PVE_SIM_STATE` when set and present, else the demo.
+    /// A transport over the state file `path` (created from the demo state on first use),
+    /// shared with the `pve-sim` tools under the same file lock.
+    pub fn from_file(path: &Path) -> Self {
+        let env = SimEnv { state_path: Some(path.to_path_buf()), log_path: None, latency_ms: None, node: None };
+        Self { store: Store::File(Arc::new(env)) }
+    }
+
+    /// The state file named by `PVE_SIM_STATE` when set (see [`SimTransport::from_file`]),
+    /// else the demo cluster in memory.
     ///
     /// # Errors
-    /// `Internal` when the file exists but cannot be read or is not a simulator state.
+    /// `Internal` when the file exists but is not a simulator state.
     pub fn from_env_or_demo() -> Result<Self> {
         match std::env::var_os("PVE_SIM_STATE") {
-            Some(p) if Path::new(&p).exists() => Ok(Self::from_state(load_state(Path::new(&p))?)),
-            _ => Ok(Self::demo()),
+            Some(p) => {
+                let path = Path::new(&p);
+                if path.exists() {
+                    load_state(path)?;
+                }
+                Ok(Self::from_file(path))
+            }
+            None => Ok(Self::demo()),
         }
     }
 
-    /// Runs `f` on the simulator (for tests and the faces that need more than API calls).
-    pub fn with_sim<R>(&self, f: impl FnOnce(&mut Sim) -> R) -> R {
-        let mut guard = self.sim.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(&mut guard)
+    /// Runs `f` on the simulator (locking and saving the state file where there is one).
+    ///
+    /// # Errors
+    /// `Internal` when the state file cannot be locked, read or written.
+    pub fn with_sim<R>(&self, f: impl FnOnce(&mut Sim) -> R) -> Result<R> {
+        match &self.store {
+            Store::Memory(sim) => {
+                let mut guard = sim.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                Ok(f(&mut guard))
+            }
+            Store::File(env) => with_state(env, f).map_err(Error::Internal),
+        }
     }
 }
 
@@ -77,7 +107,7 @@ impl ApiTransport for SimTransport {
     async fn call(&self, method: Method, path: &str, params: &Params) -> Result<Value> {
         check_path(path)?;
         check_params(params)?;
-        self.with_sim(|sim| sim.handle(method, path, params)).map_err(|e| classify_cli_error("pvesh", e.cli_exit(), &e.cli_text()))
+        self.with_sim(|sim| sim.handle(method, path, params))?.map_err(|e| classify_cli_error("pvesh", e.cli_exit(), &e.cli_text()))
     }
 
     async fn close(&self) -> Result<()> {
