@@ -8,7 +8,7 @@ use crate::sshd::{Sshd, SshdOptions, VIA_JUMP_ALIAS, client_config_with_jump};
 use crate::support::{Pvectl, Run, SimTools};
 
 /// A loopback sshd whose sessions run the simulator tools on `tools`' state and log.
-fn sshd_for(tools: &SimTools, extra: &[(&str, &str)]) -> Sshd {
+pub(crate) fn sshd_for(tools: &SimTools, extra: &[(&str, &str)]) -> Sshd {
     let mut env = vec![
         ("PATH".to_owned(), format!("{}:/usr/bin:/bin", tools.bin().display())),
         ("PVE_SIM_STATE".to_owned(), tools.state().display().to_string()),
@@ -19,16 +19,16 @@ fn sshd_for(tools: &SimTools, extra: &[(&str, &str)]) -> Sshd {
 }
 
 /// A private control-socket directory for the pvectl processes of one test.
-fn runtime_dir() -> TempDir {
+pub(crate) fn runtime_dir() -> TempDir {
     tempfile::Builder::new().prefix("pvectl-rt-").tempdir().expect("runtime dir")
 }
 
 /// `pvectl -t <target> --ssh-config <cfg>` with its own runtime dir.
-fn over_ssh(target: &str, config: &std::path::Path, rt: &TempDir) -> Pvectl {
+pub(crate) fn over_ssh(target: &str, config: &std::path::Path, rt: &TempDir) -> Pvectl {
     Pvectl::new().env("PVECTL_RUNTIME_DIR", rt.path()).args(["-t", target, "--ssh-config"]).arg_path(config)
 }
 
-fn in_process(tools: &SimTools, args: &[&str]) -> Run {
+pub(crate) fn in_process(tools: &SimTools, args: &[&str]) -> Run {
     Pvectl::new().env("PVE_SIM_STATE", tools.state()).args(["-t", "sim"]).args(args).run()
 }
 
