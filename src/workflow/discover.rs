@@ -1,6 +1,7 @@
 //! Node and kind discovery from a vmid: one `/cluster/resources --type vm` read (or `qm list`
 //! + `pct list` in `qm-pct` mode); `--node` with `--kind` skips it.
 
+use crate::backend::api::guest_from_resource;
 use crate::backend::{Backend, ResourceType};
 use crate::error::{Error, Result};
 use crate::model::{ClusterResource, GuestKind, GuestRef, NodeName, Vmid};
@@ -18,18 +19,13 @@ pub async fn discover(b: &dyn Backend, vmid: Vmid, node: Option<&NodeName>, kind
         .into_iter()
         .find(|r| matches!(r.resource_type.as_str(), "qemu" | "lxc") && r.vmid == Some(u64::from(vmid.get())))
         .ok_or_else(|| Error::NotFound(format!("guest {vmid} does not exist")))?;
-    let found_kind: GuestKind = r.resource_type.parse().map_err(|e: String| Error::parse("guest resource", e))?;
-    let found_node: NodeName = r
-        .node
-        .as_deref()
-        .ok_or_else(|| Error::parse("guest resource", format!("{} has no node", r.id)))?
-        .parse()
-        .map_err(|e| Error::parse("node name", e))?;
+    let found = guest_from_resource(r.clone())?.guest_ref();
+    let (found_node, found_kind) = (found.node.clone(), found.kind);
     if let Some(n) = node.filter(|n| **n != found_node) {
         return Err(Error::NotFound(format!("guest {vmid} is on node {found_node}, not {n}")));
     }
     if let Some(k) = kind.filter(|k| *k != found_kind) {
         return Err(Error::NotFound(format!("guest {vmid} is {found_kind}, not {k}")));
     }
-    Ok((GuestRef { vmid, node: found_node, kind: found_kind }, Some(r)))
+    Ok((found, Some(r)))
 }
