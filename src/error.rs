@@ -160,7 +160,9 @@ impl Error {
             Self::PermissionDenied(_) => Some("check the user's or token's privileges on that path (pveum acl list)"),
             Self::NotFound(_) => Some("list what exists with `pvectl guest list` or `pvectl node list`"),
             Self::Conflict(_) => Some("wait for the running operation to finish, or inspect the lock with `pvectl guest status`"),
-            Self::Transport { .. } => Some("check the target with `ssh` directly; host keys are checked strictly (see --accept-new-host-key)"),
+            Self::Transport { .. } => Some(
+                "for ssh:// check the target with `ssh` directly (host keys are checked strictly, see --accept-new-host-key); for https:// check host, port (8006) and the TLS options (--fingerprint, --ca-file)",
+            ),
             Self::Unsupported { .. } => Some("use the default --tools pvesh where the host allows it"),
             Self::ConfirmationRequired(_) => Some("review the plan, then re-run with --yes (or answer yes at a terminal)"),
             Self::Timeout { .. } => Some("the task may still be running: `pvectl task wait <upid>` resumes waiting"),

@@ -62,6 +62,7 @@ pub struct RestTransport {
     endpoint: Endpoint,
     base: String,
     token_id: TokenId,
+    trust: TlsTrust,
     auth: HeaderValue,
     trace: bool,
 }
@@ -80,6 +81,7 @@ impl RestTransport {
     /// `Transport` when no system CA can be loaded or the client cannot be built.
     pub fn new(opts: RestOptions) -> Result<Self> {
         let tls = client_config(&opts.trust)?;
+        let trust = opts.trust.clone();
         let client = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .http1_only()
@@ -92,7 +94,7 @@ impl RestTransport {
         let mut auth = HeaderValue::from_str(&opts.credentials.authorization())
             .map_err(|_| Error::Usage("the API token secret holds characters that cannot go in an HTTP header".into()))?;
         auth.set_sensitive(true);
-        Ok(Self { client, base: opts.endpoint.api_base(), endpoint: opts.endpoint, token_id: opts.credentials.token_id, auth, trace: opts.trace })
+        Ok(Self { client, base: opts.endpoint.api_base(), endpoint: opts.endpoint, token_id: opts.credentials.token_id, trust, auth, trace: opts.trace })
     }
 
     /// The endpoint.
@@ -116,8 +118,16 @@ impl RestTransport {
     }
 
     fn transport_error(&self, method: Method, path: &str, e: reqwest::Error) -> Error {
+        let mut chain = String::new();
+        let mut src: Option<&dyn std::error::Error> = Some(&e);
+        while let Some(c) = src {
+            chain.push_str(&c.to_string());
+            src = c.source();
+        }
         let message = if e.is_timeout() {
             format!("{method} {path} on {} timed out", self.endpoint)
+        } else if chain.contains("invalid peer certificate") {
+            format!("the TLS certificate of {} is not trusted (checked against: {}); nothing was sent", self.endpoint, self.trust)
         } else if e.is_connect() {
             format!("could not connect to {} (TCP or TLS)", self.endpoint)
         } else {

@@ -167,8 +167,8 @@ pub fn client_config(trust: &TlsTrust) -> Result<ClientConfig> {
     Ok(cfg)
 }
 
-/// The server presented another certificate than the pinned one.
-#[derive(Debug)]
+/// The server presented another certificate than the pinned one. `Debug` is the sentence
+/// too: rustls shows its cause with `Debug`.
 struct PinMismatch {
     expected: Fingerprint,
     got: Fingerprint,
@@ -177,6 +177,12 @@ struct PinMismatch {
 impl fmt::Display for PinMismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "server certificate SHA-256 {} does not match the pinned {}", self.got, self.expected)
+    }
+}
+
+impl fmt::Debug for PinMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
