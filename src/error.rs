@@ -2,7 +2,8 @@
 //! describes its own layer and the cause comes from `source()`.
 //!
 //! `pvesh`/`qm`/`pct` failures are mapped in [`crate::backend::command::classify_cli_error`],
-//! one function tested against the real texts in `reference/ERRORS.md`.
+//! HTTP answers in [`crate::backend::rest::classify_http`]: one function each, tested against
+//! the real texts in `reference/ERRORS.md`, sharing one list of what PVE's texts mean.
 
 use crate::exit_codes;
 
