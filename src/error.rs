@@ -2,7 +2,8 @@
 //! describes its own layer and the cause comes from `source()`.
 //!
 //! `pvesh`/`qm`/`pct` failures are mapped in [`crate::backend::command::classify_cli_error`],
-//! one function tested against the real texts in `reference/ERRORS.md`.
+//! HTTP answers in [`crate::backend::rest::classify_http`]: one function each, tested against
+//! the real texts in `reference/ERRORS.md`, sharing one list of what PVE's texts mean.
 
 use crate::exit_codes;
 
@@ -160,7 +161,9 @@ impl Error {
             Self::PermissionDenied(_) => Some("check the user's or token's privileges on that path (pveum acl list)"),
             Self::NotFound(_) => Some("list what exists with `pvectl guest list` or `pvectl node list`"),
             Self::Conflict(_) => Some("wait for the running operation to finish, or inspect the lock with `pvectl guest status`"),
-            Self::Transport { .. } => Some("check the target with `ssh` directly; host keys are checked strictly (see --accept-new-host-key)"),
+            Self::Transport { .. } => Some(
+                "for ssh:// check the target with `ssh` directly (host keys are checked strictly, see --accept-new-host-key); for https:// check host, port (8006) and the TLS options (--fingerprint, --ca-file)",
+            ),
             Self::Unsupported { .. } => Some("use the default --tools pvesh where the host allows it"),
             Self::ConfirmationRequired(_) => Some("review the plan, then re-run with --yes (or answer yes at a terminal)"),
             Self::Timeout { .. } => Some("the task may still be running: `pvectl task wait <upid>` resumes waiting"),

@@ -1,8 +1,8 @@
 //! pvectl: manage Proxmox VE clusters safely, for people and agents.
 //!
 //! Layers, top to bottom (DESIGN.md §1): `cli` -> `backend` (one [`backend::Backend`] trait:
-//! the command backend over `pvesh`/`qm`/`pct` locally or over SSH, and the in-process
-//! simulator) -> [`model`] (typed records, no I/O).
+//! the command backend over `pvesh`/`qm`/`pct` locally or over SSH, the REST API over HTTPS,
+//! and the in-process simulator) -> [`model`] (typed records, no I/O).
 
 pub mod backend;
 pub mod cli;

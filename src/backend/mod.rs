@@ -1,12 +1,13 @@
 //! The `Backend` trait: one typed API over every way of reaching PVE.
 //!
 //! Implementations: [`ApiBackend`] over an [`ApiTransport`] (`pvesh` locally or over SSH, the
-//! in-process simulator, and REST later), and [`command::QmPctBackend`] for hosts that allow
-//! only `qm`/`pct`. Conveniences built from the required methods live in [`BackendExt`].
+//! in-process simulator, and [`rest::RestTransport`] over HTTPS), and
+//! [`command::QmPctBackend`] for hosts that allow only `qm`/`pct`. Conveniences built from the required methods live in [`BackendExt`].
 
 pub mod api;
 pub mod command;
 mod mutation;
+pub mod rest;
 pub mod sim;
 
 use std::fmt;

@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::backend::ResourceType;
 use crate::model::SnapshotName;
 use crate::backend::command::Tools;
+use crate::backend::rest::Fingerprint;
 use crate::model::{GuestKind, NodeName, Upid, Vmid};
 
 /// pvectl: manage Proxmox VE clusters safely.
@@ -44,9 +45,29 @@ pub enum ColorChoice {
 #[derive(Debug, Args)]
 #[expect(clippy::struct_excessive_bools, reason = "independent command-line flags")]
 pub struct GlobalArgs {
-    /// Where to act: `sim`, `local`, `ssh://[user@]host[:port]` (default: `local` when `pvesh` is on `PATH`).
+    /// Where to act: `sim`, `local`, `ssh://[user@]host[:port]`, `https://host[:port]`, or a
+    /// target name from the config file (default: `https://$PROXMOX_HOST` when a host is set
+    /// in the environment or `~/.proxmox-credentials`, else `local` when `pvesh` is on `PATH`).
     #[arg(short = 't', long, global = true, env = "PVECTL_TARGET")]
     pub target: Option<String>,
+    /// API token id for https:// targets, `user@realm!tokenid` (else `PROXMOX_TOKEN_ID`, ...).
+    #[arg(long, global = true, value_name = "USER@REALM!TOKENID")]
+    pub token_id: Option<String>,
+    /// File holding the API token secret (mode 0600). No flag takes the secret itself: a
+    /// command line is visible to every local user (`ps`) and kept in shell history.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub token_secret_file: Option<std::path::PathBuf>,
+    /// Trust exactly the https:// node certificate with this SHA-256 fingerprint
+    /// (`AA:BB:...`, as the PVE GUI shows it under System -> Certificates).
+    #[arg(long, global = true, value_name = "SHA256", conflicts_with_all = ["ca_file", "insecure"])]
+    pub fingerprint: Option<Fingerprint>,
+    /// Trust the CA certificates of this PEM file instead of the system roots (e.g. a copy of
+    /// the cluster's `/etc/pve/pve-root-ca.pem`).
+    #[arg(long, global = true, value_name = "FILE", conflicts_with = "insecure")]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Do not verify the https:// certificate at all (warns on every run; prefer --fingerprint).
+    #[arg(long, global = true)]
+    pub insecure: bool,
     /// Output format (default: table on a terminal, json otherwise).
     #[arg(short = 'o', long, global = true, value_enum)]
     pub output: Option<OutputFormat>,

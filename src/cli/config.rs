@@ -7,6 +7,10 @@ use std::time::Duration;
 
 use super::args::{ColorChoice, GlobalArgs, OutputFormat};
 use crate::backend::command::{HostKeyPolicy, PveshTransport, QmPctBackend, Runner, SshOptions, SshRunner, Tools};
+use crate::backend::rest::{
+    ConfigFile, CredentialFlags, CredentialSources, Endpoint, RestOptions, RestTransport, TargetEntry, TlsTrust, config_path, credentials_path,
+    resolve,
+};
 use crate::backend::sim::SimTransport;
 use crate::backend::{ApiBackend, Backend};
 use crate::error::{Error, Result};
@@ -23,24 +27,97 @@ pub enum Target {
     Local,
     /// The command backend over SSH.
     Ssh(SshOptions),
+    /// The REST backend (credentials and TLS settings in [`Config::rest`]).
+    Https(Endpoint),
 }
 
 impl Target {
-    /// Parses `sim`, `local` or `ssh://[user@]host[:port]`.
+    /// Parses `sim`, `local`, `ssh://[user@]host[:port]` or `https://host[:port]`.
     ///
     /// # Errors
-    /// `Usage` for anything else.
+    /// `Usage` for anything else (a target name is looked up by [`Config::from_args`]).
     pub fn parse(s: &str) -> Result<Self> {
         match s {
             "sim" => Ok(Self::Sim),
             "local" => Ok(Self::Local),
             s if s.starts_with("ssh://") => Ok(Self::Ssh(SshOptions::parse_target(s)?)),
-            s if s.starts_with("https://") => {
-                Err(Error::Unsupported { operation: format!("target '{s}'"), reason: "yet: the REST backend is not built in this version".into() })
-            }
-            other => Err(Error::Usage(format!("unknown target '{other}': expected sim, local or ssh://[user@]host[:port]"))),
+            s if s.starts_with("https://") => Ok(Self::Https(Endpoint::parse(s)?)),
+            other => Err(Error::Usage(format!(
+                "unknown target '{other}': expected sim, local, ssh://[user@]host[:port], https://host[:port] or a name from the config file"
+            ))),
         }
     }
+
+    /// Whether `s` would name a config-file target rather than be a target itself.
+    fn is_name(s: &str) -> bool {
+        !matches!(s, "sim" | "local") && !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    }
+}
+
+/// The environment as [`crate::backend::rest::resolve`] reads it.
+fn process_env(k: &str) -> Option<String> {
+    std::env::var(k).ok()
+}
+
+/// Picks the target and, for https://, the credentials and TLS trust, from explicit inputs:
+/// the global arguments, an environment lookup, and whether `pvesh` is on `PATH`.
+///
+/// # Errors
+/// `Usage` for an unknown target or name, a missing or malformed token, a secret file others
+/// can read.
+pub(crate) fn select_target(g: &GlobalArgs, env: &dyn Fn(&str) -> Option<String>, have_pvesh: bool) -> Result<(Target, Option<RestOptions>)> {
+    let home = env("HOME").map(std::path::PathBuf::from);
+    let flags = CredentialFlags { token_id: g.token_id.clone(), token_secret_file: g.token_secret_file.clone() };
+    let creds_file = credentials_path(env);
+    let mut entry: Option<TargetEntry> = None;
+    let target = match g.target.as_deref() {
+        Some(t) if Target::is_name(t) => {
+            let path = config_path(env).ok_or_else(|| Error::Usage(format!("unknown target '{t}': no config file (HOME is not set)")))?;
+            let file = ConfigFile::load(&path, home.as_deref())?;
+            let e = file.target(t).ok_or_else(|| Error::Usage(format!("unknown target '{t}': not in {}", path.display())))?;
+            let url = e.url.as_deref().ok_or_else(|| Error::Usage(format!("target '{t}' in {} has no url", path.display())))?;
+            if Target::is_name(url) {
+                return Err(Error::Usage(format!("target '{t}' in {}: url '{url}' must be a URL, sim or local", path.display())));
+            }
+            let target = Target::parse(url)?;
+            entry = Some(e.clone());
+            target
+        }
+        Some(t) => Target::parse(t)?,
+        // No -t: a host in the environment or the credentials file means REST.
+        None => match resolve(&CredentialSources { flags: &flags, env, credentials_file: creds_file.as_deref(), target: None })?.host {
+            Some(endpoint) => Target::Https(endpoint),
+            None if have_pvesh => Target::Local,
+            None => {
+                return Err(Error::Usage(
+                    "no target: pass -t sim, -t local, -t ssh://[user@]host[:port] or -t https://host[:port] (or set PVECTL_TARGET or PROXMOX_HOST)".into(),
+                ));
+            }
+        },
+    };
+    let Target::Https(endpoint) = &target else { return Ok((target, None)) };
+    let found = resolve(&CredentialSources { flags: &flags, env, credentials_file: creds_file.as_deref(), target: entry.as_ref() })?;
+    let credentials = found.credentials.ok_or_else(|| {
+        Error::Usage(format!(
+            "no API token for {endpoint}: pass --token-id and --token-secret-file, or set PROXMOX_TOKEN_ID and PROXMOX_TOKEN_SECRET (see README: REST)"
+        ))
+    })?;
+    let trust = if g.insecure {
+        TlsTrust::Insecure
+    } else if let Some(fp) = g.fingerprint {
+        TlsTrust::Pinned(fp)
+    } else if let Some(ca) = &g.ca_file {
+        TlsTrust::CaFile(ca.clone())
+    } else if let Some(fp) = entry.as_ref().and_then(|e| e.fingerprint.as_deref()) {
+        TlsTrust::Pinned(fp.parse()?)
+    } else if let Some(ca) = entry.as_ref().and_then(|e| e.ca_file.clone()) {
+        TlsTrust::CaFile(ca)
+    } else {
+        TlsTrust::System
+    };
+    let mut opts = RestOptions::new(endpoint.clone(), credentials, trust);
+    opts.trace = g.verbose > 0 && !g.quiet;
+    Ok((target, Some(opts)))
 }
 
 /// Everything a command needs besides its own arguments.
@@ -71,19 +148,18 @@ pub struct Config {
     pub progress: bool,
     /// Local sudo (for `local` with `--sudo`).
     pub sudo: bool,
+    /// For an https:// target: endpoint, token and TLS trust (the secret prints as `***`).
+    pub rest: Option<RestOptions>,
 }
 
 impl Config {
     /// Validates the global arguments.
     ///
     /// # Errors
-    /// `Usage` for an unknown target, or when none is given and `pvesh` is not on `PATH`.
+    /// `Usage` for an unknown target, when none is given and neither a host is configured nor
+    /// `pvesh` is on `PATH`, or for an https:// target without a usable token.
     pub fn from_args(g: &GlobalArgs) -> Result<Self> {
-        let mut target = match &g.target {
-            Some(t) => Target::parse(t)?,
-            None if which::which("pvesh").is_ok() => Target::Local,
-            None => return Err(Error::Usage("no target: pass -t sim, -t local or -t ssh://[user@]host[:port] (or set PVECTL_TARGET)".into())),
-        };
+        let (mut target, rest) = select_target(g, &process_env, which::which("pvesh").is_ok())?;
         if let Target::Ssh(o) = &mut target {
             o.config_file.clone_from(&g.ssh_config);
             o.host_keys = if g.accept_new_host_key { HostKeyPolicy::AcceptNew } else { HostKeyPolicy::Strict };
@@ -110,13 +186,16 @@ impl Config {
             dry_run: g.dry_run,
             progress: std::io::stderr().is_terminal() && !g.quiet,
             sudo: g.sudo,
+            rest,
         })
     }
 
-    /// Opens the backend for the target: one SSH session for the whole run where SSH is used.
+    /// Opens the backend for the target: one SSH session for the whole run where SSH is used,
+    /// one pooled HTTPS client for https:// (no connection until the first call).
     ///
     /// # Errors
     /// `Transport` when the SSH master cannot be started (ssh's reason included);
+    /// `Usage`/`Transport` when the TLS settings cannot be loaded (CA file, system roots);
     /// `Usage` for `--tools qm-pct` with the simulator target.
     pub async fn open_backend(&self) -> Result<Arc<dyn Backend>> {
         let runner = match &self.target {
@@ -128,6 +207,17 @@ impl Config {
             }
             Target::Local => Runner::Local { sudo: self.sudo },
             Target::Ssh(opts) => Runner::Ssh(SshRunner::connect(opts.clone()).await?),
+            Target::Https(endpoint) => {
+                if self.tools == Tools::QmPct {
+                    return Err(Error::Usage("--tools qm-pct needs a local or ssh:// target (https:// speaks the API)".into()));
+                }
+                let opts = self.rest.clone().ok_or_else(|| Error::Internal(format!("no REST settings for {endpoint}")))?;
+                if opts.trust == TlsTrust::Insecure {
+                    // Every run, even with --quiet: the token is exposed to whoever can intercept.
+                    eprintln!("warning: --insecure: the TLS certificate of {endpoint} is not verified; anyone on the network path can take the API token (pin it with --fingerprint instead)");
+                }
+                return Ok(Arc::new(ApiBackend::new(RestTransport::new(opts)?)));
+            }
         };
         Ok(match self.tools {
             Tools::Pvesh => Arc::new(ApiBackend::new(PveshTransport::new(runner))),
@@ -139,6 +229,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser as _;
 
     #[test]
     fn targets_parse() {
@@ -147,5 +238,86 @@ mod tests {
         assert!(matches!(Target::parse("ssh://root@127.0.0.1:22").expect("ssh"), Target::Ssh(_)));
         assert!(matches!(Target::parse("pve1"), Err(Error::Usage(_))));
         assert!(matches!(Target::parse("ssh://bad host"), Err(Error::Usage(_))));
+        assert_eq!(Target::parse("https://pve1").expect("https"), Target::Https(Endpoint { host: "pve1".into(), port: 8006 }));
+        assert!(matches!(Target::parse("https://pve1/x"), Err(Error::Usage(_))));
+    }
+
+    const SECRET: &str = "0b5e3a1c-1111-2222-3333-444455556666";
+
+    fn global(flags: &[&str]) -> GlobalArgs {
+        let argv = ["pvectl"].iter().chain(flags).chain(&["guest", "list"]);
+        crate::cli::Cli::try_parse_from(argv).expect("parses").global
+    }
+
+    fn env_of(pairs: Vec<(&'static str, String)>) -> impl Fn(&str) -> Option<String> {
+        move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+    }
+
+    fn token_env() -> Vec<(&'static str, String)> {
+        vec![("PROXMOX_TOKEN_ID", "ops@pve!pvectl".into()), ("PROXMOX_TOKEN_SECRET", SECRET.into()), ("HOME", "/nonexistent".into())]
+    }
+
+    #[test]
+    fn https_target_takes_token_from_env_and_verifies_by_default() {
+        let (t, rest) = select_target(&global(&["-t", "https://pve1"]), &env_of(token_env()), false).expect("ok");
+        assert_eq!(t, Target::Https(Endpoint { host: "pve1".into(), port: 8006 }));
+        let rest = rest.expect("rest options");
+        assert_eq!(rest.trust, TlsTrust::System);
+        assert_eq!(rest.credentials.token_id.to_string(), "ops@pve!pvectl");
+        assert!(!format!("{rest:?}").contains(SECRET));
+    }
+
+    #[test]
+    fn tls_flags_choose_the_trust() {
+        let fp = "AA:".repeat(31) + "AA";
+        let (_, r) = select_target(&global(&["-t", "https://pve1", "--fingerprint", &fp]), &env_of(token_env()), false).expect("ok");
+        assert!(matches!(r.expect("rest").trust, TlsTrust::Pinned(_)));
+        let (_, r) = select_target(&global(&["-t", "https://pve1", "--insecure"]), &env_of(token_env()), false).expect("ok");
+        assert_eq!(r.expect("rest").trust, TlsTrust::Insecure);
+        let (_, r) = select_target(&global(&["-t", "https://pve1", "--ca-file", "/x/ca.pem"]), &env_of(token_env()), false).expect("ok");
+        assert_eq!(r.expect("rest").trust, TlsTrust::CaFile("/x/ca.pem".into()));
+        assert!(crate::cli::Cli::try_parse_from(["pvectl", "--insecure", "--fingerprint", &fp, "guest", "list"]).is_err());
+        assert!(crate::cli::Cli::try_parse_from(["pvectl", "--fingerprint", "AA:BB", "guest", "list"]).is_err());
+    }
+
+    #[test]
+    fn https_without_token_is_a_usage_error() {
+        let e = select_target(&global(&["-t", "https://pve1"]), &env_of(vec![("HOME", "/nonexistent".into())]), true).expect_err("no token");
+        assert!(matches!(&e, Error::Usage(m) if m.contains("PROXMOX_TOKEN_ID")), "{e}");
+    }
+
+    #[test]
+    fn default_target_from_env_host_then_pvesh() {
+        let mut env = token_env();
+        env.push(("PROXMOX_HOST", "10.1.2.3".into()));
+        let (t, _) = select_target(&global(&[]), &env_of(env), true).expect("ok");
+        assert_eq!(t.clone(), Target::Https(Endpoint { host: "10.1.2.3".into(), port: 8006 }));
+        let (t, rest) = select_target(&global(&[]), &env_of(token_env()), true).expect("ok");
+        assert_eq!((t, rest.is_none()), (Target::Local, true));
+        assert!(matches!(select_target(&global(&[]), &env_of(token_env()), false), Err(Error::Usage(_))));
+    }
+
+    #[test]
+    fn named_target_from_config_file() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("dir");
+        let secret = dir.path().join("prod.secret");
+        std::fs::write(&secret, SECRET).expect("write");
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let fp = "ab:".repeat(31) + "ab";
+        let cfg = dir.path().join("config.toml");
+        std::fs::write(&cfg, format!("[targets.prod]\nurl = \"https://pve-prod:8443\"\ntoken_id = \"ops@pve!prod\"\ntoken_secret_file = \"prod.secret\"\nfingerprint = \"{fp}\"\n\n[targets.lab]\nurl = \"sim\"\n")).expect("write");
+        let env = vec![("PVECTL_CONFIG", cfg.display().to_string()), ("HOME", "/nonexistent".into())];
+        let (t, rest) = select_target(&global(&["-t", "prod"]), &env_of(env.clone()), false).expect("ok");
+        assert_eq!(t, Target::Https(Endpoint { host: "pve-prod".into(), port: 8443 }));
+        let rest = rest.expect("rest");
+        assert_eq!(rest.credentials.secret.expose(), SECRET);
+        assert_eq!(rest.trust, TlsTrust::Pinned(fp.parse().expect("fp")));
+        // A flag still wins over the config file.
+        let (_, rest) = select_target(&global(&["-t", "prod", "--insecure"]), &env_of(env.clone()), false).expect("ok");
+        assert_eq!(rest.expect("rest").trust, TlsTrust::Insecure);
+        assert_eq!(select_target(&global(&["-t", "lab"]), &env_of(env.clone()), false).expect("ok").0, Target::Sim);
+        let e = select_target(&global(&["-t", "nope"]), &env_of(env), false).expect_err("unknown");
+        assert!(e.to_string().contains("not in"), "{e}");
     }
 }

@@ -60,7 +60,9 @@ impl Pvectl {
     /// `pvectl` with a clean environment for its own variables.
     pub(crate) fn new() -> Self {
         let mut cmd = Command::new(pvectl_bin());
-        for v in ["PVECTL_TARGET", "PVECTL_TOOLS", "PVECTL_SSH_CONFIG", "PVE_SIM_STATE", "PVE_SIM_LOG", "PVE_SIM_NODE", "PVE_SIM_LATENCY_MS"] {
+        for v in ["PVECTL_TARGET", "PVECTL_TOOLS", "PVECTL_SSH_CONFIG", "PVE_SIM_STATE", "PVE_SIM_LOG", "PVE_SIM_NODE", "PVE_SIM_LATENCY_MS",
+            // REST credentials and the config file: each test sets its own.
+            "PROXMOX_HOST", "PROXMOX_TOKEN_ID", "PROXMOX_TOKEN_SECRET", "PVE_HOST", "PVE_USER", "PVE_TOKEN_ID", "PVE_TOKEN_SECRET", "PVECTL_CONFIG"] {
             cmd.env_remove(v);
         }
         Self { cmd }
@@ -85,6 +87,12 @@ impl Pvectl {
     /// Sets an environment variable.
     pub(crate) fn env(mut self, k: &str, v: impl AsRef<std::ffi::OsStr>) -> Self {
         self.cmd.env(k, v);
+        self
+    }
+
+    /// Removes `XDG_CONFIG_HOME`, so the config file is looked up under `HOME`.
+    pub(crate) fn env_remove_xdg(mut self) -> Self {
+        self.cmd.env_remove("XDG_CONFIG_HOME");
         self
     }
 

@@ -2,6 +2,8 @@
 //!
 //! One function, tested against the real texts collected in `reference/ERRORS.md`. The exit
 //! code is the verdict (FORMATS.md §0.1): any non-zero code is a failure; stderr says which.
+//! The keyword lists that say what a PVE error text means ([`classify_text`]) are shared with
+//! the REST backend's `classify_http`, which reads the same texts from HTTP answers.
 
 use std::sync::LazyLock;
 
@@ -29,8 +31,7 @@ pub fn classify_cli_error(program: &str, status: i32, stderr: &str) -> Error {
         .map(|l| l.trim())
         .find(|l| !l.is_empty() && !l.starts_with("trying to acquire lock") && *l != "OK" && !l.starts_with("WARN:"))
         .unwrap_or("");
-    let headline = PERL_AT.replace(headline, "").into_owned();
-    let lower = headline.to_ascii_lowercase();
+    let headline = strip_perl_location(headline);
 
     if let Some(rest) = headline.strip_prefix("400 ") {
         let params = lines
@@ -42,6 +43,47 @@ pub fn classify_cli_error(program: &str, status: i32, stderr: &str) -> Error {
             .collect();
         return Error::InvalidParameter { message: rest.to_owned(), params };
     }
+    let class = classify_text(&headline);
+    if class == Some(TextClass::PermissionDenied) {
+        return Error::PermissionDenied(strip_code(&headline));
+    }
+    if headline.starts_with("ERROR: ") || headline.starts_with("USAGE: ") {
+        return Error::Usage(format!("{program}: {}", headline.trim_start_matches("ERROR: ")));
+    }
+    match class {
+        Some(c) => c.error(strip_code(&headline)),
+        None if headline.is_empty() => Error::Api(format!("{program} failed with exit code {status} and no message")),
+        None => Error::Api(strip_code(&headline)),
+    }
+}
+
+/// What an error text means, whichever channel carried it (CLI stderr, an HTTP reason
+/// phrase or `message`): the keyword lists live here once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TextClass {
+    /// `Permission check failed (...)`, `authentication failure`, `No ticket`, a `401 `/`403 ` prefix.
+    PermissionDenied,
+    /// `... does not exist`, `no such VM`, `Method '...' not implemented`, ...
+    NotFound,
+    /// `VM is locked (backup)`, `can't lock file`, `already running`, ...
+    Conflict,
+}
+
+impl TextClass {
+    /// The error of this class with `message`.
+    pub(crate) fn error(self, message: String) -> Error {
+        match self {
+            Self::PermissionDenied => Error::PermissionDenied(message),
+            Self::NotFound => Error::NotFound(message),
+            Self::Conflict => Error::Conflict(message),
+        }
+    }
+}
+
+/// Classifies one error line (already stripped of Perl's ` at FILE line N.`) by PVE's texts
+/// (reference/ERRORS.md); `None` when it names none of the classes.
+pub(crate) fn classify_text(headline: &str) -> Option<TextClass> {
+    let lower = headline.to_ascii_lowercase();
     if headline.starts_with("403 ")
         || headline.starts_with("401 ")
         || lower.contains("permission check failed")
@@ -49,10 +91,7 @@ pub fn classify_cli_error(program: &str, status: i32, stderr: &str) -> Error {
         || lower.contains("authentication fail")
         || headline == "No ticket"
     {
-        return Error::PermissionDenied(strip_code(&headline));
-    }
-    if headline.starts_with("ERROR: ") || headline.starts_with("USAGE: ") {
-        return Error::Usage(format!("{program}: {}", headline.trim_start_matches("ERROR: ")));
+        return Some(TextClass::PermissionDenied);
     }
     if lower.contains("does not exist")
         || lower.contains("no such vm")
@@ -63,7 +102,7 @@ pub fn classify_cli_error(program: &str, status: i32, stderr: &str) -> Error {
         || (lower.starts_with("no '") && lower.contains("handler"))
         || lower.starts_with("method '") && lower.contains("not implemented")
     {
-        return Error::NotFound(strip_code(&headline));
+        return Some(TextClass::NotFound);
     }
     if lower.contains("is locked (")
         || lower.contains("can't lock file")
@@ -77,16 +116,18 @@ pub fn classify_cli_error(program: &str, status: i32, stderr: &str) -> Error {
         || lower.contains("if it's a template")
         || lower.contains("if vm is a template")
     {
-        return Error::Conflict(strip_code(&headline));
+        return Some(TextClass::Conflict);
     }
-    if headline.is_empty() {
-        return Error::Api(format!("{program} failed with exit code {status} and no message"));
-    }
-    Error::Api(strip_code(&headline))
+    None
+}
+
+/// Removes Perl's ` at /usr/share/perl5/... line N.` suffix from a `die` text.
+pub(crate) fn strip_perl_location(s: &str) -> String {
+    PERL_AT.replace(s, "").into_owned()
 }
 
 /// Removes a leading `NNN ` HTTP code that PVE exceptions carry.
-fn strip_code(s: &str) -> String {
+pub(crate) fn strip_code(s: &str) -> String {
     let b = s.as_bytes();
     if b.len() > 4 && b[..3].iter().all(u8::is_ascii_digit) && b[3] == b' ' { s[4..].to_owned() } else { s.to_owned() }
 }
