@@ -1,7 +1,9 @@
 //! The simulated cluster: one core answering `(method, path, params)` with PVE's
 //! semantics over a serialisable state, and its faces: in process ([`SimTransport`]), and
-//! the `pve-sim` executable posing as `pvesh`, `qm`, `pct` and `hostname` ([`cli`]).
+//! the `pve-sim` executable posing as `pvesh`, `qm`, `pct` and `hostname` ([`cli`]), and
+//! `pve-sim serve`, the REST API with API tokens and their privileges ([`serve`]).
 
+mod access;
 pub mod cli;
 #[cfg(test)]
 mod backend_tests;
@@ -10,6 +12,7 @@ mod demo;
 mod digest;
 mod error;
 mod pvesh_face;
+mod privileges;
 mod pvesh_format;
 mod read_cluster;
 mod read_guest;
@@ -18,14 +21,16 @@ mod read_task;
 mod read_tests;
 mod route;
 mod seed;
+pub mod serve;
 mod state;
 mod statefile;
 pub mod text;
 mod tools;
 mod transport;
 
+pub use access::{AUTH_FAILED, Caller, Credentials, NO_TICKET, PVE_AUDITOR, SimAcl, SimToken, authenticate};
 pub use core::Sim;
-pub use demo::{demo_state, generated_state};
+pub use demo::{DEMO_TOKENS, demo_state, generated_state};
 pub use error::SimError;
 pub use pvesh_face::Output;
 pub use state::{Denied, Faults, SimGuest, SimNode, SimPool, SimSnapshot, SimState, SimStorage, SimTask, StorageUsage, VersionInfo};

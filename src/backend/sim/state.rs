@@ -31,6 +31,8 @@ pub struct SimState {
     pub tasks: Vec<SimTask>,
     /// Injected faults.
     pub faults: Faults,
+    /// API tokens `pve-sim serve` accepts, with their ACLs (`access.rs`; none = no REST access).
+    pub tokens: Vec<super::access::SimToken>,
 }
 
 /// `GET /version`: `{version, release, repoid}`.
