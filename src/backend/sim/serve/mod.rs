@@ -5,6 +5,5 @@
 mod api;
 mod request;
 mod server;
-mod tls;
 
 pub use server::{SERVE_USAGE, ServeOptions, run_command, serve};

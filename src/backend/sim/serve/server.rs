@@ -6,8 +6,11 @@
 //! state file the server keeps the demo state in memory for its lifetime. Each request that
 //! reaches the API appends `["REST", <method>, <API path>, "<k>=<v>", ...]` to `PVE_SIM_LOG`.
 //!
-//! At start it prints, one per line on stdout: `fingerprint <AA:BB:…>` (with `--tls`) and
-//! `listening <ip:port>` (the bound address, so port 0 picks a free port). SIGTERM or SIGINT
+//! With `--tls` it makes a self-signed certificate at start (names `127.0.0.1` and
+//! `localhost`, a fresh key each run, nothing written to disk). At start it prints, one per
+//! line on stdout: `fingerprint <AA:BB:…>` (with `--tls`: the certificate's SHA-256 as the
+//! PVE GUI shows it and clients pin it, 32 upper-case hex pairs) and `listening <ip:port>`
+//! (the bound address, so port 0 picks a free port). SIGTERM or SIGINT
 //! stops it: no new connections, requests under way finish (at most 5 s), exit 0.
 
 use std::convert::Infallible;
@@ -24,10 +27,11 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio_rustls::rustls::{ServerConfig, crypto::ring};
 
 use super::api::{Body, Reply, answer};
 use super::request::{ApiRequest, Headers};
-use super::tls::SelfSigned;
 use crate::backend::sim::core::Sim;
 use crate::backend::sim::demo::demo_state;
 use crate::backend::sim::pvesh_face::Output;
@@ -185,6 +189,41 @@ fn response(reply: Reply) -> Response<Full<Bytes>> {
     resp
 }
 
+/// A server certificate with its acceptor.
+struct SelfSigned {
+    /// Accepts TLS connections with the certificate (TLS 1.2 and 1.3, HTTP/1.1 by ALPN).
+    acceptor: TlsAcceptor,
+    /// SHA-256 of the certificate's DER, `AA:BB:…` (95 characters).
+    fingerprint: String,
+}
+
+impl SelfSigned {
+    /// Makes a certificate for `127.0.0.1` and `localhost` and a rustls server config (ring).
+    ///
+    /// # Errors
+    /// A message when the key or the certificate cannot be made.
+    fn generate() -> Result<Self, String> {
+        let names = vec!["127.0.0.1".to_owned(), "localhost".to_owned()];
+        let certified = rcgen::generate_simple_self_signed(names).map_err(|e| format!("cannot make a certificate: {e}"))?;
+        let cert = certified.cert.der().clone();
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der()));
+        let mut config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("cannot configure TLS: {e}"))?
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.clone()], key)
+            .map_err(|e| format!("cannot use the certificate: {e}"))?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Self { acceptor: TlsAcceptor::from(Arc::new(config)), fingerprint: fingerprint(&cert) })
+    }
+}
+
+/// The SHA-256 fingerprint of a DER certificate as `AA:BB:…`.
+fn fingerprint(der: &[u8]) -> String {
+    let digest = ::ring::digest::digest(&::ring::digest::SHA256, der);
+    digest.as_ref().iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+}
+
 /// Usage of `pve-sim serve`.
 pub const SERVE_USAGE: &str = "pve-sim serve --listen ADDR:PORT [--tls] [--state FILE]";
 
@@ -227,5 +266,19 @@ pub fn run_command(args: &[String], env: &SimEnv) -> Output {
     match runtime.block_on(serve(options, &mut std::io::stdout())) {
         Ok(()) => Output::ok(""),
         Err(e) => Output::fail(format!("pve-sim serve: {e}\n"), 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_look_like_the_gui() {
+        assert_eq!(fingerprint(b"").len(), 95);
+        assert!(fingerprint(b"").starts_with("E3:B0:C4:42:98:FC:1C:14:9A:FB:F4:C8:99:6F:B9:24"), "SHA-256 of nothing");
+        let a = SelfSigned::generate().expect("generates");
+        let b = SelfSigned::generate().expect("generates");
+        assert_ne!(a.fingerprint, b.fingerprint, "a fresh key each start");
     }
 }
