@@ -163,6 +163,28 @@ mod tests {
     }
 
     #[test]
+    fn faults_and_task_ownership_apply_too() {
+        let mut state = demo_state();
+        state.faults.denied.push(crate::backend::sim::Denied { path: "/vms/101".into(), privilege: "VM.Audit".into() });
+        let mut own = state.tasks[0].clone();
+        own.upid = own.upid.as_str().replace(":root@pam:", ":auditor@pve!empty:").parse().expect("a upid");
+        let node = own.upid.node.to_string();
+        state.tasks.push(own);
+        let mut sim = Sim::new(state);
+        let mut get = |path: &str, token: usize| {
+            let (id, secret) = DEMO_TOKENS[token];
+            let credentials = Credentials::ApiToken(format!("{id}={secret}"));
+            answer(&mut sim, &ApiRequest { method: "GET".into(), format: "json".into(), path: path.into(), params: Vec::new(), credentials })
+        };
+        assert_eq!(get("/nodes/pve1/qemu/101/config", 0).reason.as_deref(), Some("Permission check failed (/vms/101, VM.Audit)"));
+        let Body::Json(v) = get("/nodes/pve1/qemu", 0).body else { panic!("json") };
+        assert!(v["data"].as_array().expect("list").iter().all(|g| g["vmid"] != 101), "a fault hides the guest from root too");
+        let Body::Json(v) = get(&format!("/nodes/{node}/tasks"), 2).body else { panic!("json") };
+        let users: Vec<&str> = v["data"].as_array().expect("list").iter().filter_map(|t| t["user"].as_str()).collect();
+        assert_eq!(users, ["auditor@pve!empty"], "a token without Sys.Audit sees its own tasks only");
+    }
+
+    #[test]
     fn task_logs_carry_total() {
         let sim = Sim::new(demo_state());
         let t = sim.state().tasks.first().expect("a demo task");
