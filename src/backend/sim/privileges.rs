@@ -28,8 +28,8 @@
 
 use super::core::Sim;
 use super::error::SimError;
-use super::route::match_path;
-use crate::backend::api::Method;
+use super::route::{Request, match_path};
+use crate::backend::api::{Method, Params};
 use crate::model::Upid;
 
 /// What a route needs.
@@ -95,15 +95,15 @@ pub(crate) fn check_route(sim: &Sim, method: Method, path: &str) -> Result<(), S
     let Some((need, vars)) = RULES.iter().filter(|r| r.0 == method).find_map(|r| match_path(r.1, path).map(|v| (&r.2, v))) else {
         return Ok(());
     };
-    let var = |name: &str| vars.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v.as_str());
-    let acl = |template: &str| template.replace("{vmid}", var("vmid")).replace("{node}", var("node"));
+    let req = Request { vars, params: &Params::new() };
+    let acl = |template: &str| template.replace("{vmid}", req.var("vmid")).replace("{node}", req.var("node"));
     match need {
         Need::All(template, privs) => privs.iter().try_for_each(|p| sim.check_perm(&acl(template), p)),
         Need::Any(template, privs) => {
             let acl = acl(template);
             if privs.iter().any(|p| !sim.hidden(&acl, p)) { Ok(()) } else { Err(SimError::permission(&acl, &privs.join("|"))) }
         }
-        Need::OwnTaskOr(privilege) => match var("upid").parse::<Upid>() {
+        Need::OwnTaskOr(privilege) => match req.var("upid").parse::<Upid>() {
             // A malformed UPID is the handler's 400 (`upid: unable to parse worker upid`).
             Err(_) => Ok(()),
             Ok(upid) if sim.caller_owns_task(&upid.user) => Ok(()),

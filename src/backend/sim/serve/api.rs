@@ -16,12 +16,12 @@
 use serde_json::{Map, Value, json};
 
 use super::request::ApiRequest;
-use crate::backend::api::Method;
+use crate::backend::api::{Method, Params};
 use crate::backend::sim::access::authenticate;
 use crate::backend::sim::core::Sim;
 use crate::backend::sim::error::SimError;
 use crate::backend::sim::privileges::check_route;
-use crate::backend::sim::route::match_path;
+use crate::backend::sim::route::{Request, match_path};
 
 /// The body of a reply.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,8 +117,8 @@ fn task_log_total(sim: &Sim, method: Method, path: &str) -> Option<usize> {
         return None;
     }
     let vars = match_path("/nodes/{node}/tasks/{upid}/log", path)?;
-    let upid = vars.iter().find(|(k, _)| *k == "upid").map(|(_, v)| v.as_str())?;
-    sim.state().task(upid).map(|t| t.log.len().max(1))
+    let req = Request { vars, params: &Params::new() };
+    sim.state().task(req.var("upid")).map(|t| t.log.len().max(1))
 }
 
 #[cfg(test)]
