@@ -165,6 +165,12 @@ impl Sim {
         !self.hidden(&format!("/nodes/{node}"), "Sys.Audit")
     }
 
+    /// The caller's user id as a UPID names it: the token id over REST (`root@pam!pvectl`),
+    /// `root@pam` for the `pvesh`/`qm`/`pct` faces. Tasks a write starts belong to it.
+    pub fn caller_userid(&self) -> &str {
+        self.caller.as_ref().map_or("root@pam", |c| c.userid.as_str())
+    }
+
     /// Whether the task started by `task_user` is the caller's own (always, for `root@pam`).
     pub(crate) fn caller_owns_task(&self, task_user: &str) -> bool {
         self.caller.as_ref().is_none_or(|c| c.owns_task(task_user))

@@ -153,6 +153,7 @@ mod tests {
     #[test]
     fn tasks_are_open_to_their_owner() {
         let empty = sim_as(true, Vec::new());
+        assert_eq!((empty.caller_userid(), Sim::new(demo_state()).caller_userid()), ("auditor@pve!t", "root@pam"));
         let own = "/nodes/pve1/tasks/UPID:pve1:00001234:00005678:6955B000:qmstart:100:auditor@pve!t:/log";
         assert!(check_route(&empty, Method::Get, own).is_ok());
         let other = "/nodes/pve1/tasks/UPID:pve1:00001234:00005678:6955B000:qmstart:100:root@pam:/status";
