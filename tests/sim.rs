@@ -8,6 +8,9 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+#[path = "sim/serve.rs"]
+mod serve;
+
 const BIN: &str = env!("CARGO_BIN_EXE_pve-sim");
 
 /// A `pve-sim` run with its own environment (no inherited `PVE_SIM_*`).

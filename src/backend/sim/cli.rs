@@ -1,6 +1,6 @@
 //! The `pve-sim` executable: dispatch by `argv[0]` (`pvesh`, `qm`, `pct`, `hostname`) or
-//! `pve-sim <tool> ...`, plus `pve-sim init <file>`, `pve-sim generate --guests N <file>` and
-//! `pve-sim resources --guests N`.
+//! `pve-sim <tool> ...`, plus `pve-sim init <file>`, `pve-sim generate --guests N <file>`,
+//! `pve-sim resources --guests N` and `pve-sim serve` (the REST face, `serve/`).
 //!
 //! Each tool invocation sleeps `PVE_SIM_LATENCY_MS`, runs under the state file's lock
 //! (`statefile.rs`) and every invocation appends its argv (with `argv[0]` reduced to
@@ -23,6 +23,7 @@ const USAGE: &str = "usage: pve-sim <pvesh|qm|pct|hostname> [ARGS...]\n\
        pve-sim init <state.json>\n\
        pve-sim generate --guests N <state.json>\n\
        pve-sim resources --guests N\n\
+       pve-sim serve --listen ADDR:PORT [--tls] [--state FILE]\n\
    or invoke through a link named pvesh, qm, pct or hostname\n";
 
 /// Runs the process: reads argv and the environment, prints, returns the exit code.
@@ -79,6 +80,7 @@ pub fn run(argv: &[String], env: &SimEnv) -> Output {
             Ok(_) => Output::fail(format!("pve-sim resources: unexpected arguments\n{USAGE}"), 2),
             Err(e) => Output::fail(e, 2),
         },
+        "serve" => super::serve::run_command(rest, env),
         "" | "help" | "--help" | "-h" => Output { stdout: USAGE.to_owned(), stderr: String::new(), code: i32::from(command.is_empty()) * 2 },
         other => Output::fail(format!("pve-sim: unknown tool '{other}'\n{USAGE}"), 2),
     }

@@ -10,6 +10,7 @@
 use serde_json::Value;
 
 use super::actions::WRITE_ROUTES;
+use super::access::Caller;
 use super::error::SimError;
 use super::route::{self, Request, Route, check_int};
 use super::state::{SimGuest, SimNode, SimState};
@@ -55,12 +56,13 @@ pub struct Sim {
     local_node: Option<String>,
     generation: u64,
     cli: bool,
+    caller: Option<Caller>,
 }
 
 impl Sim {
     /// A simulator over `state`; the answering node is the first node.
     pub fn new(state: SimState) -> Self {
-        Self { state, local_node: None, generation: 0, cli: false }
+        Self { state, local_node: None, generation: 0, cli: false, caller: None }
     }
 
     /// Sets the node the simulator answers as (`PVE_SIM_NODE` for the CLI faces).
@@ -68,6 +70,12 @@ impl Sim {
     pub fn with_local_node(mut self, node: Option<String>) -> Self {
         self.local_node = node;
         self
+    }
+
+    /// Sets who calls from now on (the REST face's authenticated token). `None`, the
+    /// default, is `root@pam` on the node, as the `pvesh`/`qm`/`pct` faces run.
+    pub fn set_caller(&mut self, caller: Option<Caller>) {
+        self.caller = caller;
     }
 
     /// The node answering: the one set, else the first node of the state (empty if none).
@@ -160,14 +168,38 @@ impl Sim {
         Ok(())
     }
 
-    /// Fails with `403 Permission check failed (<acl>, <privilege>)` when a fault denies it.
+    /// Fails with `403 Permission check failed (<acl>, <privilege>)` when a fault denies it
+    /// or the caller lacks it.
     pub(crate) fn check_perm(&self, acl_path: &str, privilege: &str) -> Result<(), SimError> {
-        if self.state.faults.is_denied(acl_path, privilege) { Err(SimError::permission(acl_path, privilege)) } else { Ok(()) }
+        if self.hidden(acl_path, privilege) { Err(SimError::permission(acl_path, privilege)) } else { Ok(()) }
     }
 
-    /// Whether a fault hides the object at `acl_path` from lists needing `privilege`.
+    /// Whether a fault or the caller's missing privilege hides the object at `acl_path` from
+    /// lists needing `privilege`.
     pub(crate) fn hidden(&self, acl_path: &str, privilege: &str) -> bool {
-        self.state.faults.is_denied(acl_path, privilege)
+        self.state.faults.is_denied(acl_path, privilege) || self.caller.as_ref().is_some_and(|c| !c.has(acl_path, privilege))
+    }
+
+    /// Whether the caller may see a node's figures (`Sys.Audit` on `/nodes/{node}`).
+    pub(crate) fn node_stats_visible(&self, node: &str) -> bool {
+        !self.hidden(&format!("/nodes/{node}"), "Sys.Audit")
+    }
+
+    /// The caller's user id as a UPID names it: the token id over REST (`root@pam!pvectl`),
+    /// `root@pam` for the `pvesh`/`qm`/`pct` faces. Tasks a write starts belong to it.
+    pub fn caller_userid(&self) -> &str {
+        self.caller.as_ref().map_or("root@pam", |c| c.userid.as_str())
+    }
+
+    /// Whether the task started by `task_user` is the caller's own (always, for `root@pam`).
+    pub(crate) fn caller_owns_task(&self, task_user: &str) -> bool {
+        self.caller.as_ref().is_none_or(|c| c.owns_task(task_user))
+    }
+
+    /// Whether the caller may see a task of `node` started by `task_user`: its own, or any
+    /// with `Sys.Audit` on `/nodes/{node}` (pve-manager `PVE/API2/Tasks.pm`).
+    pub(crate) fn may_see_task(&self, node: &str, task_user: &str) -> bool {
+        self.caller_owns_task(task_user) || !self.hidden(&format!("/nodes/{node}"), "Sys.Audit")
     }
 
     /// The node of a request's `{node}` variable (checked to exist by `handle`).

@@ -4,6 +4,7 @@
 //! Both are simulated data, not captures of a real cluster; both are deterministic (fixed
 //! timestamps around 2026-01-01, no randomness), so two seeded states compare equal.
 
+use super::access::{PVE_AUDITOR, SimAcl, SimToken};
 use super::seed::{NOW, lxc, node, qemu, snapshot, storage, task};
 use super::state::{SimPool, SimState, VersionInfo};
 
@@ -94,9 +95,31 @@ pub fn demo_state() -> SimState {
         faults: super::faults::Faults::default(),
         settings: super::task_state::Settings::default(),
         ha_pending: Vec::new(),
+        tokens: demo_tokens(),
     };
     state.sort_guests();
     state
+}
+
+/// The API tokens of both seeded states as `(tokenid, secret)`. TEST DATA: the secrets are
+/// published here and must never be given to a real node.
+/// - `root@pam!pvectl`: no privilege separation, so every privilege (root@pam's);
+/// - `auditor@pve!ro`: privilege-separated, the `PVEAuditor` privileges on `/` (reads only);
+/// - `auditor@pve!empty`: privilege-separated without ACLs: empty guest, storage and pool
+///   lists, nodes without figures, `403` on everything else.
+pub const DEMO_TOKENS: [(&str, &str); 3] = [
+    ("root@pam!pvectl", "00000000-5eed-4000-8000-000000000001"),
+    ("auditor@pve!ro", "00000000-5eed-4000-8000-000000000002"),
+    ("auditor@pve!empty", "00000000-5eed-4000-8000-000000000003"),
+];
+
+fn demo_tokens() -> Vec<SimToken> {
+    let [(root, root_secret), (ro, ro_secret), (empty, empty_secret)] = DEMO_TOKENS;
+    vec![
+        SimToken::new(root, root_secret, false, Vec::new()),
+        SimToken::new(ro, ro_secret, true, vec![SimAcl::new("/", PVE_AUDITOR)]),
+        SimToken::new(empty, empty_secret, true, Vec::new()),
+    ]
 }
 
 fn set(config: &mut [(String, String)], key: &str, value: &str) {
@@ -178,6 +201,7 @@ pub fn generated_state(guests: usize) -> SimState {
         faults: super::faults::Faults::default(),
         settings: super::task_state::Settings::default(),
         ha_pending: Vec::new(),
+        tokens: demo_tokens(),
     }
 }
 

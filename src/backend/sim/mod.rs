@@ -1,9 +1,11 @@
 //! The simulated cluster: one core answering `(method, path, params)` with PVE's
 //! semantics over a serialisable state, and its faces: in process ([`SimTransport`]), and
-//! the `pve-sim` executable posing as `pvesh`, `qm`, `pct` and `hostname` ([`cli`]).
+//! the `pve-sim` executable posing as `pvesh`, `qm`, `pct` and `hostname` ([`cli`]), and
+//! `pve-sim serve`, the REST API with API tokens and their privileges ([`serve`]).
 //! Reads answer from the state; writes start worker tasks that take (wall-clock) time and
 //! are finalised lazily by whichever call looks next (`worker.rs`), with injected faults.
 
+mod access;
 mod actions;
 pub mod cli;
 #[cfg(test)]
@@ -15,6 +17,7 @@ mod error;
 mod faults;
 mod foreground;
 mod pvesh_face;
+mod privileges;
 mod pvesh_format;
 mod read_cluster;
 mod read_guest;
@@ -26,6 +29,7 @@ mod seed;
 #[cfg(test)]
 mod snapshot_tests;
 mod snapshots;
+pub mod serve;
 mod state;
 mod statefile;
 mod task_state;
@@ -36,8 +40,9 @@ mod worker;
 #[cfg(test)]
 mod write_tests;
 
+pub use access::{AUTH_FAILED, Caller, Credentials, NO_TICKET, PVE_AUDITOR, SimAcl, SimToken, authenticate};
 pub use core::Sim;
-pub use demo::{demo_state, generated_state};
+pub use demo::{DEMO_TOKENS, demo_state, generated_state};
 pub use error::SimError;
 pub use pvesh_face::Output;
 pub use faults::{Denied, FaultOutcome, Faults, TaskFault};

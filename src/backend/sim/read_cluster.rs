@@ -57,7 +57,7 @@ pub(crate) fn cluster_resources(sim: &mut Sim, req: &Request<'_>) -> Result<Valu
         out.extend(st.guests.iter().filter(|g| !sim.hidden(&format!("/vms/{}", g.vmid), "VM.Audit")).map(resource_item));
     }
     if want("node") {
-        out.extend(st.nodes.iter().map(|n| node_item(n, true)));
+        out.extend(st.nodes.iter().map(|n| node_item(n, true, sim.node_stats_visible(&n.name))));
     }
     if want("storage") {
         for s in st.storages.iter().filter(|s| !sim.hidden(&format!("/storage/{}", s.id), "Datastore.Audit")) {
@@ -73,13 +73,16 @@ pub(crate) fn cluster_resources(sim: &mut Sim, req: &Request<'_>) -> Result<Valu
         }
     }
     if ty.is_none() {
-        out.extend(st.pools.iter().map(|p| json!({"id": format!("pool/{}", p.poolid), "type": "pool", "pool": p.poolid})));
+        let pools = st.pools.iter().filter(|p| !sim.hidden(&format!("/pool/{}", p.poolid), "Pool.Audit"));
+        out.extend(pools.map(|p| json!({"id": format!("pool/{}", p.poolid), "type": "pool", "pool": p.poolid})));
     }
     Ok(Value::Array(out))
 }
 
-/// A node as `/nodes` (`resource == false`) or `/cluster/resources` lists it.
-fn node_item(n: &SimNode, resource: bool) -> Value {
+/// A node as `/nodes` (`resource == false`) or `/cluster/resources` lists it; without
+/// `stats` (no `Sys.Audit` on the node) without its figures (`cpu`, `mem`, ...), as PVE's
+/// `extract_node_stats` leaves them out.
+fn node_item(n: &SimNode, resource: bool, stats: bool) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), json!(format!("node/{}", n.name)));
     m.insert("type".into(), json!("node"));
@@ -87,16 +90,18 @@ fn node_item(n: &SimNode, resource: bool) -> Value {
     m.insert("status".into(), json!(if n.online { "online" } else { "offline" }));
     m.insert("level".into(), json!(""));
     if n.online {
-        for (k, v) in [
-            ("cpu", num(n.cpu)),
-            ("maxcpu", json!(n.maxcpu)),
-            ("mem", json!(n.mem)),
-            ("maxmem", json!(n.maxmem)),
-            ("disk", json!(n.disk)),
-            ("maxdisk", json!(n.maxdisk)),
-            ("uptime", json!(n.uptime)),
-        ] {
-            m.insert(k.into(), v);
+        if stats {
+            for (k, v) in [
+                ("cpu", num(n.cpu)),
+                ("maxcpu", json!(n.maxcpu)),
+                ("mem", json!(n.mem)),
+                ("maxmem", json!(n.maxmem)),
+                ("disk", json!(n.disk)),
+                ("maxdisk", json!(n.maxdisk)),
+                ("uptime", json!(n.uptime)),
+            ] {
+                m.insert(k.into(), v);
+            }
         }
         if resource {
             m.insert("cgroup-mode".into(), json!(2));
@@ -115,7 +120,7 @@ fn fingerprint(name: &str) -> String {
 
 /// `GET /nodes`.
 pub(crate) fn nodes(sim: &mut Sim, _: &Request<'_>) -> Result<Value, SimError> {
-    Ok(Value::Array(sim.state().nodes.iter().map(|n| node_item(n, false)).collect()))
+    Ok(Value::Array(sim.state().nodes.iter().map(|n| node_item(n, false, sim.node_stats_visible(&n.name))).collect()))
 }
 
 /// `GET /nodes/{node}/status` (needs `Sys.Audit` on `/nodes/{node}`).
@@ -203,7 +208,8 @@ pub(crate) fn storage_config(sim: &mut Sim, req: &Request<'_>) -> Result<Value, 
 pub(crate) fn pools(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
     let st = sim.state();
     let Some(id) = req.param("poolid") else {
-        return Ok(Value::Array(st.pools.iter().map(|p| pool_item(p, None)).collect()));
+        let visible = st.pools.iter().filter(|p| !sim.hidden(&format!("/pool/{}", p.poolid), "Pool.Audit"));
+        return Ok(Value::Array(visible.map(|p| pool_item(p, None)).collect()));
     };
     let pool = st.pools.iter().find(|p| p.poolid == id).ok_or_else(|| SimError::die(format!("pool '{id}' does not exist")))?;
     let ty = req.param("type");

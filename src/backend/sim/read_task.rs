@@ -64,7 +64,7 @@ pub(crate) fn task_list(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimEr
         .state()
         .tasks
         .iter()
-        .filter(|t| t.upid.node.as_str() == node)
+        .filter(|t| t.upid.node.as_str() == node && sim.may_see_task(node, &t.upid.user))
         .filter(|t| match source {
             "active" => t.is_running(),
             "archive" => !t.is_running(),

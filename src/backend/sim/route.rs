@@ -87,6 +87,11 @@ pub(crate) fn find<'r>(routes: &'r [Route], method: Method, path: &str) -> Optio
     routes.iter().filter(|r| r.method == method).find_map(|r| match_pattern(r.pattern, &segs).map(|vars| (r, vars)))
 }
 
+/// The path variables of `path` if it matches `pattern` (the rules of the route table).
+pub(crate) fn match_path(pattern: &'static str, path: &str) -> Option<Vec<(&'static str, String)>> {
+    match_pattern(pattern, &split(path))
+}
+
 /// Splits a path into segments, ignoring a trailing `/` (`/nodes/` is `/nodes`).
 fn split(path: &str) -> Vec<&str> {
     let p = path.strip_prefix('/').unwrap_or(path);

@@ -38,6 +38,8 @@ pub struct SimState {
     /// HA requests the simulated HA manager has yet to carry out, oldest first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ha_pending: Vec<HaPending>,
+    /// API tokens `pve-sim serve` accepts, with their ACLs (`access.rs`; none = no REST access).
+    pub tokens: Vec<super::access::SimToken>,
 }
 
 /// `GET /version`: `{version, release, repoid}`.
