@@ -13,4 +13,5 @@ mod actions;
 mod cli;
 mod conformance_ssh;
 mod harness;
+mod parity;
 mod sshd;

@@ -165,3 +165,60 @@ pub(crate) fn read_calls(log: &Path) -> Vec<Vec<String>> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("log line {l:?} is not a JSON argv: {e}")))
         .collect()
 }
+
+/// A running `pve-sim serve --tls` on 127.0.0.1 (killed on drop).
+pub(crate) struct SimServer {
+    child: std::process::Child,
+    /// `https://127.0.0.1:PORT`.
+    pub(crate) url: String,
+    /// The certificate's SHA-256 fingerprint as printed (`AA:BB:...`).
+    pub(crate) fingerprint: String,
+}
+
+impl SimServer {
+    /// Starts the REST face over the state file `state` (created from the demo on first use),
+    /// logging requests to `log`.
+    pub(crate) fn start(state: &Path, log: &Path) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new(pve_sim_bin())
+            .args(["serve", "--listen", "127.0.0.1:0", "--tls", "--state"])
+            .arg(state)
+            .env("PVE_SIM_LOG", log)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("pve-sim serve starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let mut fingerprint = String::new();
+        let mut url = String::new();
+        while url.is_empty() {
+            let line = lines.next().expect("pve-sim serve prints its address").expect("readable");
+            if let Some(f) = line.strip_prefix("fingerprint ") {
+                fingerprint = f.trim().to_owned();
+            } else if let Some(a) = line.strip_prefix("listening ") {
+                url = format!("https://{}", a.trim());
+            }
+        }
+        assert!(!fingerprint.is_empty(), "a --tls server prints its fingerprint");
+        Self { child, url, fingerprint }
+    }
+
+    /// A `0600` file holding the demo's full-privilege token secret, and its token id.
+    pub(crate) fn root_token(dir: &Path) -> (String, PathBuf) {
+        use std::os::unix::fs::PermissionsExt;
+        let (id, secret) = pvectl::backend::sim::DEMO_TOKENS[0];
+        let path = dir.join("token.secret");
+        std::fs::write(&path, secret).expect("write secret");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
+        (id.to_owned(), path)
+    }
+}
+
+impl Drop for SimServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

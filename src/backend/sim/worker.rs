@@ -49,15 +49,15 @@ pub(crate) struct NewTask {
     pub holds_config_lock: bool,
 }
 
-/// A new UPID on `node` for `task_type`/`id` started at `at_ms`, by root@pam. The pid is
+/// A new UPID on `node` for `task_type`/`id` started at `at_ms` by `user`. The pid is
 /// unique within the state (tasks are never removed); `pstart` is the node's uptime in clock
 /// ticks (100 Hz) plus the pid, as a process started after boot would have.
-fn new_upid(st: &SimState, node: &str, task_type: &str, id: u32, at_ms: u64) -> Result<Upid, SimError> {
+fn new_upid(st: &SimState, node: &str, task_type: &str, id: u32, at_ms: u64, user: &str) -> Result<Upid, SimError> {
     let node_name: NodeName = node.parse().map_err(|_| SimError::no_node(node))?;
     let pid = 0x0010_0000 + u32::try_from(st.tasks.len()).unwrap_or(0xFFFF);
     let uptime = st.node(node).map_or(0, |n| n.uptime);
     let starttime = u32::try_from(at_ms / 1000).unwrap_or(u32::MAX);
-    Upid::encode(&node_name, pid, uptime * 100 + u64::from(pid), starttime, task_type, &id.to_string(), "root@pam")
+    Upid::encode(&node_name, pid, uptime * 100 + u64::from(pid), starttime, task_type, &id.to_string(), user)
         .map_err(|e| SimError::die(e.to_string()))
 }
 
@@ -67,6 +67,8 @@ impl Sim {
     pub(crate) fn start_task(&mut self, t: NewTask) -> Result<Value, SimError> {
         let now = now_ms();
         let foreground = self.is_cli();
+        // The task belongs to whoever asked (an API token over REST), so it can read it back.
+        let user = self.caller_userid().to_owned();
         let st = self.state_mut();
         let mut duration = st.settings.task_ms;
         let (mut log, mut error, mut warnings) = (t.log, t.error, 0);
@@ -81,7 +83,7 @@ impl Sim {
             }
             _ => {}
         }
-        let upid = new_upid(st, &t.node, &t.task_type, t.vmid, now)?;
+        let upid = new_upid(st, &t.node, &t.task_type, t.vmid, now, &user)?;
         if let (Some(l), Some(g)) = (&lock, st.guest_mut(t.vmid)) {
             g.lock = Some(l.clone());
         }
@@ -188,7 +190,7 @@ fn ha_act(st: &mut SimState, h: &HaPending) {
         (GuestKind::Lxc, true) => "vzstart",
         (GuestKind::Lxc, false) => "vzshutdown",
     };
-    if let Ok(upid) = new_upid(st, &node, task_type, h.vmid, h.due_ms) {
+    if let Ok(upid) = new_upid(st, &node, task_type, h.vmid, h.due_ms, "root@pam") {
         let log = vec!["task started by HA resource agent".to_owned(), "TASK OK".to_owned()];
         let endtime = Some((h.due_ms / 1000).max(upid.starttime));
         st.tasks.push(SimTask { upid, endtime, exitstatus: Some("OK".to_owned()), log, pending: None });
