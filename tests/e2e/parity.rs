@@ -88,3 +88,65 @@ async fn rest_conforms() {
     let b = ApiBackend::new(RestTransport::new(opts).expect("client"));
     run_all(&b, &Caps { cluster_api: true, node: None }).await;
 }
+
+#[test]
+fn guest_list_over_https_equals_sim_and_ssh_for_the_same_state() {
+    let tools = SimTools::new();
+    let sshd = sshd_for(&tools, &[]);
+    let rt = runtime_dir();
+    let ssh = over_ssh(&sshd.ssh_target(), &sshd.config_path(), &rt).args(["guest", "list", "-o", "json"]).run();
+    ssh.expect_code(0);
+    // The same state file behind the REST face and the in-process simulator.
+    let server = SimServer::start(&tools.state(), &tools.log());
+    let (id, secret) = pvectl::backend::sim::DEMO_TOKENS[0];
+    let rest = Pvectl::new()
+        .env("PROXMOX_TOKEN_ID", id)
+        .env("PROXMOX_TOKEN_SECRET", secret)
+        .args(["-t", &server.url, "--fingerprint", &server.fingerprint, "guest", "list", "-o", "json"])
+        .run();
+    rest.expect_code(0);
+    let sim = Pvectl::new().env("PVE_SIM_STATE", tools.state()).args(["-t", "sim", "guest", "list", "-o", "json"]).run();
+    assert_eq!(rest.json(), sim.json());
+    assert_eq!(rest.json(), ssh.json());
+    assert!(!format!("{}{}", rest.stdout, rest.stderr).contains(secret));
+}
+
+#[test]
+fn bad_token_exits_4_and_403_names_path_and_privilege_without_leaking_secrets() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = SimServer::start(&dir.path().join("state.json"), &dir.path().join("calls.log"));
+    let run = |id: &str, secret: &str, args: &[&str]| {
+        Pvectl::new()
+            .env("PROXMOX_TOKEN_ID", id)
+            .env("PROXMOX_TOKEN_SECRET", secret)
+            .env("PVECTL_AUDIT_LOG", dir.path().join("audit.log"))
+            .args(["-t", &server.url, "--fingerprint", &server.fingerprint, "-v"])
+            .args(args)
+            .run()
+    };
+    let wrong = "11111111-2222-4333-8444-555555555555";
+    let mut seen = String::new();
+    let r = run("root@pam!pvectl", wrong, &["guest", "list", "-o", "json"]);
+    seen.push_str(&r.stdout);
+    seen.push_str(&r.stderr);
+    r.expect_code(4);
+    assert!(r.stderr.contains("Authentication failed!"), "{}", r.stderr);
+    let (ro, ro_secret) = pvectl::backend::sim::DEMO_TOKENS[1];
+    let r = run(ro, ro_secret, &["guest", "shutdown", "100", "--yes", "-o", "json"]);
+    seen.push_str(&r.stdout);
+    seen.push_str(&r.stderr);
+    r.expect_code(4);
+    assert!(r.stderr.contains("Permission check failed (/vms/100, VM.PowerMgmt)"), "{}", r.stderr);
+    let (empty, empty_secret) = pvectl::backend::sim::DEMO_TOKENS[2];
+    let r = run(empty, empty_secret, &["guest", "list", "-o", "json"]);
+    seen.push_str(&r.stdout);
+    seen.push_str(&r.stderr);
+    r.expect_code(0);
+    assert_eq!(r.json(), serde_json::json!([]), "a privilege-separated token without ACLs sees nothing");
+    seen.push_str(&std::fs::read_to_string(dir.path().join("audit.log")).unwrap_or_default());
+    seen.push_str(&std::fs::read_to_string(dir.path().join("calls.log")).unwrap_or_default());
+    assert!(seen.contains("PVEAPIToken") || seen.contains("Rest("), "the -v traces were captured");
+    for secret in [wrong, ro_secret, empty_secret] {
+        assert!(!seen.contains(secret), "secret leaked");
+    }
+}

@@ -7,5 +7,6 @@
 mod support;
 
 mod cli;
+mod samples;
 mod server;
 mod transport;
