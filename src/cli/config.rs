@@ -130,7 +130,7 @@ pub struct Config {
     pub tools: Tools,
     /// Output format, decided once.
     pub output: OutputFormat,
-    /// Whether to colour.
+    /// Whether to colour stderr (errors): `--color`, else a terminal without `NO_COLOR`.
     pub color: bool,
     /// Diagnostics level: 0 normal, 1+ verbose.
     pub verbose: u8,
@@ -171,7 +171,7 @@ impl Config {
         let color = match g.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => stdout_tty && std::env::var_os("NO_COLOR").is_none(),
+            ColorChoice::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
         };
         Ok(Self {
             target,

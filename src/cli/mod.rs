@@ -42,7 +42,7 @@ pub async fn run(cli: Cli) -> i32 {
     let cfg = match Config::from_args(&cli.global) {
         Ok(c) => c,
         Err(e) => {
-            output::print_error(if json_errors { OutputFormat::Json } else { OutputFormat::Table }, &e);
+            output::print_error(if json_errors { OutputFormat::Json } else { OutputFormat::Table }, &e, false);
             return e.exit_code();
         }
     };
@@ -61,7 +61,8 @@ pub async fn run(cli: Cli) -> i32 {
     match result {
         Ok(()) => exit_codes::OK,
         Err(e) => {
-            output::print_error(if json_errors { OutputFormat::Json } else { OutputFormat::Table }, &e);
+            // Errors take the output's format: JSON whenever the data would be JSON.
+            output::print_error(cfg.output, &e, cfg.color);
             e.exit_code()
         }
     }

@@ -74,8 +74,10 @@ pub(crate) fn print<T: Serialize + ?Sized>(format: OutputFormat, data: &T, table
 }
 
 /// Prints an error on stderr: `error: <headline>`, then `  caused by: <source>` lines and a
-/// hint; with `-o json`, one line `{"error": {"kind", "message", "hint", "exit_code"}}`.
-pub(crate) fn print_error(format: OutputFormat, err: &Error) {
+/// hint (`error:` in red, the rest dimmed, when `color`); with `-o json`, one line
+/// `{"error": {"kind", "message", "hint", "exit_code"}}`, never coloured.
+pub(crate) fn print_error(format: OutputFormat, err: &Error, color: bool) {
+    let paint = |code: &str, text: &str| if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() };
     let mut chain = Vec::new();
     let mut src = std::error::Error::source(err);
     while let Some(s) = src {
@@ -94,12 +96,12 @@ pub(crate) fn print_error(format: OutputFormat, err: &Error) {
             let _ = writeln!(stderr, "{v}");
         }
         OutputFormat::Table => {
-            let _ = writeln!(stderr, "error: {err}");
+            let _ = writeln!(stderr, "{} {err}", paint("1;31", "error:"));
             for c in &chain {
-                let _ = writeln!(stderr, "  caused by: {c}");
+                let _ = writeln!(stderr, "  {} {c}", paint("2", "caused by:"));
             }
             if let Some(h) = err.hint() {
-                let _ = writeln!(stderr, "  hint: {h}");
+                let _ = writeln!(stderr, "  {}", paint("2", &format!("hint: {h}")));
             }
         }
     }

@@ -196,7 +196,7 @@ impl SimServer {
         while url.is_empty() {
             let line = lines.next().expect("pve-sim serve prints its address").expect("readable");
             if let Some(f) = line.strip_prefix("fingerprint ") {
-                fingerprint = f.trim().to_owned();
+                f.trim().clone_into(&mut fingerprint);
             } else if let Some(a) = line.strip_prefix("listening ") {
                 url = format!("https://{}", a.trim());
             }
