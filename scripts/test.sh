@@ -31,6 +31,10 @@ if [[ ! -d /run/sshd && $(id -u) -eq 0 ]]; then
     install -d -m 0755 /run/sshd
 fi
 
+# Formatting is part of the suite (rustfmt.toml); skipped only where rustfmt is not installed.
+if cargo fmt --version >/dev/null 2>&1; then
+    cargo fmt --check
+fi
 
 cargo build --all-targets
 cargo test --all-targets "$@"

@@ -80,7 +80,10 @@ fn pvesh_errors_and_exit_codes() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(stderr(&o), "No 'get' handler defined for '/nodes/pve1/lxc/102/status/tasks'\n");
     let o = Sim::new(&["pvesh", "get", "/nodes/pve1/tasks/not-a-upid/status", "--output-format", "json"]).run();
-    assert_eq!((o.status.code(), stderr(&o).as_str()), (Some(255), "400 Parameter verification failed.\nupid: unable to parse worker upid\n"));
+    assert_eq!(
+        (o.status.code(), stderr(&o).as_str()),
+        (Some(255), "400 Parameter verification failed.\nupid: unable to parse worker upid\n")
+    );
 }
 
 #[test]
@@ -102,9 +105,15 @@ fn qm_list_follows_the_printf_format() {
     let o = Sim::new(&["qm", "list"]).env("PVE_SIM_NODE", "pve2").run();
     assert_eq!(stdout(&o).lines().nth(1), Some("       104 app01                paused     4096              32.00 2352      "));
     let o = Sim::new(&["qm", "status", "102"]).run();
-    assert_eq!((o.status.code(), stderr(&o).as_str()), (Some(255), "Configuration file 'nodes/pve1/qemu-server/102.conf' does not exist\n"));
+    assert_eq!(
+        (o.status.code(), stderr(&o).as_str()),
+        (Some(255), "Configuration file 'nodes/pve1/qemu-server/102.conf' does not exist\n")
+    );
     let o = Sim::new(&["pct", "list"]).env("PVE_SIM_NODE", "pve2").run();
-    assert_eq!(stdout(&o), "VMID       Status     Lock         Name                \n105        running                 proxy01             \n106        stopped    backup       backup-agent        \n");
+    assert_eq!(
+        stdout(&o),
+        "VMID       Status     Lock         Name                \n105        running                 proxy01             \n106        stopped    backup       backup-agent        \n"
+    );
 }
 
 #[test]
@@ -118,7 +127,8 @@ fn state_file_is_created_locked_and_shared() {
         c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
         c.spawn().expect("spawn")
     };
-    let children: Vec<_> = (0..6).map(|i| spawn(&["pvesh", "get", &format!("/nodes/pve{}/status", i % 3 + 1), "--output-format", "json"])).collect();
+    let children: Vec<_> =
+        (0..6).map(|i| spawn(&["pvesh", "get", &format!("/nodes/pve{}/status", i % 3 + 1), "--output-format", "json"])).collect();
     for c in children {
         let o = c.wait_with_output().expect("wait");
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -135,7 +145,9 @@ fn log_keeps_every_argument_as_data() {
     let dir = tempfile::tempdir().expect("tempdir");
     let log = dir.path().join("calls.log");
     let hostile = "a b; $(x) \"q\" `y` 'z'";
-    let o = Sim::new(&["pvesh", "create", "/nodes/pve1/qemu/100/snapshot", "--snapname", "s1", "--description", hostile]).env("PVE_SIM_LOG", &log).run();
+    let o = Sim::new(&["pvesh", "create", "/nodes/pve1/qemu/100/snapshot", "--snapname", "s1", "--description", hostile])
+        .env("PVE_SIM_LOG", &log)
+        .run();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let o = Sim::new(&["pvesh", "get", "/nodes/pve1/qemu/100/a b"]).env("PVE_SIM_LOG", &log).run();
     assert_eq!(stderr(&o), "No 'get' handler defined for '/nodes/pve1/qemu/100/a b'\n");
@@ -162,7 +174,10 @@ fn dispatch_by_argv0() {
     assert_eq!(stdout(&o), "status: running\n");
     let o = Sim::program(&link("pvesh"), &["get", "/version", "--output-format", "json"]).env("PVE_SIM_LOG", &log).run();
     assert_eq!(stdout(&o), "{\"release\":\"9.1\",\"repoid\":\"5ac30304265fbd8e\",\"version\":\"9.1.4\"}\n");
-    assert_eq!(log_lines(&log), [vec!["hostname"], vec!["pct", "status", "109"], vec!["pvesh", "get", "/version", "--output-format", "json"]]);
+    assert_eq!(
+        log_lines(&log),
+        [vec!["hostname"], vec!["pct", "status", "109"], vec!["pvesh", "get", "/version", "--output-format", "json"]]
+    );
 }
 
 #[test]
@@ -224,7 +239,11 @@ fn failed_and_warning_tasks_on_pvesh_and_qm() {
     ]);
     let (state, log) = (state_with(dir.path(), faults), dir.path().join("calls.log"));
     let o = tool(&state, &log, &["pvesh", "create", "/nodes/pve1/qemu/100/status/shutdown", "--output-format", "json"]);
-    assert_eq!((o.status.code(), stderr(&o).as_str()), (Some(0), "VM quit/powerdown failed - got timeout\n"), "pvesh exits 0 after a failed task");
+    assert_eq!(
+        (o.status.code(), stderr(&o).as_str()),
+        (Some(0), "VM quit/powerdown failed - got timeout\n"),
+        "pvesh exits 0 after a failed task"
+    );
     assert!(stdout(&o).starts_with("\"UPID:pve1:"), "{}", stdout(&o));
     let o = tool(&state, &log, &["qm", "shutdown", "100", "--timeout", "30"]);
     assert_eq!((o.status.code(), stderr(&o).as_str(), stdout(&o).as_str()), (Some(255), "VM quit/powerdown failed - got timeout\n", ""));

@@ -13,8 +13,8 @@ use serde_json::Value;
 use super::{Backend, GuestFilter, Mutation, ResourceType, Started, TaskFilter};
 use crate::error::{Error, Result};
 use crate::model::{
-    ClusterResource, ClusterStatusEntry, Guest, GuestConfig, GuestKind, GuestRef, GuestStatus, Node, NodeName, NodeStatus,
-    RawGuestFields, Snapshot, Storage, Task, TaskLogLine, TaskStatus, Upid, Version, Vmid, split_tags,
+    ClusterResource, ClusterStatusEntry, Guest, GuestConfig, GuestKind, GuestRef, GuestStatus, Node, NodeName, NodeStatus, RawGuestFields,
+    Snapshot, Storage, Task, TaskLogLine, TaskStatus, Upid, Version, Vmid, split_tags,
 };
 
 /// An API method; `pvesh` names them `get`, `create`, `set`, `delete`.

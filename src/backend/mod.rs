@@ -17,8 +17,8 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    ClusterResource, ClusterStatusEntry, Guest, GuestConfig, GuestKind, GuestRef, GuestStatus, Node, NodeName, NodeStatus,
-    Snapshot, Storage, Task, TaskLogLine, TaskStatus, Upid, Version, Vmid,
+    ClusterResource, ClusterStatusEntry, Guest, GuestConfig, GuestKind, GuestRef, GuestStatus, Node, NodeName, NodeStatus, Snapshot,
+    Storage, Task, TaskLogLine, TaskStatus, Upid, Version, Vmid,
 };
 
 pub use api::{ApiBackend, ApiTransport, Method, Params};

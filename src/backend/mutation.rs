@@ -194,9 +194,10 @@ impl Mutation {
     /// The guest it acts on, if any.
     pub fn guest(&self) -> Option<&GuestRef> {
         match self {
-            Self::Power { guest, .. } | Self::SnapshotCreate { guest, .. } | Self::SnapshotRollback { guest, .. } | Self::SnapshotDelete { guest, .. } => {
-                Some(guest)
-            }
+            Self::Power { guest, .. }
+            | Self::SnapshotCreate { guest, .. }
+            | Self::SnapshotRollback { guest, .. }
+            | Self::SnapshotDelete { guest, .. } => Some(guest),
             Self::Raw { .. } => None,
         }
     }
@@ -218,7 +219,8 @@ impl Mutation {
 pub fn raw_tier(method: Method, path: &str) -> Tier {
     let seg: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     // ["", "nodes", node, kind, vmid, ...]
-    let guest_path = seg.len() >= 5 && seg[1] == "nodes" && matches!(seg[3], "qemu" | "lxc") && seg[4].parse::<crate::model::Vmid>().is_ok();
+    let guest_path =
+        seg.len() >= 5 && seg[1] == "nodes" && matches!(seg[3], "qemu" | "lxc") && seg[4].parse::<crate::model::Vmid>().is_ok();
     if !guest_path || method != Method::Post {
         return Tier::Destructive;
     }

@@ -86,11 +86,15 @@ pub(crate) async fn dispatch(cfg: &Config, b: &Guarded, cmd: Noun) -> Result<()>
             let deadline = Deadline::after(cfg.timeout);
             let progress = Progress::new(cfg.progress, &format!("task {}", upid.task_type));
             let st = wait_task(b, &upid, &deadline, &progress).await?;
-            print_json_or_lines(cfg.output, &st, &[
-                format!("upid: {}", st.upid),
-                format!("status: {}", st.status),
-                format!("exitstatus: {}", st.exitstatus.as_ref().map_or_else(|| "-".into(), crate::model::ExitStatus::as_text)),
-            ])?;
+            print_json_or_lines(
+                cfg.output,
+                &st,
+                &[
+                    format!("upid: {}", st.upid),
+                    format!("status: {}", st.status),
+                    format!("exitstatus: {}", st.exitstatus.as_ref().map_or_else(|| "-".into(), crate::model::ExitStatus::as_text)),
+                ],
+            )?;
             match &st.exitstatus {
                 Some(exit) => check_exit(b, &upid, exit).await,
                 None => Ok(()),
@@ -161,7 +165,13 @@ fn show_plan(out: OutputFormat, p: &Plan) {
     let r = match out {
         OutputFormat::Json => print(out, &serde_json::json!({ "plan": p }), |_| super::output::Table::default()),
         OutputFormat::Table => {
-            let mut s = format!("plan: {}{}{} [{}]\n", p.action, p.snapshot.as_ref().map(|n| format!(" '{n}'")).unwrap_or_default(), target_text(p.target.as_ref()), p.tier);
+            let mut s = format!(
+                "plan: {}{}{} [{}]\n",
+                p.action,
+                p.snapshot.as_ref().map(|n| format!(" '{n}'")).unwrap_or_default(),
+                target_text(p.target.as_ref()),
+                p.tier
+            );
             if p.before.is_some() {
                 let _ = writeln!(s, "  now:   {}", state_text(p.before.as_ref()));
             }
@@ -185,7 +195,12 @@ fn show_report(out: OutputFormat, r: &Report) -> Result<()> {
     match out {
         OutputFormat::Json => print(out, r, |_| super::output::Table::default()),
         OutputFormat::Table => {
-            let mut s = format!("{}{}{}\n", r.action, r.snapshot.as_ref().map(|n| format!(" '{n}'")).unwrap_or_default(), target_text(r.target.as_ref()));
+            let mut s = format!(
+                "{}{}{}\n",
+                r.action,
+                r.snapshot.as_ref().map(|n| format!(" '{n}'")).unwrap_or_default(),
+                target_text(r.target.as_ref())
+            );
             let _ = writeln!(s, "  before:  {}", state_text(r.before.as_ref()));
             if let Some(t) = &r.task {
                 let upid = t.upid.as_ref().map_or_else(|| "(no UPID: ran in the foreground)".to_owned(), ToString::to_string);

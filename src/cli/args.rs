@@ -4,9 +4,9 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::backend::ResourceType;
-use crate::model::SnapshotName;
 use crate::backend::command::Tools;
 use crate::backend::rest::Fingerprint;
+use crate::model::SnapshotName;
 use crate::model::{GuestKind, NodeName, Upid, Vmid};
 
 /// pvectl: manage Proxmox VE clusters safely.

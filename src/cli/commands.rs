@@ -274,7 +274,8 @@ pub fn parse_params(args: &[String]) -> Result<Params> {
 }
 
 fn guest_table(g: &[Guest]) -> Table {
-    let mut t = Table::new(&["VMID", "NAME", "NODE", "KIND", "STATUS", "CPU", "MEM", "MAXMEM", "MAXDISK", "UPTIME", "TAGS", "POOL", "LOCK"]);
+    let mut t =
+        Table::new(&["VMID", "NAME", "NODE", "KIND", "STATUS", "CPU", "MEM", "MAXMEM", "MAXDISK", "UPTIME", "TAGS", "POOL", "LOCK"]);
     for e in g {
         let status = if e.template { format!("{} (template)", e.status) } else { e.status.clone() };
         t.row(vec![

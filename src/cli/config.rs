@@ -8,8 +8,8 @@ use std::time::Duration;
 use super::args::{ColorChoice, GlobalArgs, OutputFormat};
 use crate::backend::command::{HostKeyPolicy, PveshTransport, QmPctBackend, Runner, SshOptions, SshRunner, Tools};
 use crate::backend::rest::{
-    ConfigFile, CredentialFlags, CredentialSources, Endpoint, RestOptions, RestTransport, TargetEntry, TlsTrust, config_path, credentials_path,
-    resolve,
+    ConfigFile, CredentialFlags, CredentialSources, Endpoint, RestOptions, RestTransport, TargetEntry, TlsTrust, config_path,
+    credentials_path, resolve,
 };
 use crate::backend::sim::SimTransport;
 use crate::backend::{ApiBackend, Backend};
@@ -65,7 +65,11 @@ fn process_env(k: &str) -> Option<String> {
 /// # Errors
 /// `Usage` for an unknown target or name, a missing or malformed token, a secret file others
 /// can read.
-pub(crate) fn select_target(g: &GlobalArgs, env: &dyn Fn(&str) -> Option<String>, have_pvesh: bool) -> Result<(Target, Option<RestOptions>)> {
+pub(crate) fn select_target(
+    g: &GlobalArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+    have_pvesh: bool,
+) -> Result<(Target, Option<RestOptions>)> {
     let home = env("HOME").map(std::path::PathBuf::from);
     let flags = CredentialFlags { token_id: g.token_id.clone(), token_secret_file: g.token_secret_file.clone() };
     let creds_file = credentials_path(env);
@@ -201,7 +205,9 @@ impl Config {
         let runner = match &self.target {
             Target::Sim => {
                 if self.tools == Tools::QmPct {
-                    return Err(Error::Usage("--tools qm-pct needs a local or ssh:// target (the in-process sim answers API calls)".into()));
+                    return Err(Error::Usage(
+                        "--tools qm-pct needs a local or ssh:// target (the in-process sim answers API calls)".into(),
+                    ));
                 }
                 return Ok(Arc::new(ApiBackend::new(SimTransport::from_env_or_demo()?)));
             }
@@ -214,7 +220,9 @@ impl Config {
                 let opts = self.rest.clone().ok_or_else(|| Error::Internal(format!("no REST settings for {endpoint}")))?;
                 if opts.trust == TlsTrust::Insecure {
                     // Every run, even with --quiet: the token is exposed to whoever can intercept.
-                    eprintln!("warning: --insecure: the TLS certificate of {endpoint} is not verified; anyone on the network path can take the API token (pin it with --fingerprint instead)");
+                    eprintln!(
+                        "warning: --insecure: the TLS certificate of {endpoint} is not verified; anyone on the network path can take the API token (pin it with --fingerprint instead)"
+                    );
                 }
                 return Ok(Arc::new(ApiBackend::new(RestTransport::new(opts)?)));
             }
@@ -282,7 +290,8 @@ mod tests {
 
     #[test]
     fn https_without_token_is_a_usage_error() {
-        let e = select_target(&global(&["-t", "https://pve1"]), &env_of(vec![("HOME", "/nonexistent".into())]), true).expect_err("no token");
+        let e =
+            select_target(&global(&["-t", "https://pve1"]), &env_of(vec![("HOME", "/nonexistent".into())]), true).expect_err("no token");
         assert!(matches!(&e, Error::Usage(m) if m.contains("PROXMOX_TOKEN_ID")), "{e}");
     }
 

@@ -92,7 +92,8 @@ pub(crate) fn print_error(format: OutputFormat, err: &Error, color: bool) {
                 message.push_str(": ");
                 message.push_str(c);
             }
-            let v = serde_json::json!({"error": {"kind": err.kind(), "message": message, "hint": err.hint(), "exit_code": err.exit_code()}});
+            let v =
+                serde_json::json!({"error": {"kind": err.kind(), "message": message, "hint": err.hint(), "exit_code": err.exit_code()}});
             let _ = writeln!(stderr, "{v}");
         }
         OutputFormat::Table => {

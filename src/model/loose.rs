@@ -47,13 +47,15 @@ pub fn value_f64(v: &Value) -> Option<f64> {
 pub fn value_u64(v: &Value) -> Option<u64> {
     match v {
         Value::Number(n) => n.as_u64().or_else(|| {
-            n.as_f64()
-                .filter(|f| f.is_finite() && *f >= 0.0)
-                .map(|f| {
-                    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "checked non-negative and finite; PVE sizes fit u64")]
-                    let u = f as u64;
-                    u
-                })
+            n.as_f64().filter(|f| f.is_finite() && *f >= 0.0).map(|f| {
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss,
+                    reason = "checked non-negative and finite; PVE sizes fit u64"
+                )]
+                let u = f as u64;
+                u
+            })
         }),
         Value::String(s) => {
             let s = s.trim();

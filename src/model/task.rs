@@ -8,8 +8,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::loose;
 use super::Upid;
+use super::loose;
 
 /// How a finished task ended, classified from PVE's `exitstatus` text (pve-common
 /// `PVE/UPID.pm`, FORMATS.md §0.2): `OK`, `WARNINGS: n`, or anything else = failed.

@@ -55,7 +55,15 @@ impl Upid {
     /// # Errors
     /// [`UpidError`] when `task_type`, `id` or `user` contain `:`, `/` or white space, or
     /// `task_type`/`user` are empty.
-    pub fn encode(node: &NodeName, pid: u32, pstart: u64, starttime: u32, task_type: &str, id: &str, user: &str) -> Result<Self, UpidError> {
+    pub fn encode(
+        node: &NodeName,
+        pid: u32,
+        pstart: u64,
+        starttime: u32,
+        task_type: &str,
+        id: &str,
+        user: &str,
+    ) -> Result<Self, UpidError> {
         let text = format!("UPID:{node}:{pid:08X}:{pstart:08X}:{starttime:08X}:{task_type}:{id}:{user}:");
         text.parse()
     }

@@ -117,9 +117,9 @@ impl Backend for Guarded {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::ApiBackend;
     use crate::backend::PowerAction;
     use crate::backend::sim::{SimBackend, SimTransport};
-    use crate::backend::ApiBackend;
 
     fn guarded() -> Guarded {
         let sim: SimBackend = ApiBackend::new(SimTransport::demo());
@@ -127,7 +127,8 @@ mod tests {
     }
 
     fn stop() -> Mutation {
-        let guest = GuestRef { vmid: "100".parse().expect("vmid"), node: "pve1".parse().expect("node"), kind: crate::model::GuestKind::Qemu };
+        let guest =
+            GuestRef { vmid: "100".parse().expect("vmid"), node: "pve1".parse().expect("node"), kind: crate::model::GuestKind::Qemu };
         Mutation::Power { guest, action: PowerAction::Stop, params: Vec::new() }
     }
 

@@ -38,7 +38,8 @@ pub(crate) async fn act(ctx: &Ctx<'_>, m: &Mutation, deadline: &Deadline) -> Res
             if !ctx.wait {
                 return Ok(Acted { task: Some(TaskReport::running(Some(upid))), value: None, error: None });
             }
-            let progress = Progress::new(ctx.progress, &format!("{} {}", m.name(), m.guest().map(|g| g.vmid.to_string()).unwrap_or_default()));
+            let progress =
+                Progress::new(ctx.progress, &format!("{} {}", m.name(), m.guest().map(|g| g.vmid.to_string()).unwrap_or_default()));
             match wait_task(ctx.b(), &upid, deadline, &progress).await {
                 Ok(st) => {
                     let exit = st.exitstatus.clone().unwrap_or_else(|| ExitStatus::Failed("unexpected status".into()));

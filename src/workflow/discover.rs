@@ -10,7 +10,12 @@ use crate::model::{ClusterResource, GuestKind, GuestRef, NodeName, Vmid};
 ///
 /// # Errors
 /// `NotFound` (exit 5) when no guest has `vmid`, or it is not on `node` / of `kind` as given.
-pub async fn discover(b: &dyn Backend, vmid: Vmid, node: Option<&NodeName>, kind: Option<GuestKind>) -> Result<(GuestRef, Option<ClusterResource>)> {
+pub async fn discover(
+    b: &dyn Backend,
+    vmid: Vmid,
+    node: Option<&NodeName>,
+    kind: Option<GuestKind>,
+) -> Result<(GuestRef, Option<ClusterResource>)> {
     if let (Some(node), Some(kind)) = (node, kind) {
         return Ok((GuestRef { vmid, node: node.clone(), kind }, None));
     }

@@ -59,7 +59,15 @@ pub async fn power(ctx: &Ctx<'_>, vmid: Vmid, action: PowerAction, opts: &PowerO
         return Err(Error::Conflict(format!("guest {vmid} is locked ({lock})")));
     }
     if reached(action, &before) && !matches!(action, PowerAction::Reboot | PowerAction::Reset) {
-        let report = Report { action: action.to_string(), target: Some(guest), snapshot: None, before: Some(before), task: None, after: None, changed: false };
+        let report = Report {
+            action: action.to_string(),
+            target: Some(guest),
+            snapshot: None,
+            before: Some(before),
+            task: None,
+            after: None,
+            changed: false,
+        };
         return Ok(Outcome::Done(report));
     }
     let needs_running = matches!(action, PowerAction::Reboot | PowerAction::Reset | PowerAction::Suspend);
@@ -75,7 +83,9 @@ pub async fn power(ctx: &Ctx<'_>, vmid: Vmid, action: PowerAction, opts: &PowerO
     if action.tier() == Tier::Destructive {
         before.protection = Some(read_protection(b, &guest).await?);
         if before.protection == Some(true) {
-            return Err(Error::Conflict(format!("guest {vmid} has PVE's protection flag set: {action} refused (clear `protection` first)")));
+            return Err(Error::Conflict(format!(
+                "guest {vmid} has PVE's protection flag set: {action} refused (clear `protection` first)"
+            )));
         }
     }
     let mut params = Vec::new();
@@ -101,7 +111,15 @@ pub async fn power(ctx: &Ctx<'_>, vmid: Vmid, action: PowerAction, opts: &PowerO
         return Ok(outcome);
     }
     let acted = act(ctx, &m, &deadline).await?;
-    let mut report = Report { action: action.to_string(), target: Some(guest.clone()), snapshot: None, before: Some(before), task: acted.task, after: None, changed: true };
+    let mut report = Report {
+        action: action.to_string(),
+        target: Some(guest.clone()),
+        snapshot: None,
+        before: Some(before),
+        task: acted.task,
+        after: None,
+        changed: true,
+    };
     if let Some(e) = acted.error {
         return Ok(Outcome::Incomplete(report, e));
     }

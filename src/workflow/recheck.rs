@@ -13,7 +13,12 @@ use crate::workflow::wait::{Backoff, Deadline};
 ///
 /// # Errors
 /// `Timeout` (exit 8) when the deadline passes with the state not reached; read errors.
-pub(crate) async fn recheck(b: &dyn Backend, guest: &GuestRef, deadline: &Deadline, done: impl Fn(&GuestState) -> bool) -> Result<GuestState> {
+pub(crate) async fn recheck(
+    b: &dyn Backend,
+    guest: &GuestRef,
+    deadline: &Deadline,
+    done: impl Fn(&GuestState) -> bool,
+) -> Result<GuestState> {
     let mut backoff = Backoff::default();
     loop {
         let state = GuestState::from_status(&b.guest_status(guest).await?);

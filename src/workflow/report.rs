@@ -32,17 +32,29 @@ pub struct GuestState {
 impl GuestState {
     /// From a `/cluster/resources` item (no `qmpstatus` there).
     pub fn from_resource(r: &ClusterResource) -> Self {
-        Self { status: r.status.clone().unwrap_or_else(|| "unknown".into()), lock: r.lock.clone(), ha_state: r.hastate.clone(), ..Self::default() }
+        Self {
+            status: r.status.clone().unwrap_or_else(|| "unknown".into()),
+            lock: r.lock.clone(),
+            ha_state: r.hastate.clone(),
+            ..Self::default()
+        }
     }
 
     /// From `status/current`.
     pub fn from_status(s: &GuestStatus) -> Self {
-        Self { status: s.status.clone(), qmpstatus: s.qmpstatus.clone(), lock: s.lock.clone(), ha_state: s.ha_state.clone(), ..Self::default() }
+        Self {
+            status: s.status.clone(),
+            qmpstatus: s.qmpstatus.clone(),
+            lock: s.lock.clone(),
+            ha_state: s.ha_state.clone(),
+            ..Self::default()
+        }
     }
 
     /// Whether the guest is paused or suspended (qemu `qmpstatus`, or a frozen container).
     pub fn is_suspended(&self) -> bool {
-        matches!(self.qmpstatus.as_deref(), Some("paused" | "suspended" | "prelaunch")) || matches!(self.status.as_str(), "paused" | "frozen" | "suspended")
+        matches!(self.qmpstatus.as_deref(), Some("paused" | "suspended" | "prelaunch"))
+            || matches!(self.status.as_str(), "paused" | "frozen" | "suspended")
     }
 
     /// Whether it runs and is not suspended.

@@ -13,8 +13,7 @@ use crate::workflow::report::{GuestState, Outcome, Plan, Report};
 use crate::workflow::wait::Deadline;
 
 /// The warning `--vmstate` carries.
-pub const VMSTATE_WARNING: &str =
-    "--vmstate saves the guest's RAM: the guest is frozen while it is written and the storage takes heavy I/O (as much as the guest's memory)";
+pub const VMSTATE_WARNING: &str = "--vmstate saves the guest's RAM: the guest is frozen while it is written and the storage takes heavy I/O (as much as the guest's memory)";
 
 /// What to do with a snapshot.
 #[derive(Debug, Clone)]
@@ -127,7 +126,15 @@ pub async fn snapshot(ctx: &Ctx<'_>, vmid: Vmid, node: Option<&NodeName>, kind: 
         return Ok(outcome);
     }
     let acted = act(ctx, &m, &deadline).await?;
-    let mut report = Report { action: m.name(), target: Some(guest.clone()), snapshot: Some(name.clone()), before: Some(before), task: acted.task, after: None, changed: true };
+    let mut report = Report {
+        action: m.name(),
+        target: Some(guest.clone()),
+        snapshot: Some(name.clone()),
+        before: Some(before),
+        task: acted.task,
+        after: None,
+        changed: true,
+    };
     if let Some(e) = acted.error {
         return Ok(Outcome::Incomplete(report, e));
     }
@@ -148,7 +155,8 @@ pub async fn snapshot(ctx: &Ctx<'_>, vmid: Vmid, node: Option<&NodeName>, kind: 
     if ok {
         Ok(Outcome::Done(report))
     } else {
-        let e = Error::Api(format!("the task succeeded but the snapshot list of guest {vmid} does not show the {} of '{name}'", report.action));
+        let e =
+            Error::Api(format!("the task succeeded but the snapshot list of guest {vmid} does not show the {} of '{name}'", report.action));
         Ok(Outcome::Incomplete(report, e))
     }
 }

@@ -80,7 +80,9 @@ impl Progress {
             return Self(None);
         }
         let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-        pb.set_style(ProgressStyle::with_template("{spinner} {prefix} {elapsed} {wide_msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+        pb.set_style(
+            ProgressStyle::with_template("{spinner} {prefix} {elapsed} {wide_msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
         pb.set_prefix(what.to_owned());
         Self(Some(pb))
     }
@@ -160,7 +162,12 @@ pub async fn check_exit(b: &dyn Backend, upid: &Upid, exit: &ExitStatus) -> Resu
 ///
 /// # Errors
 /// `Timeout` when the deadline passes first; read errors.
-pub async fn follow_log(b: &dyn Backend, upid: &Upid, deadline: &Deadline, mut print: impl FnMut(&str) -> Result<()>) -> Result<TaskStatus> {
+pub async fn follow_log(
+    b: &dyn Backend,
+    upid: &Upid,
+    deadline: &Deadline,
+    mut print: impl FnMut(&str) -> Result<()>,
+) -> Result<TaskStatus> {
     let mut backoff = Backoff::default();
     let mut seen = 0u64;
     loop {

@@ -21,7 +21,11 @@ fn local_qm_pct_mode_reads_the_same_guests_of_its_node() {
     let all = tools.apply(Pvectl::new()).args(["-t", "local", "guest", "list", "-o", "json"]).run().json();
     let node = all[0]["node"].as_str().expect("node").to_owned();
     tools.clear_log();
-    let r = tools.apply(Pvectl::new()).env("PVE_SIM_NODE", &node).args(["-t", "local", "--tools", "qm-pct", "guest", "list", "-o", "json"]).run();
+    let r = tools
+        .apply(Pvectl::new())
+        .env("PVE_SIM_NODE", &node)
+        .args(["-t", "local", "--tools", "qm-pct", "guest", "list", "-o", "json"])
+        .run();
     r.expect_code(0);
     let got = r.json();
     let expected: Vec<_> = all.as_array().expect("array").iter().filter(|g| g["node"] == node.as_str()).collect();

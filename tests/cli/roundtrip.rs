@@ -72,7 +72,12 @@ async fn qm_pct_text_parses_back_into_the_api_state() {
                 assert_eq!(t.description, shown, "description line of {}/{}", w.vmid, a.name);
             }
             let (tst, ast) = (text.guest_status(&r).await.expect("status"), api.guest_status(&r).await.expect("api status"));
-            assert_eq!((tst.status.as_str(), tst.lock.as_deref(), tst.maxmem), (ast.status.as_str(), ast.lock.as_deref(), ast.maxmem), "status of {}", w.vmid);
+            assert_eq!(
+                (tst.status.as_str(), tst.lock.as_deref(), tst.maxmem),
+                (ast.status.as_str(), ast.lock.as_deref(), ast.maxmem),
+                "status of {}",
+                w.vmid
+            );
             assert_eq!(tst.qmpstatus, ast.qmpstatus, "qmpstatus of {}", w.vmid);
             compared += 1;
         }

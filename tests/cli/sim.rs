@@ -16,7 +16,10 @@ fn guest_list_json_has_every_field() {
     let lxc = guests.iter().filter(|g| g["kind"] == "lxc").count();
     assert!(qemu >= 6 && lxc >= 4, "demo has >= 6 qemu and >= 4 lxc guests, got {qemu}/{lxc}");
     for g in guests {
-        for f in ["vmid", "name", "node", "kind", "status", "cpu", "maxcpu", "mem", "maxmem", "disk", "maxdisk", "uptime", "template", "tags", "pool", "lock"] {
+        for f in [
+            "vmid", "name", "node", "kind", "status", "cpu", "maxcpu", "mem", "maxmem", "disk", "maxdisk", "uptime", "template", "tags",
+            "pool", "lock",
+        ] {
             assert!(g.get(f).is_some(), "field {f} missing in {g}");
         }
     }
@@ -52,7 +55,13 @@ fn table_output_has_a_header_and_a_row_per_guest() {
 #[test]
 fn status_config_snapshots_of_a_located_guest() {
     let guests = sim(&["guest", "list", "-o", "json"]).json();
-    let g = guests.as_array().expect("array").iter().find(|g| g["kind"] == "qemu" && g["status"] == "running").expect("a running qemu guest").clone();
+    let g = guests
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|g| g["kind"] == "qemu" && g["status"] == "running")
+        .expect("a running qemu guest")
+        .clone();
     let vmid = g["vmid"].to_string();
     let s = sim(&["guest", "status", &vmid, "-o", "json"]).json();
     assert_eq!(s["vmid"], g["vmid"]);
@@ -106,7 +115,8 @@ fn cluster_storage_and_raw_reads() {
     let cs = sim(&["cluster", "status", "-o", "json"]).json();
     assert!(cs.as_array().expect("array").iter().any(|e| e["type"] == "cluster"));
     let st = sim(&["storage", "list", "-o", "json"]).json();
-    let ids: std::collections::BTreeSet<_> = st.as_array().expect("array").iter().map(|s| s["storage"].as_str().expect("id").to_owned()).collect();
+    let ids: std::collections::BTreeSet<_> =
+        st.as_array().expect("array").iter().map(|s| s["storage"].as_str().expect("id").to_owned()).collect();
     assert!(ids.len() >= 2, "two storages: {ids:?}");
     let raw = sim(&["api", "get", "/cluster/resources", "type=node"]).json();
     assert_eq!(raw.as_array().expect("array").len(), 3);

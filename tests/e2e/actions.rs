@@ -42,11 +42,22 @@ impl Env {
 
     /// The logged calls as (tool, verb, path) triples.
     fn calls(&self) -> Vec<(String, String, String)> {
-        self.tools.calls().into_iter().map(|c| (c[0].clone(), c.get(1).cloned().unwrap_or_default(), c.get(2).cloned().unwrap_or_default())).collect()
+        self.tools
+            .calls()
+            .into_iter()
+            .map(|c| (c[0].clone(), c.get(1).cloned().unwrap_or_default(), c.get(2).cloned().unwrap_or_default()))
+            .collect()
     }
 
     fn mutating_calls(&self) -> usize {
-        self.tools.calls().iter().filter(|c| c[0] == "pvesh" && c[1] != "get" || matches!(c[0].as_str(), "qm" | "pct") && !matches!(c[1].as_str(), "list" | "status" | "config" | "listsnapshot")).count()
+        self.tools
+            .calls()
+            .iter()
+            .filter(|c| {
+                c[0] == "pvesh" && c[1] != "get"
+                    || matches!(c[0].as_str(), "qm" | "pct") && !matches!(c[1].as_str(), "list" | "status" | "config" | "listsnapshot")
+            })
+            .count()
     }
 }
 
@@ -136,18 +147,25 @@ fn start_on_a_running_guest_changes_nothing() {
 
 #[test]
 fn failing_task_exits_7_with_pves_message() {
-    let env = Env::new(json!([{"vmid": 100, "action": "shutdown", "outcome": "fail", "message": "VM quit/powerdown failed - got timeout"}]), &[]);
+    let env =
+        Env::new(json!([{"vmid": 100, "action": "shutdown", "outcome": "fail", "message": "VM quit/powerdown failed - got timeout"}]), &[]);
     let r = env.run(&["guest", "shutdown", "100", "--yes", "-o", "json"]);
     r.expect_code(7);
     assert_eq!(r.json()["task"]["exitstatus"], "VM quit/powerdown failed - got timeout");
     let e: Value = serde_json::from_str(r.stderr.trim()).expect("JSON error");
     assert_eq!(e["error"]["kind"], "task_failed");
-    assert!(e["error"]["message"].as_str().is_some_and(|m| m.contains("VM quit/powerdown failed - got timeout") && m.contains("TASK ERROR")), "{e}");
+    assert!(
+        e["error"]["message"].as_str().is_some_and(|m| m.contains("VM quit/powerdown failed - got timeout") && m.contains("TASK ERROR")),
+        "{e}"
+    );
 }
 
 #[test]
 fn warnings_exit_0_and_report_the_count() {
-    let env = Env::new(json!([{"vmid": 103, "action": "start", "outcome": "warn", "count": 2, "message": "no efidisk configured! Using temporary efivars disk."}]), &[]);
+    let env = Env::new(
+        json!([{"vmid": 103, "action": "start", "outcome": "warn", "count": 2, "message": "no efidisk configured! Using temporary efivars disk."}]),
+        &[],
+    );
     let r = env.run(&["guest", "start", "103", "-o", "json"]);
     r.expect_code(0);
     let v = r.json();

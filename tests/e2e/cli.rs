@@ -100,14 +100,19 @@ fn qm_pct_mode_over_ssh() {
     let r = over_ssh(&sshd.ssh_target(), &sshd.config_path(), &rt).args(["--tools", "qm-pct", "guest", "list", "-o", "json"]).run();
     r.expect_code(0);
     let got: Vec<u64> = r.json().as_array().expect("array").iter().map(|g| g["vmid"].as_u64().expect("vmid")).collect();
-    let want: Vec<u64> = all.as_array().expect("array").iter().filter(|g| g["node"] == node.as_str()).map(|g| g["vmid"].as_u64().expect("vmid")).collect();
+    let want: Vec<u64> =
+        all.as_array().expect("array").iter().filter(|g| g["node"] == node.as_str()).map(|g| g["vmid"].as_u64().expect("vmid")).collect();
     assert_eq!(got, want);
     let programs: Vec<String> = tools.calls().into_iter().map(|c| c[0].clone()).collect();
     assert_eq!(programs, ["hostname", "qm", "pct"]);
     // Config and snapshots through qm/pct equal the API answers.
     let vmid = want[0].to_string();
     for what in [["guest", "config"], ["snapshot", "list"]] {
-        let a = over_ssh(&sshd.ssh_target(), &sshd.config_path(), &rt).args(["--tools", "qm-pct"]).args(what).args([vmid.as_str(), "-o", "json"]).run();
+        let a = over_ssh(&sshd.ssh_target(), &sshd.config_path(), &rt)
+            .args(["--tools", "qm-pct"])
+            .args(what)
+            .args([vmid.as_str(), "-o", "json"])
+            .run();
         a.expect_code(0);
         let b = in_process(&tools, &[what[0], what[1], &vmid, "-o", "json"]);
         if what[0] == "guest" {
@@ -141,7 +146,8 @@ fn unknown_vmid_exits_5_over_ssh() {
     let rt = runtime_dir();
     let r = over_ssh(&sshd.ssh_target(), &sshd.config_path(), &rt).args(["guest", "status", "4242", "-o", "json"]).run();
     r.expect_code(5);
-    let r = over_ssh(&sshd.ssh_target(), &sshd.config_path(), &rt).args(["guest", "status", "4242", "--node", "pve1", "--kind", "qemu"]).run();
+    let r =
+        over_ssh(&sshd.ssh_target(), &sshd.config_path(), &rt).args(["guest", "status", "4242", "--node", "pve1", "--kind", "qemu"]).run();
     r.expect_code(5);
     assert!(r.stderr.contains("does not exist"), "{}", r.stderr);
 }
@@ -176,7 +182,8 @@ fn a_permission_error_exits_4_over_ssh() {
     std::fs::write(tools.state(), v.to_string()).expect("write");
     let sshd = sshd_for(&tools, &[]);
     let rt = runtime_dir();
-    let r = over_ssh(&sshd.ssh_target(), &sshd.config_path(), &rt).args(["guest", "config", "100", "--node", "pve1", "--kind", "qemu"]).run();
+    let r =
+        over_ssh(&sshd.ssh_target(), &sshd.config_path(), &rt).args(["guest", "config", "100", "--node", "pve1", "--kind", "qemu"]).run();
     r.expect_code(4);
     assert!(r.stderr.contains("Permission check failed (/vms/100, VM.Audit)"), "{}", r.stderr);
 }

@@ -22,7 +22,8 @@ fn options(host: &str, port: Option<u16>, user: Option<&str>, config: &std::path
 }
 
 async fn both_modes(opts: SshOptions, rt: &std::path::Path) {
-    let pvesh: Box<dyn Backend> = Box::new(ApiBackend::new(PveshTransport::new(Runner::Ssh(SshRunner::connect_in(opts.clone(), rt).await.expect("ssh")))));
+    let pvesh: Box<dyn Backend> =
+        Box::new(ApiBackend::new(PveshTransport::new(Runner::Ssh(SshRunner::connect_in(opts.clone(), rt).await.expect("ssh")))));
     run_all(pvesh.as_ref(), &Caps { cluster_api: true, node: None }).await;
     pvesh.close().await.expect("close");
     let qm: Box<dyn Backend> = Box::new(QmPctBackend::new(Runner::Ssh(SshRunner::connect_in(opts, rt).await.expect("ssh"))));

@@ -35,12 +35,7 @@ fn runtime_dir() -> TempDir {
 
 /// `ssh -O check` on a control socket: the master's pid.
 fn master_pid(socket: &Path) -> Option<u32> {
-    let out = std::process::Command::new("ssh")
-        .args(["-O", "check", "-S"])
-        .arg(socket)
-        .arg("unused")
-        .output()
-        .expect("run ssh -O check");
+    let out = std::process::Command::new("ssh").args(["-O", "check", "-S"]).arg(socket).arg("unused").output().expect("run ssh -O check");
     let text = String::from_utf8_lossy(&out.stderr);
     let pid = text.split("pid=").nth(1)?.split(')').next()?;
     pid.parse().ok()
@@ -212,7 +207,8 @@ async fn changed_host_key_is_a_transport_error_with_ssh_reason() {
     let sshd = Sshd::start(SshdOptions::default());
     let other = Sshd::start_jump();
     // Pin the other server's key for this one's address.
-    std::fs::write(sshd.known_hosts_path(), format!("[127.0.0.1]:{} {}\n", sshd.port(), other.host_public_key())).expect("write known_hosts");
+    std::fs::write(sshd.known_hosts_path(), format!("[127.0.0.1]:{} {}\n", sshd.port(), other.host_public_key()))
+        .expect("write known_hosts");
     expect_transport_error(options(Sshd::ALIAS, &sshd.config_path(), None), "Host key verification failed").await;
 }
 
@@ -221,7 +217,8 @@ async fn changed_jump_host_key_is_a_transport_error_with_ssh_reason() {
     let jump = Sshd::start_jump();
     let target = Sshd::start(SshdOptions::default());
     let config = client_config_with_jump(&target, &jump);
-    std::fs::write(jump.known_hosts_path(), format!("[127.0.0.1]:{} {}\n", jump.port(), target.host_public_key())).expect("write known_hosts");
+    std::fs::write(jump.known_hosts_path(), format!("[127.0.0.1]:{} {}\n", jump.port(), target.host_public_key()))
+        .expect("write known_hosts");
     // A private master keeps the hop's stderr; a persistent one (ControlPersist) loses it
     // and the runner asks again without multiplexing.
     for persist in [None, Some(Duration::from_secs(30))] {

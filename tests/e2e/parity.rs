@@ -3,8 +3,8 @@
 //! give identical `-o json` output, UPIDs and timestamps aside. Also the conformance suite over
 //! REST.
 
-use pvectl::backend::rest::{Credentials, Endpoint, RestOptions, RestTransport, Secret, TlsTrust};
 use pvectl::backend::ApiBackend;
+use pvectl::backend::rest::{Credentials, Endpoint, RestOptions, RestTransport, Secret, TlsTrust};
 use serde_json::Value;
 
 use crate::cli::{over_ssh, runtime_dir, sshd_for};
@@ -58,7 +58,8 @@ fn rest_and_pvesh_over_ssh_give_identical_json() {
     let server = SimServer::start(&rest_dir.path().join("state.json"), &rest_dir.path().join("calls.log"));
     let (token_id, secret_file) = SimServer::root_token(rest_dir.path());
     for args in SCENARIO {
-        let a = over_ssh(&sshd.ssh_target(), &sshd.config_path(), &rt).env("PVECTL_AUDIT_LOG", "off").args(*args).args(["-o", "json"]).run();
+        let a =
+            over_ssh(&sshd.ssh_target(), &sshd.config_path(), &rt).env("PVECTL_AUDIT_LOG", "off").args(*args).args(["-o", "json"]).run();
         let b = Pvectl::new()
             .env("PVECTL_AUDIT_LOG", "off")
             .args(["-t", &server.url, "--fingerprint", &server.fingerprint, "--token-id", &token_id, "--token-secret-file"])
@@ -84,7 +85,11 @@ async fn rest_conforms() {
     let server = SimServer::start(&dir.path().join("state.json"), &dir.path().join("calls.log"));
     let (id, secret) = pvectl::backend::sim::DEMO_TOKENS[0];
     let creds = Credentials { token_id: id.parse().expect("token id"), secret: Secret::new(secret) };
-    let opts = RestOptions::new(Endpoint::parse(&server.url).expect("url"), creds, TlsTrust::Pinned(server.fingerprint.parse().expect("fingerprint")));
+    let opts = RestOptions::new(
+        Endpoint::parse(&server.url).expect("url"),
+        creds,
+        TlsTrust::Pinned(server.fingerprint.parse().expect("fingerprint")),
+    );
     let b = ApiBackend::new(RestTransport::new(opts).expect("client"));
     run_all(&b, &Caps { cluster_api: true, node: None }).await;
 }

@@ -81,10 +81,7 @@ impl Sshd {
     }
 
     fn start_as(opts: &SshdOptions, alias: &'static str) -> Self {
-        assert!(
-            Path::new(SSHD).exists(),
-            "{SSHD} is missing: install openssh-server (scripts/test.sh does it when run as root)"
-        );
+        assert!(Path::new(SSHD).exists(), "{SSHD} is missing: install openssh-server (scripts/test.sh does it when run as root)");
         let dir = tempfile::Builder::new().prefix("pvectl-sshd-").tempdir().expect("create the sshd temp dir");
         let d = dir.path();
         keygen(&d.join("host_key"));
@@ -222,11 +219,7 @@ impl Drop for Sshd {
 /// through `jump` (`ProxyJump` [`Sshd::JUMP_ALIAS`]); both hops use their own key and
 /// `known_hosts`. Returns the config's path.
 pub(crate) fn client_config_with_jump(target: &Sshd, jump: &Sshd) -> PathBuf {
-    let text = format!(
-        "{}\n{}",
-        target.host_block(VIA_JUMP_ALIAS, Some(Sshd::JUMP_ALIAS)),
-        jump.host_block(Sshd::JUMP_ALIAS, None)
-    );
+    let text = format!("{}\n{}", target.host_block(VIA_JUMP_ALIAS, Some(Sshd::JUMP_ALIAS)), jump.host_block(Sshd::JUMP_ALIAS, None));
     let path = target.dir().join(format!("ssh_config_via_{}", jump.port()));
     std::fs::write(&path, text).expect("write the jump client config");
     path
@@ -278,10 +271,7 @@ fn write_sshd_config(d: &Path, port: u16, opts: &SshdOptions) {
     // sshd keeps only the first `SetEnv` line, so every variable goes on one.
     c.push_str("SetEnv");
     for (k, v) in &env {
-        assert!(
-            !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
-            "bad environment variable name {k:?}"
-        );
+        assert!(!k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'), "bad environment variable name {k:?}");
         assert!(!v.contains(['"', '\n', '\\']), "SetEnv value {v:?} cannot hold quotes, backslashes or newlines");
         write!(c, " {k}=\"{v}\"").expect("write to a String");
     }

@@ -25,7 +25,9 @@ fn fake_pve() -> Responder {
             ("GET", "/cluster/resources") => ok(&json!([
                 {"id": "qemu/100", "type": "qemu", "vmid": 100, "node": "pve1", "name": "web", "status": status, "maxmem": 2_147_483_648_u64}
             ])),
-            ("GET", "/nodes/pve1/qemu/100/status/current") => ok(&json!({"vmid": 100, "name": "web", "status": status, "qmpstatus": status})),
+            ("GET", "/nodes/pve1/qemu/100/status/current") => {
+                ok(&json!({"vmid": 100, "name": "web", "status": status, "qmpstatus": status}))
+            }
             ("GET", "/nodes/pve1/qemu/100/config") => ok(&json!({"name": "web", "memory": "2048", "digest": "0123abcd"})),
             ("POST", "/nodes/pve1/qemu/100/status/start") => {
                 *running = true;
@@ -34,7 +36,11 @@ fn fake_pve() -> Responder {
             ("GET", p) if p == format!("/nodes/pve1/tasks/{UPID}/status") => {
                 ok(&json!({"upid": UPID, "status": "stopped", "exitstatus": "OK", "type": "qmstart", "id": "100", "node": "pve1"}))
             }
-            ("GET", "/nodes/pve1/qemu/101/status/current") => (500, "Internal Server Error".into(), "{\"data\":null,\"message\":\"Configuration file 'nodes/pve1/qemu-server/101.conf' does not exist\\n\"}".into()),
+            ("GET", "/nodes/pve1/qemu/101/status/current") => (
+                500,
+                "Internal Server Error".into(),
+                "{\"data\":null,\"message\":\"Configuration file 'nodes/pve1/qemu-server/101.conf' does not exist\\n\"}".into(),
+            ),
             ("GET", "/denied") => (403, "Permission check failed (/, Sys.Audit)".into(), r#"{"data":null}"#.into()),
             (m, p) => (501, format!("Method '{m} {p}' not implemented"), r#"{"data":null}"#.into()),
         }
@@ -155,7 +161,12 @@ fn secret_never_appears_on_failing_verbose_and_plan_paths() {
     // The verbose trace names each request; the plan names the exact call.
     let r = run(&server, &home, &pin, &["-v", "--dry-run", "guest", "stop", "100"]);
     assert!(r.stderr.contains("GET https://127.0.0.1:") && r.stderr.contains(TOKEN_ID), "{}", r.stderr);
-    assert!(r.stdout.contains("/api2/json/nodes/pve1/qemu/100/status/stop") || r.stderr.contains("/api2/json/nodes/pve1/qemu/100/status/stop"), "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("/api2/json/nodes/pve1/qemu/100/status/stop") || r.stderr.contains("/api2/json/nodes/pve1/qemu/100/status/stop"),
+        "{}\n{}",
+        r.stdout,
+        r.stderr
+    );
 }
 
 #[test]
@@ -193,7 +204,12 @@ fn named_target_from_the_config_file() {
     std::fs::create_dir_all(&cfg_dir).expect("mkdir");
     std::fs::write(
         cfg_dir.join("config.toml"),
-        format!("[targets.lab]\nurl = \"{}\"\ntoken_id = \"{TOKEN_ID}\"\ntoken_secret_file = \"{}\"\nfingerprint = \"{}\"\n", server.url(), secret.display(), id.fingerprint),
+        format!(
+            "[targets.lab]\nurl = \"{}\"\ntoken_id = \"{TOKEN_ID}\"\ntoken_secret_file = \"{}\"\nfingerprint = \"{}\"\n",
+            server.url(),
+            secret.display(),
+            id.fingerprint
+        ),
     )
     .expect("write");
     let r = Pvectl::new().env("HOME", home.path()).env_remove_xdg().args(["-t", "lab", "-o", "json", "guest", "list"]).run();

@@ -43,7 +43,11 @@ fn s(v: &Value, k: &str) -> Option<String> {
 
 #[rstest]
 #[tokio::test]
-async fn cluster_resources(#[files("fixtures/api-json-cluster-resources/*.txt")] #[exclude(r"\.src\.txt$")] path: PathBuf) {
+async fn cluster_resources(
+    #[files("fixtures/api-json-cluster-resources/*.txt")]
+    #[exclude(r"\.src\.txt$")]
+    path: PathBuf,
+) {
     let (body, data) = body_and_data(&path);
     let (server, b) = serve(body);
     let items = b.cluster_resources(None).await.expect("parses");

@@ -236,9 +236,8 @@ async fn serve(mut tls: tokio_rustls::server::TlsStream<tokio::net::TcpStream>, 
         let mut lines = head.split("\r\n");
         let mut first = lines.next().unwrap_or("").split(' ');
         let (method, target) = (first.next().unwrap_or("").to_owned(), first.next().unwrap_or("").to_owned());
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned())))
-            .collect();
+        let headers: Vec<(String, String)> =
+            lines.filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))).collect();
         let len: usize = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
         while buf.len() < head_end + 4 + len {
             let mut chunk = [0u8; 4096];

@@ -103,15 +103,35 @@ async fn http_errors_are_classified_from_reason_or_message() {
         Arc::new(|r: &Recorded| match r.path() {
             "/api2/json/denied" => (403, "Permission check failed (/vms/100, VM.PowerMgmt)".into(), r#"{"data":null}"#.into()),
             "/api2/json/noauth" => (401, "No ticket".into(), r#"{"data":null}"#.into()),
-            "/api2/json/gone" => (500, "Internal Server Error".into(), "{\"data\":null,\"message\":\"Configuration file 'nodes/pve1/qemu-server/999.conf' does not exist\\n\"}".into()),
+            "/api2/json/gone" => (
+                500,
+                "Internal Server Error".into(),
+                "{\"data\":null,\"message\":\"Configuration file 'nodes/pve1/qemu-server/999.conf' does not exist\\n\"}".into(),
+            ),
             "/api2/json/locked" => (500, "VM is locked (backup)".into(), r#"{"data":null}"#.into()),
-            "/api2/json/params" => (400, "Parameter verification failed.".into(), r#"{"data":null,"errors":{"vmid":"type check ('integer') failed - got 'abc'"}}"#.into()),
+            "/api2/json/params" => (
+                400,
+                "Parameter verification failed.".into(),
+                r#"{"data":null,"errors":{"vmid":"type check ('integer') failed - got 'abc'"}}"#.into(),
+            ),
             "/api2/json/proxy" => (595, "Connection refused".into(), String::new()),
-            _ => (501, format!("Method '{} {}' not implemented", r.method, r.path().trim_start_matches("/api2/json")), r#"{"data":null}"#.into()),
+            _ => (
+                501,
+                format!("Method '{} {}' not implemented", r.method, r.path().trim_start_matches("/api2/json")),
+                r#"{"data":null}"#.into(),
+            ),
         }),
     );
     let t = transport(&server, pinned(&id));
-    let cases = [("/denied", 4, "Permission check failed (/vms/100, VM.PowerMgmt)"), ("/noauth", 4, "No ticket"), ("/gone", 5, "Configuration file 'nodes/pve1/qemu-server/999.conf' does not exist"), ("/locked", 6, "VM is locked (backup)"), ("/params", 2, "Parameter verification failed.\nvmid: type check ('integer') failed - got 'abc'"), ("/proxy", 9, "Connection refused"), ("/nope", 5, "Method 'GET /nope' not implemented")];
+    let cases = [
+        ("/denied", 4, "Permission check failed (/vms/100, VM.PowerMgmt)"),
+        ("/noauth", 4, "No ticket"),
+        ("/gone", 5, "Configuration file 'nodes/pve1/qemu-server/999.conf' does not exist"),
+        ("/locked", 6, "VM is locked (backup)"),
+        ("/params", 2, "Parameter verification failed.\nvmid: type check ('integer') failed - got 'abc'"),
+        ("/proxy", 9, "Connection refused"),
+        ("/nope", 5, "Method 'GET /nope' not implemented"),
+    ];
     for (path, code, text) in cases {
         let e = t.call(Method::Get, path, &Params::new()).await.expect_err(path);
         assert_eq!(e.exit_code(), code, "{path}: {e}");

@@ -167,10 +167,9 @@ async fn call(c: &reqwest::Client, method: Method, url: &str, token: Option<usiz
 }
 
 fn reason(resp: &Response) -> String {
-    resp.extensions().get::<ReasonPhrase>().map_or_else(
-        || resp.status().canonical_reason().unwrap_or("").to_owned(),
-        |r| String::from_utf8_lossy(r.as_bytes()).into_owned(),
-    )
+    resp.extensions()
+        .get::<ReasonPhrase>()
+        .map_or_else(|| resp.status().canonical_reason().unwrap_or("").to_owned(), |r| String::from_utf8_lossy(r.as_bytes()).into_owned())
 }
 
 async fn get_data(s: &Server, c: &reqwest::Client, path: &str, query: &[(&str, &str)], token: usize) -> Value {
@@ -240,7 +239,10 @@ async fn permissions_are_403_with_the_acl_path_and_privilege() {
     let c = client(None);
     let (status, reason, body) = call(&c, Method::GET, &s.url("/nodes/pve1/qemu/100/config"), Some(EMPTY), &[]).await;
     assert_eq!((status, reason.as_str()), (403, "Permission check failed (/vms/100, VM.Audit)"));
-    assert_eq!(serde_json::from_str::<Value>(&body).expect("json"), json!({"data": null, "message": "Permission check failed (/vms/100, VM.Audit)\n"}));
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).expect("json"),
+        json!({"data": null, "message": "Permission check failed (/vms/100, VM.Audit)\n"})
+    );
     // The power action: 403 from the route's privilege once the core has the route; until
     // the core simulates writes, pveproxy's order (handler before privileges) makes it 501.
     let start = "/nodes/pve1/qemu/100/status/start";
@@ -329,7 +331,8 @@ async fn requests_are_logged_and_the_state_file_is_shared() {
     std::fs::write(&state, v.to_string()).expect("write state");
     let status = get_data(&s, &c, "/cluster/status", &[], ROOT).await;
     assert_eq!(status[0]["name"], "renamed");
-    let resp = c.get(s.url("/cluster/resources?type=vm")).header("Authorization", "PVEAPIToken=ops@pve!vm100=s-100").send().await.expect("r");
+    let resp =
+        c.get(s.url("/cluster/resources?type=vm")).header("Authorization", "PVEAPIToken=ops@pve!vm100=s-100").send().await.expect("r");
     let list: Value = resp.json().await.expect("json");
     assert_eq!(list["data"].as_array().map(|l| l.iter().map(|g| g["vmid"].clone()).collect::<Vec<_>>()), Some(vec![json!(100)]));
     // A state file from before tokens existed still loads; it has no REST access.

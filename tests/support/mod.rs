@@ -60,9 +60,24 @@ impl Pvectl {
     /// `pvectl` with a clean environment for its own variables.
     pub(crate) fn new() -> Self {
         let mut cmd = Command::new(pvectl_bin());
-        for v in ["PVECTL_TARGET", "PVECTL_TOOLS", "PVECTL_SSH_CONFIG", "PVE_SIM_STATE", "PVE_SIM_LOG", "PVE_SIM_NODE", "PVE_SIM_LATENCY_MS",
+        for v in [
+            "PVECTL_TARGET",
+            "PVECTL_TOOLS",
+            "PVECTL_SSH_CONFIG",
+            "PVE_SIM_STATE",
+            "PVE_SIM_LOG",
+            "PVE_SIM_NODE",
+            "PVE_SIM_LATENCY_MS",
             // REST credentials and the config file: each test sets its own.
-            "PROXMOX_HOST", "PROXMOX_TOKEN_ID", "PROXMOX_TOKEN_SECRET", "PVE_HOST", "PVE_USER", "PVE_TOKEN_ID", "PVE_TOKEN_SECRET", "PVECTL_CONFIG"] {
+            "PROXMOX_HOST",
+            "PROXMOX_TOKEN_ID",
+            "PROXMOX_TOKEN_SECRET",
+            "PVE_HOST",
+            "PVE_USER",
+            "PVE_TOKEN_ID",
+            "PVE_TOKEN_SECRET",
+            "PVECTL_CONFIG",
+        ] {
             cmd.env_remove(v);
         }
         Self { cmd }

@@ -185,7 +185,11 @@ mod tests {
 
     #[test]
     fn perl_location_suffix_is_dropped() {
-        let e = classify_cli_error("qm", 255, "Configuration file 'nodes/pve/qemu-server/999.conf' does not exist at /usr/share/perl5/PVE/AbstractConfig.pm line 58.\n");
+        let e = classify_cli_error(
+            "qm",
+            255,
+            "Configuration file 'nodes/pve/qemu-server/999.conf' does not exist at /usr/share/perl5/PVE/AbstractConfig.pm line 58.\n",
+        );
         assert_eq!(e.to_string(), "Configuration file 'nodes/pve/qemu-server/999.conf' does not exist");
     }
 }

@@ -20,8 +20,8 @@ use super::text_detail::{parse_config, parse_listsnapshot};
 use crate::backend::{Backend, GuestFilter, Method, Mutation, Params, ResourceType, Started, TaskFilter};
 use crate::error::{Error, Result};
 use crate::model::{
-    ClusterResource, ClusterStatusEntry, ExitStatus, Guest, GuestConfig, GuestKind, GuestRef, GuestStatus, Node, NodeName, NodeStatus, Snapshot,
-    Storage, Task, TaskLogLine, TaskStatus, Upid, Version,
+    ClusterResource, ClusterStatusEntry, ExitStatus, Guest, GuestConfig, GuestKind, GuestRef, GuestStatus, Node, NodeName, NodeStatus,
+    Snapshot, Storage, Task, TaskLogLine, TaskStatus, Upid, Version,
 };
 
 /// Runs one program with its arguments on the target: what [`QmPctBackend`] needs from a
@@ -296,7 +296,10 @@ impl Backend for QmPctBackend {
         if let Some(guest) = mutation.guest() {
             let node = self.node_name().await?;
             if guest.node != node {
-                return Err(Error::NotFound(format!("guest {} is on node {}, but --tools qm-pct sees only this host ({node})", guest.vmid, guest.node)));
+                return Err(Error::NotFound(format!(
+                    "guest {} is on node {}, but --tools qm-pct sees only this host ({node})",
+                    guest.vmid, guest.node
+                )));
             }
         }
         let out = self.runner.run(tool, &args).await?;
@@ -323,9 +326,9 @@ fn finished_from_output(tool: &str, out: &CommandOutput) -> Result<Started> {
     let stderr = out.stderr_text();
     let log: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect();
     if out.status == 0 {
-        let warnings = stderr
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("Task finished with ").and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse().ok()));
+        let warnings = stderr.lines().find_map(|l| {
+            l.trim().strip_prefix("Task finished with ").and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse().ok())
+        });
         let exit = warnings.map_or(ExitStatus::Ok, ExitStatus::Warnings);
         return Ok(Started::Finished { exit, log });
     }

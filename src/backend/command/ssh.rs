@@ -77,11 +77,11 @@ impl SshOptions {
                 None => (hostport.to_owned(), None),
             }
         };
-        let port = port
-            .map(|p| p.parse::<u16>().map_err(|_| Error::Usage(format!("invalid port '{p}' in '{target}'"))))
-            .transpose()?;
+        let port = port.map(|p| p.parse::<u16>().map_err(|_| Error::Usage(format!("invalid port '{p}' in '{target}'")))).transpose()?;
         let ok_host = !host.is_empty() && !host.starts_with('-') && host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-_:".contains(&b));
-        let ok_user = user.as_deref().is_none_or(|u| !u.is_empty() && !u.starts_with('-') && u.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)));
+        let ok_user = user
+            .as_deref()
+            .is_none_or(|u| !u.is_empty() && !u.starts_with('-') && u.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)));
         if !ok_host || !ok_user {
             return Err(Error::Usage(format!("invalid ssh target '{target}': expected ssh://[user@]host[:port]")));
         }
@@ -182,12 +182,9 @@ impl SshRunner {
         let socket = match opts.persist {
             Some(_) => dir.join(format!("m-{:016x}", opts.socket_key())),
             // Unique per runner, so two private runners in one process never share a path.
-            None => dir.join(format!(
-                "p-{:016x}-{}-{}",
-                opts.socket_key(),
-                std::process::id(),
-                PRIVATE_SEQ.fetch_add(1, Ordering::Relaxed)
-            )),
+            None => {
+                dir.join(format!("p-{:016x}-{}-{}", opts.socket_key(), std::process::id(), PRIVATE_SEQ.fetch_add(1, Ordering::Relaxed)))
+            }
         };
         ssh_master::check_socket_path(&socket)?;
         if opts.persist.is_none() {
@@ -235,7 +232,8 @@ impl SshRunner {
     /// `Transport` when the channel fails or the session was closed.
     pub async fn run(&self, program: &str, args: &[String]) -> Result<CommandOutput> {
         let guard = self.session.lock().await;
-        let session = guard.as_ref().ok_or_else(|| Error::Transport { message: format!("ssh session to {self} is closed"), source: None })?;
+        let session =
+            guard.as_ref().ok_or_else(|| Error::Transport { message: format!("ssh session to {self} is closed"), source: None })?;
         let out = session
             .command(program)
             .args(args)

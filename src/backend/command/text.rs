@@ -99,16 +99,21 @@ pub fn parse_qm_list(text: &str, node: &NodeName) -> Result<Vec<Guest>> {
         }
         let k = toks.len();
         if k < 5 {
-            return Err(line_error(CMD, n, format!("expected VMID NAME STATUS MEM(MB) BOOTDISK(GB) PID, got {k} columns: '{}'", line.trim())));
+            return Err(line_error(
+                CMD,
+                n,
+                format!("expected VMID NAME STATUS MEM(MB) BOOTDISK(GB) PID, got {k} columns: '{}'", line.trim()),
+            ));
         }
         let vmid: Vmid = first.parse().map_err(|e| line_error(CMD, n, format!("{e}")))?;
         let (status_at, status) = toks[k - 4];
         if !is_status_word(status) {
             return Err(line_error(CMD, n, format!("'{status}' is not a status")));
         }
-        let maxmem = scaled_bytes(toks[k - 3].1, MIB).ok_or_else(|| line_error(CMD, n, format!("MEM(MB) '{}' is not a number", toks[k - 3].1)))?;
-        let maxdisk =
-            scaled_bytes(toks[k - 2].1, GIB).ok_or_else(|| line_error(CMD, n, format!("BOOTDISK(GB) '{}' is not a number", toks[k - 2].1)))?;
+        let maxmem =
+            scaled_bytes(toks[k - 3].1, MIB).ok_or_else(|| line_error(CMD, n, format!("MEM(MB) '{}' is not a number", toks[k - 3].1)))?;
+        let maxdisk = scaled_bytes(toks[k - 2].1, GIB)
+            .ok_or_else(|| line_error(CMD, n, format!("BOOTDISK(GB) '{}' is not a number", toks[k - 2].1)))?;
         toks[k - 1].1.parse::<u64>().map_err(|_| line_error(CMD, n, format!("PID '{}' is not an integer", toks[k - 1].1)))?;
         let name = line[first_at + first.len()..status_at].trim();
         guests.push(Guest {

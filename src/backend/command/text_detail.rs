@@ -158,7 +158,9 @@ mod tests {
 
     #[test]
     fn flat_pre_2017_format() {
-        let s = parse_listsnapshot("first                no-parent            initial install\nsecond               first                \n").expect("parses");
+        let s =
+            parse_listsnapshot("first                no-parent            initial install\nsecond               first                \n")
+                .expect("parses");
         assert_eq!((s[0].parent.as_deref(), s[0].description.as_str()), (None, "initial install"));
         assert_eq!((s[1].parent.as_deref(), s[1].description.as_str()), (Some("first"), ""));
         assert!(parse_listsnapshot("lonely\n").is_err());

@@ -94,7 +94,15 @@ impl RestTransport {
         let mut auth = HeaderValue::from_str(&opts.credentials.authorization())
             .map_err(|_| Error::Usage("the API token secret holds characters that cannot go in an HTTP header".into()))?;
         auth.set_sensitive(true);
-        Ok(Self { client, base: opts.endpoint.api_base(), endpoint: opts.endpoint, token_id: opts.credentials.token_id, trust, auth, trace: opts.trace })
+        Ok(Self {
+            client,
+            base: opts.endpoint.api_base(),
+            endpoint: opts.endpoint,
+            token_id: opts.credentials.token_id,
+            trust,
+            auth,
+            trace: opts.trace,
+        })
     }
 
     /// The endpoint.
@@ -175,7 +183,12 @@ impl ApiTransport for RestTransport {
         let out = self.send(method, path, params).await;
         if self.trace {
             let result = out.as_ref().map_or_else(|e| format!("error: {e}"), |(s, r, _)| format!("{s} {r}"));
-            eprintln!("pvectl: {} {} -> {result} in {} ms", self.describe(), self.render(method, path, params), start.elapsed().as_millis());
+            eprintln!(
+                "pvectl: {} {} -> {result} in {} ms",
+                self.describe(),
+                self.render(method, path, params),
+                start.elapsed().as_millis()
+            );
         }
         let (status, reason, body) = out?;
         if !(200..300).contains(&status) {

@@ -61,7 +61,9 @@ impl FromStr for TokenId {
         }
         let ident = |v: &str, extra: &[u8]| {
             let b = v.as_bytes();
-            b.len() >= 2 && b[0].is_ascii_alphabetic() && b.iter().all(|c| c.is_ascii_alphanumeric() || b"-_".contains(c) || extra.contains(c))
+            b.len() >= 2
+                && b[0].is_ascii_alphabetic()
+                && b.iter().all(|c| c.is_ascii_alphanumeric() || b"-_".contains(c) || extra.contains(c))
         };
         if !ident(realm, b"") {
             return Err(bad("bad realm"));
@@ -270,10 +272,7 @@ pub(crate) fn parse_key_values(text: &str) -> std::result::Result<HashMap<String
             return Err(i + 1);
         }
         let v = v.trim();
-        let v = [('"', '"'), ('\'', '\'')]
-            .iter()
-            .find_map(|(a, b)| v.strip_prefix(*a).and_then(|r| r.strip_suffix(*b)))
-            .unwrap_or(v);
+        let v = [('"', '"'), ('\'', '\'')].iter().find_map(|(a, b)| v.strip_prefix(*a).and_then(|r| r.strip_suffix(*b))).unwrap_or(v);
         map.insert(k.to_owned(), v.to_owned());
     }
     Ok(map)

@@ -20,7 +20,12 @@ fn private_file(dir: &Path, name: &str, text: &str, mode: u32) -> PathBuf {
     p
 }
 
-fn resolve_with(flags: &CredentialFlags, env: &dyn Fn(&str) -> Option<String>, file: Option<&Path>, target: Option<&TargetEntry>) -> Result<Resolved> {
+fn resolve_with(
+    flags: &CredentialFlags,
+    env: &dyn Fn(&str) -> Option<String>,
+    file: Option<&Path>,
+    target: Option<&TargetEntry>,
+) -> Result<Resolved> {
     resolve(&CredentialSources { flags, env, credentials_file: file, target })
 }
 
@@ -31,7 +36,9 @@ fn token_ids_parse() {
     assert_eq!(t.to_string(), "root@pam!pvectl");
     let t: TokenId = "john@example.com@pve!ops.1".parse().expect("user with @");
     assert_eq!((t.user(), t.realm(), t.token()), ("john@example.com", "pve", "ops.1"));
-    for bad in ["root@pam", "root!tok", "@pam!tok", "root@pam!", "root@p!tok", "root@pam!1tok", "ro ot@pam!tok", "root@pam!to/k", "root@pam!tok=x"] {
+    for bad in
+        ["root@pam", "root!tok", "@pam!tok", "root@pam!", "root@p!tok", "root@pam!1tok", "ro ot@pam!tok", "root@pam!to/k", "root@pam!tok=x"]
+    {
         assert!(matches!(bad.parse::<TokenId>(), Err(Error::Usage(_))), "{bad}");
     }
 }
@@ -100,7 +107,12 @@ fn credentials_file_then_config_target() {
     let dir = tempfile::tempdir().expect("dir");
     let file = private_file(dir.path(), "creds", "# comment\nexport PROXMOX_HOST=https://filehost\nPROXMOX_TOKEN_ID='f@pve!file'\n", 0o600);
     let tsf = private_file(dir.path(), "t.secret", "target-secret", 0o600);
-    let target = TargetEntry { url: Some("https://cfg".into()), token_id: Some("t@pve!cfg".into()), token_secret_file: Some(tsf), ..TargetEntry::default() };
+    let target = TargetEntry {
+        url: Some("https://cfg".into()),
+        token_id: Some("t@pve!cfg".into()),
+        token_secret_file: Some(tsf),
+        ..TargetEntry::default()
+    };
     let none = env_of(&[]);
     let r = resolve_with(&CredentialFlags::default(), &none, Some(&file), Some(&target)).expect("ok");
     assert_eq!(r.host.expect("h").host, "filehost");

@@ -45,7 +45,9 @@ pub fn classify_http(status: u16, reason: &str, body: &[u8]) -> Error {
     match status {
         401 | 403 => Error::PermissionDenied(message),
         400 if !params.is_empty() => Error::InvalidParameter { message, params },
-        595 | 596 => Error::Transport { message: format!("the node could not reach another cluster node (HTTP {status}): {message}"), source: None },
+        595 | 596 => {
+            Error::Transport { message: format!("the node could not reach another cluster node (HTTP {status}): {message}"), source: None }
+        }
         404 | 501 => Error::NotFound(message),
         _ => match classify_text(&headline) {
             Some(c @ (TextClass::NotFound | TextClass::Conflict | TextClass::PermissionDenied)) => c.error(message),

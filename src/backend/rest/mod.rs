@@ -11,7 +11,8 @@ mod tls;
 
 pub use client::{CONNECT_TIMEOUT, REQUEST_TIMEOUT, RestOptions, RestTransport};
 pub use credentials::{
-    CredentialFlags, CredentialSources, Credentials, Resolved, Secret, TokenId, check_private, read_credentials_file, read_secret_file, resolve,
+    CredentialFlags, CredentialSources, Credentials, Resolved, Secret, TokenId, check_private, read_credentials_file, read_secret_file,
+    resolve,
 };
 pub use error::classify_http;
 pub use settings::{ConfigFile, DEFAULT_PORT, Endpoint, TargetEntry, config_path, credentials_path};

@@ -88,7 +88,11 @@ impl Endpoint {
 
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.host.contains(':') { write!(f, "https://[{}]:{}", self.host, self.port) } else { write!(f, "https://{}:{}", self.host, self.port) }
+        if self.host.contains(':') {
+            write!(f, "https://[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "https://{}:{}", self.host, self.port)
+        }
     }
 }
 
@@ -194,7 +198,16 @@ mod tests {
         assert_eq!(Endpoint::parse("https://[::1]:8007").expect("ok").to_string(), "https://[::1]:8007");
         assert_eq!(Endpoint::parse("https://[fe80::1]").expect("ok").port, 8006);
         assert_eq!(Endpoint::parse_lenient("pve.example.com:8443").expect("ok").to_string(), "https://pve.example.com:8443");
-        for bad in ["http://pve1", "https://", "https://pve1:0", "https://pve1:x", "https://pve1/api2/json", "https://u:p@pve1", "https://[::1", "https://a b"] {
+        for bad in [
+            "http://pve1",
+            "https://",
+            "https://pve1:0",
+            "https://pve1:x",
+            "https://pve1/api2/json",
+            "https://u:p@pve1",
+            "https://[::1",
+            "https://a b",
+        ] {
             assert!(matches!(Endpoint::parse(bad), Err(Error::Usage(_))), "{bad}");
         }
         assert_eq!(Endpoint::parse("https://pve1").expect("ok").api_base(), "https://pve1:8006/api2/json");

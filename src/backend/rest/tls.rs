@@ -48,7 +48,8 @@ impl FromStr for Fingerprint {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        let bad = || Error::Usage(format!("invalid SHA-256 fingerprint '{s}': expected 32 hex bytes as AA:BB:CC:... (as the PVE GUI shows it)"));
+        let bad =
+            || Error::Usage(format!("invalid SHA-256 fingerprint '{s}': expected 32 hex bytes as AA:BB:CC:... (as the PVE GUI shows it)"));
         let t = s.trim();
         let t = t.strip_prefix("sha256 Fingerprint=").or_else(|| t.strip_prefix("SHA256 Fingerprint=")).unwrap_or(t);
         let hex: Vec<u8> = if t.contains(':') {
@@ -272,7 +273,10 @@ mod tests {
     #[test]
     fn fingerprint_of_der_is_sha256() {
         // SHA-256 of the empty string.
-        assert_eq!(Fingerprint::of_der(b"").to_string().replace(':', "").to_lowercase(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            Fingerprint::of_der(b"").to_string().replace(':', "").to_lowercase(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
     }
 
     #[test]

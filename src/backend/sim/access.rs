@@ -132,7 +132,13 @@ impl Caller {
 /// An ACL path without a trailing `/` (`/vms/100/` is `/vms/100`; `/` stays).
 fn normalise(path: &str) -> String {
     let p = path.trim_end_matches('/');
-    if p.is_empty() { "/".to_owned() } else if p.starts_with('/') { p.to_owned() } else { format!("/{p}") }
+    if p.is_empty() {
+        "/".to_owned()
+    } else if p.starts_with('/') {
+        p.to_owned()
+    } else {
+        format!("/{p}")
+    }
 }
 
 /// `401 No ticket`: a request without credentials (pve-manager `PVE/HTTPServer.pm` `auth_handler`).

@@ -34,7 +34,17 @@ const fn post(pattern: &'static str, params: &'static [&'static str], handler: H
 pub(crate) const WRITE_ROUTES: &[Route] = &[
     post(
         "/nodes/{node}/{kind=qemu}/{vmid}/status/start",
-        &["force-cpu", "machine", "migratedfrom", "migration_network", "migration_type", "skiplock", "stateuri", "targetstorage", "timeout"],
+        &[
+            "force-cpu",
+            "machine",
+            "migratedfrom",
+            "migration_network",
+            "migration_type",
+            "skiplock",
+            "stateuri",
+            "targetstorage",
+            "timeout",
+        ],
         start,
     ),
     post("/nodes/{node}/{kind=qemu}/{vmid}/status/stop", &["keepActive", "migratedfrom", "overrule-shutdown", "skiplock", "timeout"], stop),
@@ -95,9 +105,11 @@ pub(crate) fn checked_guest(sim: &Sim, req: &Request<'_>, privilege: &str, skipl
     if let Some(lock) = g.lock.as_ref().filter(|_| !skiplock) {
         return Err(SimError::die(format!("{} is locked ({lock})", word(kind))));
     }
-    let busy = sim.state().tasks.iter().any(|t| {
-        t.upid.id == vmid && t.upid.node.as_str() == node && t.pending.as_ref().is_some_and(|p| p.holds_config_lock)
-    });
+    let busy = sim
+        .state()
+        .tasks
+        .iter()
+        .any(|t| t.upid.id == vmid && t.upid.node.as_str() == node && t.pending.as_ref().is_some_and(|p| p.holds_config_lock));
     if busy {
         let file = match kind {
             GuestKind::Qemu => format!("/var/lock/qemu-server/lock-{vmid}.conf"),
@@ -149,7 +161,12 @@ fn power(sim: &mut Sim, req: &Request<'_>, action: PowerAction) -> Result<Value,
     let g = checked_guest(sim, req, "VM.PowerMgmt", skiplock)?;
     let (kind, vmid, node) = (g.kind, g.vmid, g.node.clone());
     // qemu-server checks the QEMU run state before forking the shutdown worker.
-    if kind == GuestKind::Qemu && action == PowerAction::Shutdown && g.is_running() && g.qmpstatus.as_deref() == Some("paused") && !force_stop {
+    if kind == GuestKind::Qemu
+        && action == PowerAction::Shutdown
+        && g.is_running()
+        && g.qmpstatus.as_deref() == Some("paused")
+        && !force_stop
+    {
         return Err(SimError::die("VM is paused - cannot shutdown"));
     }
     if g.hastate.is_some() && matches!(action, PowerAction::Start | PowerAction::Stop | PowerAction::Shutdown) {

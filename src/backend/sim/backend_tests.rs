@@ -93,7 +93,13 @@ async fn tasks_and_storage() {
     let log = b.task_log(&failed.upid, 0, 50).await.expect("log");
     assert_eq!(log.last().map(|l| l.t.as_str()), Some("TASK ERROR: VM 103 not running"));
 
-    let warn = b.tasks(&node("pve3"), &crate::backend::TaskFilter::default()).await.expect("tasks").into_iter().find(|t| t.status.as_deref() == Some("WARNINGS: 1")).expect("warn");
+    let warn = b
+        .tasks(&node("pve3"), &crate::backend::TaskFilter::default())
+        .await
+        .expect("tasks")
+        .into_iter()
+        .find(|t| t.status.as_deref() == Some("WARNINGS: 1"))
+        .expect("warn");
     assert_eq!(b.task_status(&warn.upid).await.expect("status").exitstatus, Some(ExitStatus::Warnings(1)));
     let page = b.task_log(&warn.upid, 1, 1).await.expect("log");
     assert_eq!((page.len(), page[0].n, page[0].t.as_str()), (1, 2, "TASK WARNINGS: 1"));
@@ -155,7 +161,11 @@ async fn mutations_start_tasks_that_end_by_time() {
     state.settings.task_ms = 40;
     let b = SimBackend::new(SimTransport::from_state(state));
     let guest = gref(100, "pve1", GuestKind::Qemu);
-    let m = crate::backend::Mutation::Power { guest: guest.clone(), action: crate::backend::PowerAction::Shutdown, params: vec![("timeout".into(), "60".into())] };
+    let m = crate::backend::Mutation::Power {
+        guest: guest.clone(),
+        action: crate::backend::PowerAction::Shutdown,
+        params: vec![("timeout".into(), "60".into())],
+    };
     let crate::backend::Started::Task(upid) = b.execute(&m).await.expect("starts") else { panic!("a UPID comes back at once") };
     assert_eq!((upid.task_type.as_str(), upid.id.as_str()), ("qmshutdown", "100"));
     let st = b.task_status(&upid).await.expect("status");
@@ -167,6 +177,9 @@ async fn mutations_start_tasks_that_end_by_time() {
     let name = "snap1".parse().expect("name");
     let m = crate::backend::Mutation::SnapshotCreate { guest: guest.clone(), name, description: Some("x".into()), vmstate: false };
     b.execute(&m).await.expect("starts");
-    let e = b.execute(&crate::backend::Mutation::Power { guest, action: crate::backend::PowerAction::Start, params: Vec::new() }).await.expect_err("locked");
+    let e = b
+        .execute(&crate::backend::Mutation::Power { guest, action: crate::backend::PowerAction::Start, params: Vec::new() })
+        .await
+        .expect_err("locked");
     assert_eq!((e.kind(), e.to_string().as_str()), ("conflict", "VM is locked (snapshot)"));
 }

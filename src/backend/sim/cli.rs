@@ -81,7 +81,9 @@ pub fn run(argv: &[String], env: &SimEnv) -> Output {
             Err(e) => Output::fail(e, 2),
         },
         "serve" => super::serve::run_command(rest, env),
-        "" | "help" | "--help" | "-h" => Output { stdout: USAGE.to_owned(), stderr: String::new(), code: i32::from(command.is_empty()) * 2 },
+        "" | "help" | "--help" | "-h" => {
+            Output { stdout: USAGE.to_owned(), stderr: String::new(), code: i32::from(command.is_empty()) * 2 }
+        }
         other => Output::fail(format!("pve-sim: unknown tool '{other}'\n{USAGE}"), 2),
     }
 }

@@ -9,8 +9,8 @@
 
 use serde_json::Value;
 
-use super::actions::WRITE_ROUTES;
 use super::access::Caller;
+use super::actions::WRITE_ROUTES;
 use super::error::SimError;
 use super::route::{self, Request, Route, check_int};
 use super::state::{SimGuest, SimNode, SimState};
@@ -45,7 +45,12 @@ const ROUTES: &[Route] = &[
         handler: ta::task_list,
     },
     Route { method: Method::Get, pattern: "/nodes/{node}/tasks/{upid}/status", params: &[], handler: ta::task_status },
-    Route { method: Method::Get, pattern: "/nodes/{node}/tasks/{upid}/log", params: &["download", "limit", "start"], handler: ta::task_log },
+    Route {
+        method: Method::Get,
+        pattern: "/nodes/{node}/tasks/{upid}/log",
+        params: &["download", "limit", "start"],
+        handler: ta::task_log,
+    },
 ];
 
 /// The simulated cluster: a state and the node that answers (for `local` in

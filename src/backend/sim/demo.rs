@@ -22,7 +22,13 @@ pub fn demo_state() -> SimState {
     web.config.push(("ide2".into(), "local:iso/debian-13.1.0-amd64-netinst.iso,media=cdrom,size=754M".into()));
     web.config.push(("onboot".into(), "1".into()));
     let s1 = snapshot(&web, "pre-upgrade", None, NOW - 2_592_000, "Before the Debian 13 upgrade");
-    let s2 = snapshot(&web, "post-upgrade", Some("pre-upgrade"), NOW - 1_728_000, "After upgrade: all services checked\nsecond line is not listed");
+    let s2 = snapshot(
+        &web,
+        "post-upgrade",
+        Some("pre-upgrade"),
+        NOW - 1_728_000,
+        "After upgrade: all services checked\nsecond line is not listed",
+    );
     let s3 = snapshot(&web, "nginx-tuned", Some("post-upgrade"), NOW - 864_000, "");
     let mut s4 = snapshot(&web, "php-test", Some("pre-upgrade"), NOW - 2_000_000, "Branch: PHP 8.4 trial");
     s4.vmstate = true;
@@ -132,21 +138,36 @@ fn demo_tasks() -> Vec<super::task_state::SimTask> {
     let warn = "WARN: no efidisk configured! Using temporary efivars disk.";
     vec![
         task("pve1", 0x1A2B, NOW - 7_200, "qmstart", "100", 2, Some("OK"), &[]),
-        task("pve1", 0x1A40, NOW - 5_400, "vzdump", "102", 95, Some("OK"), &[
-            "INFO: starting new backup job: vzdump 102 --storage nas --mode snapshot",
-            "INFO: Starting Backup of VM 102 (lxc)",
-            "INFO: status = running",
-            "INFO: backup mode: snapshot",
-            "INFO: Finished Backup of VM 102 (00:01:35)",
-            "INFO: Backup job finished successfully",
-        ]),
+        task(
+            "pve1",
+            0x1A40,
+            NOW - 5_400,
+            "vzdump",
+            "102",
+            95,
+            Some("OK"),
+            &[
+                "INFO: starting new backup job: vzdump 102 --storage nas --mode snapshot",
+                "INFO: Starting Backup of VM 102 (lxc)",
+                "INFO: status = running",
+                "INFO: backup mode: snapshot",
+                "INFO: Finished Backup of VM 102 (00:01:35)",
+                "INFO: Backup job finished successfully",
+            ],
+        ),
         task("pve1", 0x1B07, NOW - 3_600, "qmshutdown", "103", 1, Some("VM 103 not running"), &[]),
         task("pve2", 0x2C10, NOW - 6_000, "vzstart", "105", 3, Some("OK"), &[]),
         task("pve2", 0x2C55, NOW - 4_000, "qmsuspend", "104", 1, Some("OK"), &[]),
-        task("pve2", 0x2D01, NOW - 60, "vzdump", "106", 0, None, &[
-            "INFO: starting new backup job: vzdump 106 --storage nas --mode stop",
-            "INFO: Starting Backup of VM 106 (lxc)",
-        ]),
+        task(
+            "pve2",
+            0x2D01,
+            NOW - 60,
+            "vzdump",
+            "106",
+            0,
+            None,
+            &["INFO: starting new backup job: vzdump 106 --storage nas --mode stop", "INFO: Starting Backup of VM 106 (lxc)"],
+        ),
         task("pve3", 0x3E01, NOW - 8_000, "aptupdate", "", 12, Some("OK"), &["starting apt-get update"]),
         task("pve3", 0x3E20, NOW - 2_400, "qmstart", "108", 4, Some("WARNINGS: 1"), &[warn]),
         task("pve3", 0x3E31, NOW - 1_200, "vzsnapshot", "109", 2, Some("OK"), &[]),

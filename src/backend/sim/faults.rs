@@ -88,9 +88,7 @@ impl Faults {
     pub fn is_denied(&self, acl_path: &str, privilege: &str) -> bool {
         self.denied.iter().any(|d| {
             d.privilege == privilege
-                && (d.path == "/"
-                    || acl_path == d.path
-                    || acl_path.strip_prefix(d.path.as_str()).is_some_and(|rest| rest.starts_with('/')))
+                && (d.path == "/" || acl_path == d.path || acl_path.strip_prefix(d.path.as_str()).is_some_and(|rest| rest.starts_with('/')))
         })
     }
 

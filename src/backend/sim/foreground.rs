@@ -156,7 +156,10 @@ mod tests {
 
     #[test]
     fn qm_and_pct_exit_like_upid_exit() {
-        let mut s = sim(Some(("start", FaultOutcome::Warn { count: 1, message: Some("no efidisk configured! Using temporary efivars disk.".into()) })));
+        let mut s = sim(Some((
+            "start",
+            FaultOutcome::Warn { count: 1, message: Some("no efidisk configured! Using temporary efivars disk.".into()) },
+        )));
         let out = tools::run(&mut s, GuestKind::Qemu, &argv(&["stop", "100"]));
         assert_eq!((out.code, out.stdout.as_str(), out.stderr.as_str()), (0, "", ""));
         let out = tools::run(&mut s, GuestKind::Qemu, &argv(&["start", "100"]));
@@ -171,7 +174,10 @@ mod tests {
         let snap = s.state().guest(102).and_then(|g| g.snapshots.iter().find(|x| x.name == "snap1")).expect("created");
         assert_eq!(snap.description, "a \"b\"; $(c)");
         let out = tools::run(&mut s, GuestKind::Lxc, &argv(&["snapshot", "102", "snap1", "--vmstate", "1"]));
-        assert_eq!((out.code, out.stderr.as_str()), (255, "Unknown option: vmstate\n400 unable to parse option\npct snapshot <vmid> <snapname> [OPTIONS]\n"));
+        assert_eq!(
+            (out.code, out.stderr.as_str()),
+            (255, "Unknown option: vmstate\n400 unable to parse option\npct snapshot <vmid> <snapname> [OPTIONS]\n")
+        );
         let out = tools::run(&mut s, GuestKind::Lxc, &argv(&["rollback", "102", "9bad"]));
         assert!(out.stderr.starts_with("400 Parameter verification failed.\nsnapname: invalid format"), "{}", out.stderr);
         let out = tools::run(&mut s, GuestKind::Lxc, &argv(&["delsnapshot", "102", "nope"]));

@@ -7,17 +7,17 @@
 
 mod access;
 mod actions;
-pub mod cli;
 #[cfg(test)]
 mod backend_tests;
+pub mod cli;
 mod core;
 mod demo;
 mod digest;
 mod error;
 mod faults;
 mod foreground;
-mod pvesh_face;
 mod privileges;
+mod pvesh_face;
 mod pvesh_format;
 mod read_cluster;
 mod read_guest;
@@ -26,10 +26,10 @@ mod read_task;
 mod read_tests;
 mod route;
 mod seed;
+pub mod serve;
 #[cfg(test)]
 mod snapshot_tests;
 mod snapshots;
-pub mod serve;
 mod state;
 mod statefile;
 mod task_state;
@@ -44,9 +44,9 @@ pub use access::{AUTH_FAILED, Caller, Credentials, NO_TICKET, PVE_AUDITOR, SimAc
 pub use core::Sim;
 pub use demo::{DEMO_TOKENS, demo_state, generated_state};
 pub use error::SimError;
-pub use pvesh_face::Output;
 pub use faults::{Denied, FaultOutcome, Faults, TaskFault};
+pub use pvesh_face::Output;
 pub use state::{SimGuest, SimNode, SimPool, SimSnapshot, SimState, SimStorage, StorageUsage, VersionInfo};
-pub use task_state::{Effect, HaPending, Pending, PowerTo, Settings, SimTask};
 pub use statefile::{SimEnv, append_log, save_state, with_state};
+pub use task_state::{Effect, HaPending, Pending, PowerTo, Settings, SimTask};
 pub use transport::{SimBackend, SimTransport, load_state};

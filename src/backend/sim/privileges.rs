@@ -157,7 +157,10 @@ mod tests {
         let own = "/nodes/pve1/tasks/UPID:pve1:00001234:00005678:6955B000:qmstart:100:auditor@pve!t:/log";
         assert!(check_route(&empty, Method::Get, own).is_ok());
         let other = "/nodes/pve1/tasks/UPID:pve1:00001234:00005678:6955B000:qmstart:100:root@pam:/status";
-        assert_eq!(check_route(&empty, Method::Get, other).expect_err("not own").message, "Permission check failed (/nodes/pve1, Sys.Audit)");
+        assert_eq!(
+            check_route(&empty, Method::Get, other).expect_err("not own").message,
+            "Permission check failed (/nodes/pve1, Sys.Audit)"
+        );
         assert!(check_route(&empty, Method::Get, "/nodes/pve1/tasks/garbage/status").is_ok(), "the handler's 400");
     }
 }

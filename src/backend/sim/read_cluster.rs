@@ -213,12 +213,8 @@ pub(crate) fn pools(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError>
     };
     let pool = st.pools.iter().find(|p| p.poolid == id).ok_or_else(|| SimError::die(format!("pool '{id}' does not exist")))?;
     let ty = req.param("type");
-    let members: Vec<Value> = st
-        .guests
-        .iter()
-        .filter(|g| g.pool.as_deref() == Some(id) && ty.is_none_or(|t| t == g.kind.as_str()))
-        .map(resource_item)
-        .collect();
+    let members: Vec<Value> =
+        st.guests.iter().filter(|g| g.pool.as_deref() == Some(id) && ty.is_none_or(|t| t == g.kind.as_str())).map(resource_item).collect();
     Ok(json!([pool_item(pool, Some(members))]))
 }
 

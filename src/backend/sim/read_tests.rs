@@ -36,8 +36,12 @@ fn cluster_resources_items() {
     assert_eq!((nas["plugintype"].as_str(), nas["shared"].as_u64(), nas["status"].as_str()), (Some("nfs"), Some(1), Some("available")));
     assert_eq!(nas["content"], "images,rootdir,backup");
     let e = get("/cluster/resources", &[("type", "pool")]).expect_err("pool is not a type filter in PVE 9.1");
-    assert_eq!(e.cli_text(), "400 Parameter verification failed.\ntype: value 'pool' does not have a value in the enumeration 'vm, storage, node, sdn'\n");
-    let pools: Vec<Value> = ok("/cluster/resources", &[]).as_array().expect("array").iter().filter(|i| i["type"] == "pool").cloned().collect();
+    assert_eq!(
+        e.cli_text(),
+        "400 Parameter verification failed.\ntype: value 'pool' does not have a value in the enumeration 'vm, storage, node, sdn'\n"
+    );
+    let pools: Vec<Value> =
+        ok("/cluster/resources", &[]).as_array().expect("array").iter().filter(|i| i["type"] == "pool").cloned().collect();
     assert_eq!(pools[0], json!({"id": "pool/prod", "type": "pool", "pool": "prod"}));
 }
 

@@ -26,7 +26,8 @@ fn create_holds_the_snapshot_lock_then_becomes_current_parent() {
     let mut sim = Sim::new(demo_state());
     let base = "/nodes/pve1/qemu/100";
     let desc = "a \"b\"; $(c)\nsecond line";
-    let upid = post(&mut sim, &format!("{base}/snapshot"), &[("snapname", "snap1"), ("description", desc), ("vmstate", "1")]).expect("starts");
+    let upid =
+        post(&mut sim, &format!("{base}/snapshot"), &[("snapname", "snap1"), ("description", desc), ("vmstate", "1")]).expect("starts");
     assert_eq!(task(&sim, &upid).upid.task_type, "qmsnapshot");
     assert_eq!(get(&mut sim, &format!("{base}/status/current"), &[])["lock"], "snapshot");
     let res = get(&mut sim, "/cluster/resources", &[("type", "vm")]);
@@ -37,7 +38,10 @@ fn create_holds_the_snapshot_lock_then_becomes_current_parent() {
     assert!(get(&mut sim, &format!("{base}/status/current"), &[]).get("lock").is_none(), "released");
     let list = get(&mut sim, &format!("{base}/snapshot"), &[]);
     let snap = list.as_array().and_then(|a| a.iter().find(|s| s["name"] == "snap1")).expect("listed").clone();
-    assert_eq!((snap["description"].as_str(), snap["vmstate"].as_u64(), snap["parent"].as_str()), (Some(desc), Some(1), Some("nginx-tuned")));
+    assert_eq!(
+        (snap["description"].as_str(), snap["vmstate"].as_u64(), snap["parent"].as_str()),
+        (Some(desc), Some(1), Some("nginx-tuned"))
+    );
     assert_eq!(parent_of(&mut sim, base, "current").as_deref(), Some("snap1"));
 
     let upid = post(&mut sim, &format!("{base}/snapshot"), &[("snapname", "pre-upgrade")]).expect("starts");
@@ -62,9 +66,15 @@ fn snapshot_names_and_parameters_are_checked() {
     let text = |sim: &mut Sim, path: &str, p: &[(&str, &str)]| post(sim, path, p).expect_err("refused").cli_text();
     let create = "/nodes/pve1/qemu/100/snapshot";
     assert_eq!(text(&mut sim, create, &[]), "400 Parameter verification failed.\nsnapname: property is missing and it is not optional\n");
-    assert_eq!(text(&mut sim, create, &[("snapname", "1st")]), "400 Parameter verification failed.\nsnapname: invalid format - invalid configuration ID '1st'\n");
+    assert_eq!(
+        text(&mut sim, create, &[("snapname", "1st")]),
+        "400 Parameter verification failed.\nsnapname: invalid format - invalid configuration ID '1st'\n"
+    );
     let long = "a".repeat(41);
-    assert_eq!(text(&mut sim, create, &[("snapname", &long)]), "400 Parameter verification failed.\nsnapname: value may only be 40 characters long\n");
+    assert_eq!(
+        text(&mut sim, create, &[("snapname", &long)]),
+        "400 Parameter verification failed.\nsnapname: value may only be 40 characters long\n"
+    );
     assert_eq!(text(&mut sim, create, &[("snapname", "current")]), "unable to use snapshot name 'current' (reserved name)\n");
     let e = post(&mut sim, "/nodes/pve1/lxc/102/snapshot", &[("snapname", "x1"), ("vmstate", "1")]).expect_err("no vmstate for lxc");
     assert_eq!(e.params[0].0, "vmstate");

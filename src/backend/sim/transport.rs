@@ -90,7 +90,8 @@ impl SimTransport {
 /// # Errors
 /// `Internal` naming the file when it cannot be read or parsed.
 pub fn load_state(path: &Path) -> Result<SimState> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Internal(format!("cannot read simulator state {}: {e}", path.display())))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::Internal(format!("cannot read simulator state {}: {e}", path.display())))?;
     serde_json::from_str(&text).map_err(|e| Error::Internal(format!("{} is not a simulator state: {e}", path.display())))
 }
 

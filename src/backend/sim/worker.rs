@@ -87,8 +87,15 @@ impl Sim {
         if let (Some(l), Some(g)) = (&lock, st.guest_mut(t.vmid)) {
             g.lock = Some(l.clone());
         }
-        let pending =
-            Pending { end_ms: now.saturating_add(duration), error, warnings, effect: t.effect, lock, holds_config_lock: t.holds_config_lock, foreground };
+        let pending = Pending {
+            end_ms: now.saturating_add(duration),
+            error,
+            warnings,
+            effect: t.effect,
+            lock,
+            holds_config_lock: t.holds_config_lock,
+            foreground,
+        };
         st.tasks.push(SimTask { upid: upid.clone(), endtime: None, exitstatus: None, log, pending: Some(pending) });
         Ok(json!(upid.as_str()))
     }
@@ -102,11 +109,19 @@ impl Sim {
             return;
         }
         let st = self.state_mut();
-        while let Some(i) = st.tasks.iter().enumerate().filter(|(_, t)| due(t)).min_by_key(|(_, t)| t.pending.as_ref().map_or(0, |p| p.end_ms)).map(|(i, _)| i) {
+        while let Some(i) = st
+            .tasks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| due(t))
+            .min_by_key(|(_, t)| t.pending.as_ref().map_or(0, |p| p.end_ms))
+            .map(|(i, _)| i)
+        {
             finalise(st, i);
         }
         st.ha_pending.sort_by_key(|h| h.due_ms);
-        let (ready, later): (Vec<HaPending>, Vec<HaPending>) = std::mem::take(&mut st.ha_pending).into_iter().partition(|h| h.due_ms <= now);
+        let (ready, later): (Vec<HaPending>, Vec<HaPending>) =
+            std::mem::take(&mut st.ha_pending).into_iter().partition(|h| h.due_ms <= now);
         st.ha_pending = later;
         for h in ready {
             ha_act(st, &h);

@@ -47,7 +47,10 @@ fn power_actions_apply_their_effect_when_the_task_ends() {
     let mut sim = Sim::new(demo_state());
     let upid = post(&mut sim, "/nodes/pve1/qemu/100/status/shutdown", &[("timeout", "60"), ("forceStop", "1")]).expect("starts");
     let t = task(&sim, &upid);
-    assert_eq!((t.upid.task_type.as_str(), t.upid.id.as_str(), t.upid.user.as_str(), t.upid.node.as_str()), ("qmshutdown", "100", "root@pam", "pve1"));
+    assert_eq!(
+        (t.upid.task_type.as_str(), t.upid.id.as_str(), t.upid.user.as_str(), t.upid.node.as_str()),
+        ("qmshutdown", "100", "root@pam", "pve1")
+    );
     assert!(t.is_running() && t.endtime.is_none());
     assert!(sim.state().guest(100).expect("100").is_running(), "nothing changes before the end");
     finish_all(&mut sim);
@@ -59,7 +62,10 @@ fn power_actions_apply_their_effect_when_the_task_ends() {
     let upid = post(&mut sim, "/nodes/pve1/qemu/100/status/start", &[]).expect("starts");
     finish_all(&mut sim);
     let g = sim.state().guest(100).expect("100");
-    assert_eq!((task(&sim, &upid).upid.task_type.as_str(), g.status.as_str(), g.qmpstatus.as_deref()), ("qmstart", "running", Some("running")));
+    assert_eq!(
+        (task(&sim, &upid).upid.task_type.as_str(), g.status.as_str(), g.qmpstatus.as_deref()),
+        ("qmstart", "running", Some("running"))
+    );
     assert!(g.pid.is_some() && g.uptime > 0 && g.mem > 0);
     post(&mut sim, "/nodes/pve1/qemu/100/status/suspend", &[]).expect("starts");
     finish_all(&mut sim);
@@ -112,13 +118,22 @@ fn refusals_before_a_task_starts() {
     let text = |r: Result<String, SimError>| r.expect_err("refused").cli_text();
     assert_eq!(text(post(&mut sim, "/nodes/pve1/qemu/100/status/shutdown", &[])), "VM is locked (backup)\n");
     assert_eq!(text(post(&mut sim, "/nodes/pve2/lxc/106/status/start", &[])), "CT is locked (backup)\n");
-    assert_eq!(text(post(&mut sim, "/nodes/pve2/qemu/100/status/start", &[])), "Configuration file 'nodes/pve2/qemu-server/100.conf' does not exist\n");
+    assert_eq!(
+        text(post(&mut sim, "/nodes/pve2/qemu/100/status/start", &[])),
+        "Configuration file 'nodes/pve2/qemu-server/100.conf' does not exist\n"
+    );
     assert_eq!(text(post(&mut sim, "/nodes/pve2/qemu/104/status/shutdown", &[])), "VM is paused - cannot shutdown\n");
     post(&mut sim, "/nodes/pve2/qemu/104/status/shutdown", &[("forceStop", "1")]).expect("forced shutdown of a paused VM");
     post(&mut sim, "/nodes/pve1/qemu/100/status/stop", &[("skiplock", "1")]).expect("skiplock");
-    assert_eq!(text(post(&mut sim, "/nodes/pve1/qemu/100/status/start", &[("skiplock", "1")])), "can't lock file '/var/lock/qemu-server/lock-100.conf' - got timeout\n");
+    assert_eq!(
+        text(post(&mut sim, "/nodes/pve1/qemu/100/status/start", &[("skiplock", "1")])),
+        "can't lock file '/var/lock/qemu-server/lock-100.conf' - got timeout\n"
+    );
     post(&mut sim, "/nodes/pve1/lxc/102/status/reboot", &[]).expect("starts");
-    assert_eq!(text(post(&mut sim, "/nodes/pve1/lxc/102/status/stop", &[])), "can't lock file '/run/lock/lxc/pve-config-102.lock' - got timeout\n");
+    assert_eq!(
+        text(post(&mut sim, "/nodes/pve1/lxc/102/status/stop", &[])),
+        "can't lock file '/run/lock/lxc/pve-config-102.lock' - got timeout\n"
+    );
     let e = sim.handle(Method::Post, "/nodes/pve1/lxc/102/status/reset", &Params::new()).expect_err("no reset for lxc");
     assert_eq!(e.cli_text(), "No 'create' handler defined for '/nodes/pve1/lxc/102/status/reset'\n");
     let e = post(&mut sim, "/nodes/pve1/qemu/103/status/shutdown", &[("timeout", "soon")]).expect_err("bad timeout");

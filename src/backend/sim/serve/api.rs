@@ -96,7 +96,9 @@ pub(crate) fn answer(sim: &mut Sim, req: &ApiRequest) -> Reply {
         "POST" => Method::Post,
         "PUT" => Method::Put,
         "DELETE" => Method::Delete,
-        other => return Reply::error(&SimError { code: Some(501), ..SimError::die(format!("Method '{other} {}' not implemented", req.path)) }),
+        other => {
+            return Reply::error(&SimError { code: Some(501), ..SimError::die(format!("Method '{other} {}' not implemented", req.path)) });
+        }
     };
     if !sim.has_handler(method, &req.path) {
         return Reply::error(&SimError::no_handler(method, &req.path));
@@ -144,10 +146,18 @@ mod tests {
         assert_eq!((r.status, r.reason.as_deref()), (501, Some("Method 'PATCH /version' not implemented")));
         let r = call("GET", "/nodes/pve1/qemu/999/config", Some(0));
         assert_eq!(r.status, 500);
-        assert_eq!(r.body, Body::Json(json!({"data": null, "message": "Configuration file 'nodes/pve1/qemu-server/999.conf' does not exist\n"})));
+        assert_eq!(
+            r.body,
+            Body::Json(json!({"data": null, "message": "Configuration file 'nodes/pve1/qemu-server/999.conf' does not exist\n"}))
+        );
         let r = call("GET", "/nodes/pve1/tasks/bogus/status", Some(0));
         assert_eq!((r.status, r.reason.as_deref()), (400, Some("Parameter verification failed.")));
-        assert_eq!(r.body, Body::Json(json!({"data": null, "message": "Parameter verification failed.\n", "errors": {"upid": "unable to parse worker upid"}})));
+        assert_eq!(
+            r.body,
+            Body::Json(
+                json!({"data": null, "message": "Parameter verification failed.\n", "errors": {"upid": "unable to parse worker upid"}})
+            )
+        );
     }
 
     #[test]
@@ -174,7 +184,10 @@ mod tests {
         let mut get = |path: &str, token: usize| {
             let (id, secret) = DEMO_TOKENS[token];
             let credentials = Credentials::ApiToken(format!("{id}={secret}"));
-            answer(&mut sim, &ApiRequest { method: "GET".into(), format: "json".into(), path: path.into(), params: Vec::new(), credentials })
+            answer(
+                &mut sim,
+                &ApiRequest { method: "GET".into(), format: "json".into(), path: path.into(), params: Vec::new(), credentials },
+            )
         };
         assert_eq!(get("/nodes/pve1/qemu/101/config", 0).reason.as_deref(), Some("Permission check failed (/vms/101, VM.Audit)"));
         let Body::Json(v) = get("/nodes/pve1/qemu", 0).body else { panic!("json") };

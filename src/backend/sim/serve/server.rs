@@ -80,7 +80,8 @@ pub async fn serve(options: ServeOptions, out: &mut dyn std::io::Write) -> Resul
     let tls = if options.tls { Some(SelfSigned::generate()?) } else { None };
     let listener = TcpListener::bind(options.listen).await.map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
     let bound = listener.local_addr().map_err(|e| format!("cannot read the bound address: {e}"))?;
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
+    let mut term =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
     if let Some(t) = &tls {
         writeln!(out, "fingerprint {}", t.fingerprint).map_err(|e| e.to_string())?;
     }
@@ -139,8 +140,11 @@ async fn respond(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response
         return Ok(response(Reply::refusal(400, "cannot read the request body")));
     };
     let header = |h: &HeaderMap, name: header::HeaderName| h.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let (authorization, cookie, content_type) =
-        (header(&parts.headers, header::AUTHORIZATION), header(&parts.headers, header::COOKIE), header(&parts.headers, header::CONTENT_TYPE));
+    let (authorization, cookie, content_type) = (
+        header(&parts.headers, header::AUTHORIZATION),
+        header(&parts.headers, header::COOKIE),
+        header(&parts.headers, header::CONTENT_TYPE),
+    );
     let method = parts.method.as_str().to_owned();
     let (path, query) = (parts.uri.path().to_owned(), parts.uri.query().map(str::to_owned));
     let reply = tokio::task::spawn_blocking(move || {
