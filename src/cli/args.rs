@@ -134,6 +134,8 @@ pub enum Noun {
     /// Raw API calls (pvesh's verbs).
     #[command(subcommand)]
     Api(ApiCmd),
+    /// Check that the target works: reachable, version, nodes, guests, tasks (reads only).
+    Doctor,
 }
 
 /// `cluster ...`

@@ -239,6 +239,7 @@ pub(crate) async fn dispatch(cfg: &Config, b: &dyn Backend, cmd: Noun) -> Result
             // JSON is the natural shape of a raw call; a table would lose structure.
             print(super::args::OutputFormat::Json, &v, |_: &Value| Table::default())
         }
+        Noun::Doctor => super::doctor::doctor(out, b).await,
         cmd => Err(Error::Internal(format!("action routed to the read handler: {cmd:?}"))),
     }
 }

@@ -4,6 +4,7 @@ mod actions;
 mod args;
 mod commands;
 mod config;
+mod doctor;
 mod output;
 
 pub use args::{Cli, OutputFormat};

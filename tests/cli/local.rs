@@ -84,3 +84,18 @@ fn unknown_vmid_exits_5_over_pvesh() {
     r.expect_code(5);
     assert!(r.stderr.contains("does not exist"), "{}", r.stderr);
 }
+
+#[test]
+fn doctor_skips_what_qm_pct_cannot_do_and_fails_without_the_tools() {
+    let tools = SimTools::new();
+    let r = tools.apply(Pvectl::new()).env("PVE_SIM_NODE", "pve1").args(["-t", "local", "--tools", "qm-pct", "doctor", "-o", "json"]).run();
+    r.expect_code(0);
+    let results: Vec<String> =
+        r.json()["checks"].as_array().expect("array").iter().map(|c| format!("{}={}", c["check"], c["result"])).collect();
+    assert_eq!(results, ["\"version\"=\"skipped\"", "\"nodes\"=\"ok\"", "\"guests\"=\"ok\"", "\"tasks\"=\"skipped\""]);
+    // No pvesh anywhere on PATH: the first check fails as a transport error.
+    let empty = tempfile::tempdir().expect("temp dir");
+    let r = Pvectl::new().env("PATH", empty.path()).args(["-t", "local", "doctor", "-o", "json"]).run();
+    r.expect_code(9);
+    assert_eq!(r.json()["checks"][0]["result"], "failed");
+}

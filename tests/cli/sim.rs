@@ -141,3 +141,18 @@ fn a_denied_privilege_exits_4_and_lists_leave_the_guest_out() {
     let list = run(&["guest", "list", "-o", "json"]).json();
     assert!(list.as_array().expect("array").iter().all(|g| g["vmid"] != 100), "PVE hides what the caller may not see");
 }
+
+#[test]
+fn doctor_reports_each_check() {
+    let r = sim(&["doctor", "-o", "json"]);
+    r.expect_code(0);
+    let v = r.json();
+    assert_eq!(v["target"], "Sim");
+    let checks: Vec<(&str, &str)> = v["checks"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|c| (c["check"].as_str().expect("check"), c["result"].as_str().expect("result")))
+        .collect();
+    assert_eq!(checks, [("version", "ok"), ("nodes", "ok"), ("guests", "ok"), ("tasks", "ok")]);
+}
