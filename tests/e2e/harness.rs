@@ -9,7 +9,7 @@ use pvectl::Error;
 use pvectl::backend::command::{HostKeyPolicy, Runner, SshOptions, SshRunner};
 use tempfile::TempDir;
 
-use crate::sshd::{Sshd, SshdOptions, VIA_JUMP_ALIAS, client_config_with_jump, tool_links};
+use crate::sshd::{Sshd, SshdOptions, VIA_JUMP_ALIAS, client_config_with_jump};
 
 /// An argument every shell would mangle if it were not escaped exactly once.
 const HOSTILE: &str = "a b'c\";d $(touch /tmp/pvectl-e2e-pwned) `touch /tmp/pvectl-e2e-pwned` \\ * ~ \t";
@@ -67,8 +67,8 @@ async fn assert_hostile_round_trip(runner: &Runner) {
 
 #[test]
 fn session_path_starts_with_the_injected_dir_and_finds_the_tools() {
-    let tools = TempDir::new().expect("tool dir");
-    let bin = tool_links(&tools.path().join("bin"), Path::new(env!("CARGO_BIN_EXE_pve-sim")));
+    let tools = crate::support::SimTools::new();
+    let bin = tools.bin();
     let path = format!("{}:/usr/bin:/bin", bin.display());
     let sshd = Sshd::start(SshdOptions { env: vec![("PATH".into(), path.clone()), ("PVE_SIM_STATE".into(), "/x y".into())] });
 

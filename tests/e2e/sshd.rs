@@ -225,16 +225,6 @@ pub(crate) fn client_config_with_jump(target: &Sshd, jump: &Sshd) -> PathBuf {
     path
 }
 
-/// Creates `dir` with `pvesh`, `qm`, `pct` and `hostname` as symlinks to `binary` (the
-/// `pve-sim` multi-call binary, `env!("CARGO_BIN_EXE_pve-sim")`), for the front of `PATH`.
-pub(crate) fn tool_links(dir: &Path, binary: &Path) -> PathBuf {
-    std::fs::create_dir_all(dir).expect("create the tool link dir");
-    for name in ["pvesh", "qm", "pct", "hostname"] {
-        std::os::unix::fs::symlink(binary, dir.join(name)).expect("link a tool to pve-sim");
-    }
-    dir.to_path_buf()
-}
-
 fn keygen(path: &Path) {
     let out = Command::new("ssh-keygen")
         .args(["-q", "-N", "", "-t", "ed25519", "-C", "pvectl-e2e", "-f"])
