@@ -4,11 +4,13 @@
 //! the deadline; then the running task's UPID is looked up among the node's active tasks
 //! (`GET /nodes/{node}/tasks?vmid=&source=active`) so `task wait` can resume.
 
+use std::ops::ControlFlow;
+
 use crate::backend::{Backend, Mutation, Started, TaskFilter};
 use crate::error::{Error, Result};
 use crate::model::{ExitStatus, Upid};
 use crate::workflow::context::Ctx;
-use crate::workflow::report::TaskReport;
+use crate::workflow::report::{GuestState, Outcome, Report, TaskReport};
 use crate::workflow::wait::{Deadline, Progress, TAIL_LINES, check_exit, wait_task};
 
 /// What acting gave: the task as far as it is known, and an error when it failed or the
@@ -62,6 +64,38 @@ pub(crate) async fn act(ctx: &Ctx<'_>, m: &Mutation, deadline: &Deadline) -> Res
         }
         Started::Value(v) => Ok(Acted { task: None, value: Some(v), error: None }),
     }
+}
+
+/// Acts on a guest and starts its report. `Break(outcome)` when the workflow ends here (the
+/// task failed or timed out, or it is not waited for or still running); `Continue(report)`
+/// when the caller re-checks and fills `after`.
+///
+/// # Errors
+/// As [`act`].
+pub(crate) async fn act_and_report(
+    ctx: &Ctx<'_>,
+    m: &Mutation,
+    deadline: &Deadline,
+    before: GuestState,
+    snapshot: Option<String>,
+) -> Result<ControlFlow<Outcome, Report>> {
+    let acted = act(ctx, m, deadline).await?;
+    let report = Report {
+        action: m.name(),
+        target: m.guest().cloned(),
+        snapshot,
+        before: Some(before),
+        task: acted.task,
+        after: None,
+        changed: true,
+    };
+    if let Some(e) = acted.error {
+        return Ok(ControlFlow::Break(Outcome::Incomplete(report, e)));
+    }
+    if !ctx.wait || report.task.as_ref().is_some_and(|t| t.status == "running") {
+        return Ok(ControlFlow::Break(Outcome::Done(report)));
+    }
+    Ok(ControlFlow::Continue(report))
 }
 
 /// The newest active task of the mutation's guest, when the backend can list tasks.

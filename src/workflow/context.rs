@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Mutation};
 use crate::safety::{Decision, Gate, Guarded};
-use crate::workflow::report::{Outcome, Plan};
+use crate::workflow::report::{GuestState, Outcome, Plan};
 
 /// A workflow's surroundings for one command.
 pub struct Ctx<'a> {
@@ -27,6 +27,23 @@ impl Ctx<'_> {
     /// The backend as a plain [`Backend`] (reads).
     pub fn b(&self) -> &dyn Backend {
         self.backend
+    }
+
+    /// The plan for `m`: its name, tier, guest, the exact call and backend, and the consent it
+    /// needs, with the state read first.
+    pub fn plan(&self, m: &Mutation, before: Option<GuestState>, snapshot: Option<String>, warnings: Vec<String>) -> Plan {
+        let tier = m.tier();
+        Plan {
+            action: m.name(),
+            tier,
+            target: m.guest().cloned(),
+            snapshot,
+            before,
+            call: self.backend.render(m),
+            via: self.backend.describe(),
+            requires: tier.is_gated().then_some("--yes"),
+            warnings,
+        }
     }
 
     /// Runs the gate for `plan`: shows it when it is a dry run or consent is needed, then

@@ -1,14 +1,17 @@
 //! Power actions (`guest start|shutdown|reboot|stop|reset|suspend|resume`): read first, act
 //! once, wait for the task, re-check (DESIGN.md §3-§5).
 
+use std::ops::ControlFlow;
+
 use crate::backend::{Mutation, PowerAction, Tier};
 use crate::error::{Error, Result};
 use crate::model::{GuestKind, NodeName, Vmid};
-use crate::workflow::act::act;
+
+use crate::workflow::act::act_and_report;
 use crate::workflow::context::Ctx;
 use crate::workflow::discover::discover;
 use crate::workflow::recheck::{read_protection, recheck};
-use crate::workflow::report::{GuestState, Outcome, Plan, Report};
+use crate::workflow::report::{GuestState, Outcome, Report};
 use crate::workflow::wait::Deadline;
 
 /// Options of a power action.
@@ -96,36 +99,14 @@ pub async fn power(ctx: &Ctx<'_>, vmid: Vmid, action: PowerAction, opts: &PowerO
         params.push(("forceStop".to_owned(), "1".to_owned()));
     }
     let m = Mutation::Power { guest: guest.clone(), action, params };
-    let plan = Plan {
-        action: action.to_string(),
-        tier: action.tier(),
-        target: Some(guest.clone()),
-        snapshot: None,
-        before: Some(before.clone()),
-        call: b.render(&m),
-        via: b.describe(),
-        requires: action.tier().is_gated().then_some("--yes"),
-        warnings: Vec::new(),
-    };
+    let plan = ctx.plan(&m, Some(before.clone()), None, Vec::new());
     if let Some(outcome) = ctx.consent(plan, &format!("{action} guest {vmid} ({}) on {}", guest.kind, guest.node)) {
         return Ok(outcome);
     }
-    let acted = act(ctx, &m, &deadline).await?;
-    let mut report = Report {
-        action: action.to_string(),
-        target: Some(guest.clone()),
-        snapshot: None,
-        before: Some(before),
-        task: acted.task,
-        after: None,
-        changed: true,
+    let mut report = match act_and_report(ctx, &m, &deadline, before, None).await? {
+        ControlFlow::Break(outcome) => return Ok(outcome),
+        ControlFlow::Continue(report) => report,
     };
-    if let Some(e) = acted.error {
-        return Ok(Outcome::Incomplete(report, e));
-    }
-    if !ctx.wait || report.task.as_ref().is_some_and(|t| t.status == "running") {
-        return Ok(Outcome::Done(report));
-    }
     match recheck(b, &guest, &deadline, |s| reached(action, s)).await {
         Ok(after) => {
             report.after = Some(after);

@@ -6,7 +6,7 @@ use crate::backend::{Method, Mutation, Params};
 use crate::error::Result;
 use crate::workflow::act::act;
 use crate::workflow::context::Ctx;
-use crate::workflow::report::{Outcome, Plan, Report};
+use crate::workflow::report::{Outcome, Report};
 use crate::workflow::wait::Deadline;
 
 /// Runs one raw write.
@@ -15,19 +15,8 @@ use crate::workflow::wait::Deadline;
 /// Refusals before anything changed (bad path or parameters, permission, missing object).
 pub async fn api_write(ctx: &Ctx<'_>, method: Method, path: String, params: Params) -> Result<(Outcome, Option<serde_json::Value>)> {
     let deadline = Deadline::after(ctx.timeout);
-    let b = ctx.b();
     let m = Mutation::Raw { method, path, params };
-    let plan = Plan {
-        action: m.name(),
-        tier: m.tier(),
-        target: None,
-        snapshot: None,
-        before: None,
-        call: b.render(&m),
-        via: b.describe(),
-        requires: m.tier().is_gated().then_some("--yes"),
-        warnings: Vec::new(),
-    };
+    let plan = ctx.plan(&m, None, None, Vec::new());
     if let Some(outcome) = ctx.consent(plan, &m.name()) {
         return Ok((outcome, None));
     }

@@ -2,14 +2,17 @@
 //! act once, wait, re-check that the list contains (or no longer contains) the snapshot; after
 //! a rollback, report the resulting status.
 
+use std::ops::ControlFlow;
+
 use crate::backend::{Mutation, Tier};
 use crate::error::{Error, Result};
 use crate::model::{GuestKind, GuestRef, NodeName, Snapshot, SnapshotName, Vmid};
-use crate::workflow::act::act;
+
+use crate::workflow::act::act_and_report;
 use crate::workflow::context::Ctx;
 use crate::workflow::discover::discover;
 use crate::workflow::recheck::read_protection;
-use crate::workflow::report::{GuestState, Outcome, Plan, Report};
+use crate::workflow::report::{GuestState, Outcome};
 use crate::workflow::wait::Deadline;
 
 /// The warning `--vmstate` carries.
@@ -111,36 +114,14 @@ pub async fn snapshot(ctx: &Ctx<'_>, vmid: Vmid, node: Option<&NodeName>, kind: 
     for w in &warnings {
         eprintln!("pvectl: warning: {w}");
     }
-    let plan = Plan {
-        action: m.name(),
-        tier: m.tier(),
-        target: Some(guest.clone()),
-        snapshot: Some(name.clone()),
-        before: Some(before.clone()),
-        call: b.render(&m),
-        via: b.describe(),
-        requires: m.tier().is_gated().then_some("--yes"),
-        warnings,
-    };
+    let plan = ctx.plan(&m, Some(before.clone()), Some(name.clone()), warnings);
     if let Some(outcome) = ctx.consent(plan, &format!("{} '{name}' of guest {vmid} ({}) on {}", m.name(), guest.kind, guest.node)) {
         return Ok(outcome);
     }
-    let acted = act(ctx, &m, &deadline).await?;
-    let mut report = Report {
-        action: m.name(),
-        target: Some(guest.clone()),
-        snapshot: Some(name.clone()),
-        before: Some(before),
-        task: acted.task,
-        after: None,
-        changed: true,
+    let mut report = match act_and_report(ctx, &m, &deadline, before, Some(name.clone())).await? {
+        ControlFlow::Break(outcome) => return Ok(outcome),
+        ControlFlow::Continue(report) => report,
     };
-    if let Some(e) = acted.error {
-        return Ok(Outcome::Incomplete(report, e));
-    }
-    if !ctx.wait || report.task.as_ref().is_some_and(|t| t.status == "running") {
-        return Ok(Outcome::Done(report));
-    }
     let list = b.snapshots(&guest).await?;
     let mut after = GuestState::from_status(&b.guest_status(&guest).await?);
     after.snapshots = Some(names(&list));
