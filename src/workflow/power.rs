@@ -6,7 +6,6 @@ use std::ops::ControlFlow;
 use crate::backend::{Mutation, PowerAction, Tier};
 use crate::error::{Error, Result};
 use crate::model::{GuestKind, NodeName, Vmid};
-
 use crate::workflow::act::act_and_report;
 use crate::workflow::context::Ctx;
 use crate::workflow::discover::discover;

@@ -7,7 +7,6 @@ use std::ops::ControlFlow;
 use crate::backend::{Mutation, Tier};
 use crate::error::{Error, Result};
 use crate::model::{GuestKind, GuestRef, NodeName, Snapshot, SnapshotName, Vmid};
-
 use crate::workflow::act::act_and_report;
 use crate::workflow::context::Ctx;
 use crate::workflow::discover::discover;

@@ -215,6 +215,20 @@ impl Drop for Server {
     }
 }
 
+/// Reads the next bytes of a connection into `buf` (and the record of everything received);
+/// `false` at the end of the connection.
+async fn read_more(tls: &mut tokio_rustls::server::TlsStream<tokio::net::TcpStream>, seen: &Seen, buf: &mut Vec<u8>) -> bool {
+    let mut chunk = [0u8; 4096];
+    match tls.read(&mut chunk).await {
+        Ok(0) | Err(_) => false,
+        Ok(n) => {
+            seen.plaintext.lock().expect("lock").extend_from_slice(&chunk[..n]);
+            buf.extend_from_slice(&chunk[..n]);
+            true
+        }
+    }
+}
+
 async fn serve(mut tls: tokio_rustls::server::TlsStream<tokio::net::TcpStream>, seen: &Seen, responder: &Responder) {
     let mut buf: Vec<u8> = Vec::new();
     loop {
@@ -223,13 +237,8 @@ async fn serve(mut tls: tokio_rustls::server::TlsStream<tokio::net::TcpStream>, 
             if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
                 break i;
             }
-            let mut chunk = [0u8; 4096];
-            match tls.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => {
-                    seen.plaintext.lock().expect("lock").extend_from_slice(&chunk[..n]);
-                    buf.extend_from_slice(&chunk[..n]);
-                }
+            if !read_more(&mut tls, seen, &mut buf).await {
+                return;
             }
         };
         let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
@@ -240,13 +249,8 @@ async fn serve(mut tls: tokio_rustls::server::TlsStream<tokio::net::TcpStream>, 
             lines.filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))).collect();
         let len: usize = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
         while buf.len() < head_end + 4 + len {
-            let mut chunk = [0u8; 4096];
-            match tls.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => {
-                    seen.plaintext.lock().expect("lock").extend_from_slice(&chunk[..n]);
-                    buf.extend_from_slice(&chunk[..n]);
-                }
+            if !read_more(&mut tls, seen, &mut buf).await {
+                return;
             }
         }
         let body = String::from_utf8_lossy(&buf[head_end + 4..head_end + 4 + len]).into_owned();
