@@ -36,6 +36,7 @@ if cargo fmt --version >/dev/null 2>&1; then
     cargo fmt --check
 fi
 
+cargo clippy --all-targets -- -D warnings
 cargo build --all-targets
 cargo test --all-targets "$@"
 # `--all-targets` leaves out doc tests.

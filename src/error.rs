@@ -89,6 +89,10 @@ pub enum Error {
     /// PVE reported an error that none of the classes above covers.
     #[error("{0}")]
     Api(String),
+    /// Refused by pvectl's own policy (the `protection` rule, a config rule, a tier ceiling,
+    /// an audit log that cannot be written): nothing was sent. Exit 10.
+    #[error("{0}")]
+    Policy(String),
     /// A bug or an unexpected local failure.
     #[error("{0}")]
     Internal(String),
@@ -136,6 +140,7 @@ impl Error {
             Self::Transport { .. } => "transport",
             Self::Parse { .. } => "parse",
             Self::Api(_) => "api",
+            Self::Policy(_) => "policy",
             Self::Internal(_) => "internal",
         }
     }
@@ -151,6 +156,7 @@ impl Error {
             Self::TaskFailed { .. } => exit_codes::TASK_FAILED,
             Self::Timeout { .. } => exit_codes::TIMEOUT,
             Self::Transport { .. } | Self::Parse { .. } => exit_codes::TRANSPORT,
+            Self::Policy(_) => exit_codes::POLICY,
             Self::Api(_) | Self::Internal(_) => exit_codes::INTERNAL,
         }
     }
@@ -167,6 +173,7 @@ impl Error {
             Self::Unsupported { .. } => Some("use the default --tools pvesh where the host allows it"),
             Self::ConfirmationRequired(_) => Some("review the plan, then re-run with --yes (or answer yes at a terminal)"),
             Self::Timeout { .. } => Some("the task may still be running: `pvectl task wait <upid>` resumes waiting"),
+            Self::Policy(_) => Some("see the effective rules with `pvectl policy show`"),
             _ => None,
         }
     }

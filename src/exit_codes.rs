@@ -13,13 +13,14 @@ pub const CONFIRMATION_REQUIRED: i32 = 3;
 pub const PERMISSION: i32 = 4;
 /// Not found: guest, node, snapshot, storage, task.
 pub const NOT_FOUND: i32 = 5;
-/// Conflict: locked guest, wrong state, `protection` set.
+/// Conflict: locked guest, wrong state, PVE refused before starting a task.
 pub const CONFLICT: i32 = 6;
 /// The task ran and failed.
 pub const TASK_FAILED: i32 = 7;
-/// Timed out waiting; the UPID is printed.
+/// The change was sent but its outcome is not known (deadline, interrupt, re-read failed);
+/// the UPID, when known, is printed.
 pub const TIMEOUT: i32 = 8;
 /// Transport error: SSH, TLS, connection, or unparsable output.
 pub const TRANSPORT: i32 = 9;
-/// Refused by policy.
+/// Refused by pvectl's policy (protection rule, config rules, audit log not writable).
 pub const POLICY: i32 = 10;
