@@ -77,6 +77,28 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+    /// A tool was killed by a signal (OOM killer, an admin, a crash): exit 9. Sent as part of
+    /// a mutation, the engine reports it as an unknown outcome instead (exit 8).
+    #[error("{program} was killed by signal {signal}")]
+    ToolKilled {
+        /// The program.
+        program: String,
+        /// The signal number.
+        signal: i32,
+    },
+    /// A change was sent but its outcome is not known: the deadline passed while it ran, the
+    /// status could not be read, the run was interrupted, the connection died. Exit 8; the
+    /// UPID, when known, lets `task wait` resume.
+    #[error("{message}{}", .upid.as_ref().map_or_else(|| "; the change was sent: re-read the guest before retrying".into(), |u| format!("; the change was sent as task {u}: resume with `pvectl task wait {u}`")))]
+    OutcomeUnknown {
+        /// What happened, reading as a sentence fragment.
+        message: String,
+        /// The task, when known.
+        upid: Option<String>,
+        /// The cause.
+        #[source]
+        source: Option<BoxError>,
+    },
     /// The target answered with output that could not be parsed.
     #[error("could not parse {what}")]
     Parse {
@@ -93,6 +115,12 @@ pub enum Error {
     /// an audit log that cannot be written): nothing was sent. Exit 10.
     #[error("{0}")]
     Policy(String),
+    /// The run was interrupted (SIGINT, SIGTERM, SIGHUP) before any change was sent.
+    #[error("interrupted by signal {signal}; nothing was sent")]
+    Interrupted {
+        /// The signal number.
+        signal: i32,
+    },
     /// A bug or an unexpected local failure.
     #[error("{0}")]
     Internal(String),
@@ -138,9 +166,12 @@ impl Error {
             Self::TaskFailed { .. } => "task_failed",
             Self::Timeout { .. } => "timeout",
             Self::Transport { .. } => "transport",
+            Self::ToolKilled { .. } => "tool_killed",
+            Self::OutcomeUnknown { .. } => "outcome_unknown",
             Self::Parse { .. } => "parse",
             Self::Api(_) => "api",
             Self::Policy(_) => "policy",
+            Self::Interrupted { .. } => "interrupted",
             Self::Internal(_) => "internal",
         }
     }
@@ -154,9 +185,10 @@ impl Error {
             Self::Conflict(_) => exit_codes::CONFLICT,
             Self::ConfirmationRequired(_) => exit_codes::CONFIRMATION_REQUIRED,
             Self::TaskFailed { .. } => exit_codes::TASK_FAILED,
-            Self::Timeout { .. } => exit_codes::TIMEOUT,
-            Self::Transport { .. } | Self::Parse { .. } => exit_codes::TRANSPORT,
+            Self::Timeout { .. } | Self::OutcomeUnknown { .. } => exit_codes::TIMEOUT,
+            Self::Transport { .. } | Self::Parse { .. } | Self::ToolKilled { .. } => exit_codes::TRANSPORT,
             Self::Policy(_) => exit_codes::POLICY,
+            Self::Interrupted { signal } => 128 + signal,
             Self::Api(_) | Self::Internal(_) => exit_codes::INTERNAL,
         }
     }
@@ -173,6 +205,7 @@ impl Error {
             Self::Unsupported { .. } => Some("use the default --tools pvesh where the host allows it"),
             Self::ConfirmationRequired(_) => Some("review the plan, then re-run with --yes (or answer yes at a terminal)"),
             Self::Timeout { .. } => Some("the task may still be running: `pvectl task wait <upid>` resumes waiting"),
+            Self::OutcomeUnknown { .. } => Some("do not repeat the change blindly: `pvectl task wait <upid>` or re-read the guest"),
             Self::Policy(_) => Some("see the effective rules with `pvectl policy show`"),
             _ => None,
         }

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod error;
 pub mod exit_codes;
 pub mod model;
+pub mod redact;
 pub mod safety;
 pub mod workflow;
 

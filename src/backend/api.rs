@@ -31,6 +31,16 @@ pub enum Method {
 }
 
 impl Method {
+    /// The HTTP method name: `GET`, `POST`, `PUT`, `DELETE`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Delete => "DELETE",
+        }
+    }
+
     /// The `pvesh` verb.
     pub fn pvesh_verb(self) -> &'static str {
         match self {

@@ -6,8 +6,10 @@
 
 pub mod api;
 pub mod command;
+mod deadline;
 mod mutation;
 pub mod rest;
+pub mod routes;
 pub mod sim;
 
 use std::fmt;
@@ -22,7 +24,8 @@ use crate::model::{
 };
 
 pub use api::{ApiBackend, ApiTransport, Method, Params};
-pub use mutation::{Mutation, PowerAction, Started, Tier, raw_tier};
+pub use deadline::{Deadlined, MAX_TIMEOUT_SECS};
+pub use mutation::{Mutation, PowerAction, Started, Tier};
 
 /// The `type` filter of `GET /cluster/resources`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

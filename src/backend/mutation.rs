@@ -187,18 +187,19 @@ impl Mutation {
             Self::Power { action, .. } => action.tier(),
             Self::SnapshotCreate { .. } => Tier::Change,
             Self::SnapshotRollback { .. } | Self::SnapshotDelete { .. } => Tier::Destructive,
-            Self::Raw { method, path, .. } => raw_tier(*method, path),
+            // A path no route matches is refused before it is sent (`Guarded`); rated at the top.
+            Self::Raw { method, path, params } => super::routes::classify(*method, path, params).map_or(Tier::Destructive, |c| c.tier),
         }
     }
 
-    /// The guest it acts on, if any.
-    pub fn guest(&self) -> Option<&GuestRef> {
+    /// The guest it acts on, if any; for a raw write, the guest of the API route it matches.
+    pub fn guest(&self) -> Option<GuestRef> {
         match self {
             Self::Power { guest, .. }
             | Self::SnapshotCreate { guest, .. }
             | Self::SnapshotRollback { guest, .. }
-            | Self::SnapshotDelete { guest, .. } => Some(guest),
-            Self::Raw { .. } => None,
+            | Self::SnapshotDelete { guest, .. } => Some(guest.clone()),
+            Self::Raw { method, path, params } => super::routes::classify(*method, path, params).ok().and_then(|c| c.guest),
         }
     }
 
@@ -211,23 +212,6 @@ impl Mutation {
             Self::SnapshotDelete { .. } => "snapshot delete".into(),
             Self::Raw { method, .. } => format!("api {}", method.pvesh_verb()),
         }
-    }
-}
-
-/// The tier of a raw write: the tier of the action whose path it is
-/// (`POST .../status/{action}`, `POST .../snapshot`), destructive for anything else.
-pub fn raw_tier(method: Method, path: &str) -> Tier {
-    let seg: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    // ["", "nodes", node, kind, vmid, ...]
-    let guest_path =
-        seg.len() >= 5 && seg[1] == "nodes" && matches!(seg[3], "qemu" | "lxc") && seg[4].parse::<crate::model::Vmid>().is_ok();
-    if !guest_path || method != Method::Post {
-        return Tier::Destructive;
-    }
-    match &seg[5..] {
-        ["status", action] => action.parse::<PowerAction>().map_or(Tier::Destructive, PowerAction::tier),
-        ["snapshot"] => Tier::Change,
-        _ => Tier::Destructive,
     }
 }
 
@@ -246,22 +230,4 @@ pub enum Started {
     },
     /// A write that is not a task (e.g. `api set` returning `null`): the result.
     Value(Value),
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn raw_writes_take_the_tier_of_their_action() {
-        assert_eq!(raw_tier(Method::Post, "/nodes/pve1/qemu/100/status/start"), Tier::Change);
-        assert_eq!(raw_tier(Method::Post, "/nodes/pve1/lxc/102/status/shutdown"), Tier::Disruptive);
-        assert_eq!(raw_tier(Method::Post, "/nodes/pve1/qemu/100/status/stop"), Tier::Destructive);
-        assert_eq!(raw_tier(Method::Post, "/nodes/pve1/qemu/100/snapshot"), Tier::Change);
-        assert_eq!(raw_tier(Method::Post, "/nodes/pve1/qemu/100/snapshot/s1/rollback"), Tier::Destructive);
-        assert_eq!(raw_tier(Method::Put, "/nodes/pve1/qemu/100/config"), Tier::Destructive);
-        assert_eq!(raw_tier(Method::Delete, "/nodes/pve1/qemu/100"), Tier::Destructive);
-        assert_eq!(raw_tier(Method::Post, "/nodes/pve1/qemu/100/status/bogus"), Tier::Destructive);
-        assert_eq!(raw_tier(Method::Post, "/access/users"), Tier::Destructive);
-    }
 }

@@ -136,6 +136,16 @@ pub enum Noun {
     Api(ApiCmd),
     /// Check that the target works: reachable, version, nodes, guests, tasks (reads only).
     Doctor,
+    /// pvectl's own safety policy.
+    #[command(subcommand)]
+    Policy(PolicyCmd),
+}
+
+/// `policy ...`
+#[derive(Debug, Subcommand)]
+pub enum PolicyCmd {
+    /// The effective rules for the selected target: built-in, `[policy]`, `[targets.NAME.policy]`.
+    Show,
 }
 
 /// `cluster ...`

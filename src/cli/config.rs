@@ -14,9 +14,12 @@ use crate::backend::rest::{
 use crate::backend::sim::SimTransport;
 use crate::backend::{ApiBackend, Backend};
 use crate::error::{Error, Result};
+use crate::safety::PolicyRules;
 
-/// The default wait deadline, seconds.
+/// The default deadline of actions and waits, seconds.
 pub(crate) const DEFAULT_TIMEOUT: u64 = 300;
+/// The default deadline of reads, seconds.
+pub(crate) const DEFAULT_READ_TIMEOUT: u64 = 60;
 
 /// Where pvectl acts (DESIGN.md §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,6 +157,35 @@ pub struct Config {
     pub sudo: bool,
     /// For an https:// target: endpoint, token and TLS trust (the secret prints as `***`).
     pub rest: Option<RestOptions>,
+    /// The policy rules: `[policy]` tightened by the selected target's `[targets.NAME.policy]`.
+    pub policy: PolicyRules,
+    /// Where the rules came from (`/path/config.toml [policy]`, ...).
+    pub policy_sources: Vec<String>,
+}
+
+/// Reads `[policy]` and, for a named target, `[targets.NAME.policy]` from the config file.
+///
+/// # Errors
+/// `Usage` for a malformed file or rule.
+fn policy_rules(g: &GlobalArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<(PolicyRules, Vec<String>)> {
+    let Some(path) = config_path(env) else { return Ok((PolicyRules::default(), Vec::new())) };
+    let home = env("HOME").map(std::path::PathBuf::from);
+    let file = ConfigFile::load(&path, home.as_deref())?;
+    let mut rules = PolicyRules::default();
+    let mut sources = Vec::new();
+    if let Some(t) = &file.policy {
+        let origin = format!("{} [policy]", path.display());
+        rules = PolicyRules::from_toml(t, &origin)?;
+        sources.push(origin);
+    }
+    if let Some(name) = g.target.as_deref().filter(|t| Target::is_name(t)) {
+        if let Some(t) = file.target(name).and_then(|e| e.policy.as_ref()) {
+            let origin = format!("{} [targets.{name}.policy]", path.display());
+            rules = rules.merged(&PolicyRules::from_toml(t, &origin)?);
+            sources.push(origin);
+        }
+    }
+    Ok((rules, sources))
 }
 
 impl Config {
@@ -163,7 +195,14 @@ impl Config {
     /// `Usage` for an unknown target, when none is given and neither a host is configured nor
     /// `pvesh` is on `PATH`, or for an https:// target without a usable token.
     pub fn from_args(g: &GlobalArgs) -> Result<Self> {
+        if let Some(t) = g.timeout.filter(|t| *t > crate::backend::MAX_TIMEOUT_SECS) {
+            return Err(Error::Usage(format!(
+                "--timeout {t} is longer than the {} s (one week) pvectl accepts",
+                crate::backend::MAX_TIMEOUT_SECS
+            )));
+        }
         let (mut target, rest) = select_target(g, &process_env, which::which("pvesh").is_ok())?;
+        let (policy, policy_sources) = policy_rules(g, &process_env)?;
         if let Target::Ssh(o) = &mut target {
             o.config_file.clone_from(&g.ssh_config);
             o.host_keys = if g.accept_new_host_key { HostKeyPolicy::AcceptNew } else { HostKeyPolicy::Strict };
@@ -191,6 +230,8 @@ impl Config {
             progress: std::io::stderr().is_terminal() && !g.quiet,
             sudo: g.sudo,
             rest,
+            policy,
+            policy_sources,
         })
     }
 

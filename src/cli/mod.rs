@@ -1,21 +1,51 @@
-//! The `pvectl` command line: clap parsing -> validated [`Config`] -> handlers -> output.
+//! The `pvectl` command line: clap parsing -> validated [`Config`] -> one handler per noun
+//! (`cluster`, `node`, `guest`, `snapshot`, `task`, `storage`, `api`, `doctor`, `policy`) ->
+//! one printer ([`output`]). Actions go through [`report::act`]: the one place that runs the
+//! engine and prints plans and reports.
 
-mod actions;
+mod api;
 mod args;
-mod commands;
+mod cluster;
 mod config;
 mod doctor;
+mod guest;
+mod node;
 mod output;
+mod policy;
+mod report;
+mod snapshot;
+mod storage;
+mod task;
 
+pub use api::parse_params as parse_api_params;
 pub use args::{Cli, OutputFormat};
-pub use commands::parse_params as parse_api_params;
 pub use config::{Config, Target};
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
 
-use crate::backend::Backend as _;
-
+use crate::backend::{Backend, Deadlined};
+use crate::error::{Error, Result};
 use crate::exit_codes;
+use crate::safety::{AuditLog, Guarded};
+use args::Noun;
+
+/// What a handler works with: the validated configuration and the guarded backend.
+pub(crate) struct Env<'a> {
+    /// The configuration.
+    pub(crate) cfg: &'a Config,
+    /// The backend; every change passes its policy, consent and audit.
+    pub(crate) backend: &'a Guarded,
+}
+
+impl Env<'_> {
+    /// The backend for reads.
+    pub(crate) fn b(&self) -> &dyn Backend {
+        self.backend
+    }
+}
 
 /// Runs pvectl with the process arguments and returns the exit code.
 pub fn main() -> i32 {
@@ -23,7 +53,15 @@ pub fn main() -> i32 {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { exit_codes::USAGE } else { exit_codes::OK };
-            let _ = e.print();
+            let json = std::env::args().any(|a| a == "json" || a == "-ojson" || a == "--output=json");
+            if json && e.use_stderr() {
+                let message = crate::redact::redact(&e.kind().to_string()).into_owned();
+                let detail = crate::redact::redact(&e.to_string()).into_owned();
+                let v = serde_json::json!({"error": {"kind": "usage", "message": format!("{message}: {}", detail.lines().next().unwrap_or("")), "hint": "see `pvectl --help`", "exit_code": code}});
+                eprintln!("{v}");
+            } else {
+                let _ = e.print();
+            }
             return code;
         }
     };
@@ -37,6 +75,27 @@ pub fn main() -> i32 {
     rt.block_on(run(cli))
 }
 
+/// How long a command may take: `--timeout`, else 300 s for actions and waits, 60 s for reads;
+/// `guest shutdown --timeout T` waits T + 60 s (PVE's forced stop comes after T).
+fn deadline_for(cfg: &Config, cmd: &Noun) -> Duration {
+    use args::{ApiCmd, GuestCmd, SnapshotCmd, TaskCmd};
+    let acts = match cmd {
+        Noun::Guest(GuestCmd::Shutdown { .. }) => {
+            return cfg.timeout_given.map_or(cfg.timeout, |t| Duration::from_secs(t + guest::SHUTDOWN_SLACK));
+        }
+        Noun::Guest(g) => !matches!(g, GuestCmd::List { .. } | GuestCmd::Status { .. } | GuestCmd::Config { .. }),
+        Noun::Snapshot(s) => !matches!(s, SnapshotCmd::List { .. }),
+        Noun::Api(a) => !matches!(a, ApiCmd::Get { .. }),
+        Noun::Task(t) => matches!(t, TaskCmd::Wait { .. } | TaskCmd::Log { follow: true, .. }),
+        _ => false,
+    };
+    match cfg.timeout_given {
+        Some(t) => Duration::from_secs(t),
+        None if acts => cfg.timeout,
+        None => Duration::from_secs(config::DEFAULT_READ_TIMEOUT),
+    }
+}
+
 /// Runs a parsed command line; returns the exit code after printing any error.
 pub async fn run(cli: Cli) -> i32 {
     let json_errors = matches!(cli.global.output, Some(OutputFormat::Json));
@@ -48,17 +107,10 @@ pub async fn run(cli: Cli) -> i32 {
         }
     };
     crate::backend::command::set_trace(cfg.verbose > 0 && !cfg.quiet);
-    let result = async {
-        let backend = crate::safety::Guarded::new(cfg.open_backend().await?, crate::safety::AuditLog::from_env());
-        let r = if actions::is_action(&cli.command) {
-            actions::dispatch(&cfg, &backend, cli.command).await
-        } else {
-            commands::dispatch(&cfg, &backend, cli.command).await
-        };
-        let closed = backend.close().await;
-        r.and(closed)
-    }
-    .await;
+    let result = match cli.command {
+        Noun::Policy(cmd) => policy::run(&cfg, &cmd),
+        command => with_backend(&cfg, command).await,
+    };
     match result {
         Ok(()) => exit_codes::OK,
         Err(e) => {
@@ -66,5 +118,87 @@ pub async fn run(cli: Cli) -> i32 {
             output::print_error(cfg.output, &e, cfg.color);
             e.exit_code()
         }
+    }
+}
+
+/// Opens the target under the command's deadline, runs the command, records what is still
+/// open as `unknown`, and closes the connection, also on SIGINT, SIGTERM or SIGHUP.
+async fn with_backend(cfg: &Config, command: Noun) -> Result<()> {
+    let total = deadline_for(cfg, &command);
+    if total.as_secs() > crate::backend::MAX_TIMEOUT_SECS {
+        return Err(Error::Usage(format!(
+            "--timeout {} is longer than the {} s pvectl accepts",
+            total.as_secs(),
+            crate::backend::MAX_TIMEOUT_SECS
+        )));
+    }
+    let opened = tokio::time::timeout(total, cfg.open_backend()).await.map_err(|_| Error::Transport {
+        message: format!("timed out after {} s (--timeout) connecting to the target", total.as_secs()),
+        source: None,
+    })??;
+    let timed: Arc<dyn Backend> = Arc::new(Deadlined::new(opened, total)?);
+    let backend = Guarded::new(timed, cfg.policy.clone(), AuditLog::from_env());
+    let env = Env { cfg, backend: &backend };
+    let work = dispatch(&env, command);
+    let result = tokio::select! {
+        r = work => r,
+        signal = interrupted() => Err(interrupt_error(&backend, signal)),
+    };
+    let open = backend.settle_open("the run ended before the task did (deadline, --no-wait or an error)");
+    let closed = backend.close().await;
+    let result = match (result, open.first()) {
+        // An error after a change was sent must not claim that nothing was sent.
+        (Err(e), Some(c)) if !matches!(e, Error::OutcomeUnknown { .. } | Error::TaskFailed { .. } | Error::Timeout { .. }) => {
+            Err(Error::OutcomeUnknown {
+                message: format!("{} was sent", c.action),
+                upid: c.upid.as_ref().map(ToString::to_string),
+                source: Some(Box::new(e)),
+            })
+        }
+        (r, _) => r,
+    };
+    result.and(closed)
+}
+
+async fn dispatch(env: &Env<'_>, command: Noun) -> Result<()> {
+    match command {
+        Noun::Cluster(c) => cluster::run(env, c).await,
+        Noun::Node(c) => node::run(env, c).await,
+        Noun::Guest(c) => guest::run(env, c).await,
+        Noun::Snapshot(c) => snapshot::run(env, c).await,
+        Noun::Task(c) => task::run(env, c).await,
+        Noun::Storage(c) => storage::run(env, c).await,
+        Noun::Api(c) => api::run(env, c).await,
+        Noun::Doctor => doctor::doctor(env.cfg.output, env.b()).await,
+        Noun::Policy(c) => policy::run(env.cfg, &c),
+    }
+}
+
+/// Resolves with the signal number at the first SIGINT, SIGTERM or SIGHUP.
+async fn interrupted() -> i32 {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term), Ok(mut hup)) =
+        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup()))
+    else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => libc::SIGINT,
+        _ = term.recv() => libc::SIGTERM,
+        _ = hup.recv() => libc::SIGHUP,
+    }
+}
+
+/// The error an interrupted run ends with: an unknown outcome (8) when a change was sent,
+/// else the signal's own exit (128 + n).
+fn interrupt_error(backend: &Guarded, signal: i32) -> Error {
+    let open = backend.settle_open(&format!("interrupted by signal {signal}"));
+    match open.first() {
+        Some(c) => Error::OutcomeUnknown {
+            message: format!("interrupted by signal {signal} after {} was sent", c.action),
+            upid: c.upid.as_ref().map(ToString::to_string),
+            source: None,
+        },
+        None => Error::Interrupted { signal },
     }
 }

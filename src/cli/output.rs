@@ -31,12 +31,14 @@ impl Table {
         self.rows.push(cells);
     }
 
-    /// The rendered text, columns aligned, no borders, ending in a newline.
+    /// The rendered text, columns aligned, no borders, ending in a newline. Control
+    /// characters in cells are shown as `\u{..}` escapes: a guest name or description cannot
+    /// move the cursor or rewrite the line.
     pub(crate) fn render(&self) -> String {
         let mut b = Builder::default();
         b.push_record(self.header.iter().map(|s| (*s).to_owned()));
         for r in &self.rows {
-            b.push_record(r.clone());
+            b.push_record(r.iter().map(|c| crate::model::escape_control(c).into_owned()));
         }
         let mut t = b.build();
         t.with(Style::blank());
@@ -51,6 +53,7 @@ impl Table {
 /// # Errors
 /// Other I/O errors, as `Internal`.
 pub(crate) fn emit(text: &str) -> Result<(), Error> {
+    let text = crate::redact::redact(text);
     let mut out = io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Internal(format!("failed to write output: {e}"))),
@@ -85,9 +88,11 @@ pub(crate) fn print_error(format: OutputFormat, err: &Error, color: bool) {
         src = s.source();
     }
     let mut stderr = io::stderr().lock();
+    let chain: Vec<String> = chain.iter().map(|c| crate::redact::redact(c).into_owned()).collect();
+    let headline = crate::redact::redact(&err.to_string()).into_owned();
     match format {
         OutputFormat::Json => {
-            let mut message = err.to_string();
+            let mut message = headline.clone();
             for c in &chain {
                 message.push_str(": ");
                 message.push_str(c);
@@ -97,15 +102,20 @@ pub(crate) fn print_error(format: OutputFormat, err: &Error, color: bool) {
             let _ = writeln!(stderr, "{v}");
         }
         OutputFormat::Table => {
-            let _ = writeln!(stderr, "{} {err}", paint("1;31", "error:"));
+            let _ = writeln!(stderr, "{} {}", paint("1;31", "error:"), escape_lines(&headline));
             for c in &chain {
-                let _ = writeln!(stderr, "  {} {c}", paint("2", "caused by:"));
+                let _ = writeln!(stderr, "  {} {}", paint("2", "caused by:"), escape_lines(c));
             }
             if let Some(h) = err.hint() {
                 let _ = writeln!(stderr, "  {}", paint("2", &format!("hint: {h}")));
             }
         }
     }
+}
+
+/// Each line of `s` with its control characters escaped; the line breaks kept.
+fn escape_lines(s: &str) -> String {
+    s.lines().map(crate::model::escape_control).collect::<Vec<_>>().join("\n")
 }
 
 /// Bytes as a human size with binary units (`1.50 GiB`); `-` when unknown.
@@ -135,6 +145,11 @@ pub(crate) fn duration(v: Option<u64>) -> String {
     }
     let parts = [(s / 86_400, "d"), (s / 3600 % 24, "h"), (s / 60 % 60, "m"), (s % 60, "s")];
     parts.iter().filter(|(n, _)| *n > 0).take(3).map(|(n, u)| format!("{n}{u}")).collect::<Vec<_>>().join(" ")
+}
+
+/// `yes` or `no`.
+pub(crate) fn yes_no(b: bool) -> String {
+    if b { "yes".into() } else { "no".into() }
 }
 
 /// An optional text or `-`.

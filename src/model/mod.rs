@@ -8,6 +8,7 @@ mod ids;
 pub mod loose;
 mod snapshot;
 mod task;
+mod text;
 pub mod time;
 mod upid;
 
@@ -17,4 +18,5 @@ pub use guest::{Guest, GuestKind, GuestRef, GuestStatus, RawGuestFields, split_t
 pub use ids::{IdError, NodeName, SnapshotName, StorageId, Vmid};
 pub use snapshot::Snapshot;
 pub use task::{ExitStatus, Task, TaskLogLine, TaskStatus};
+pub use text::{escape_control, excerpt};
 pub use upid::{Upid, UpidError};

@@ -1,28 +1,57 @@
-//! The audit log: one JSON line per executed mutation, appended to
-//! `$PVECTL_AUDIT_LOG`, else `$XDG_STATE_HOME/pvectl/audit.log`, else
-//! `~/.local/state/pvectl/audit.log`. A line holds the time (seconds since the epoch), the
-//! target's identity, the action, the exact call and the outcome; never a secret (backends
-//! render calls without credentials). Failing to write the log is reported on stderr once and
-//! does not stop the action.
+//! The audit log (interim: the hash-chained log replaces this file). Intent before a change
+//! is sent, outcome after, refusals too; one JSON line each.
 
 use std::io::Write;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use crate::backend::{Mutation, Started};
-use crate::error::Result;
+use crate::backend::Tier;
+use crate::error::{Error, Result};
 
-/// Where audit lines go.
-#[derive(Debug)]
+/// Where audit records go.
+#[derive(Debug, Clone)]
 pub struct AuditLog {
     path: Option<PathBuf>,
-    warned: AtomicBool,
+    face: String,
 }
 
+/// What an intent or refusal record says.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    /// The backend's identity.
+    pub target: String,
+    /// The action.
+    pub action: String,
+    /// Its tier.
+    pub tier: Tier,
+    /// The guest, when any.
+    pub vmid: Option<u32>,
+    /// The guest's node, when any.
+    pub node: Option<String>,
+    /// The plan digest.
+    pub digest: Option<String>,
+    /// The rendered call.
+    pub call: String,
+}
+
+/// How a change ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditOutcome {
+    /// Done.
+    Ok,
+    /// Failed.
+    Failed,
+    /// Not known (deadline, interrupt).
+    Unknown,
+}
+
+/// The intent record an outcome closes (its sequence number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntentId(pub u64);
+
 impl AuditLog {
-    /// The log at its default place (see module docs); `PVECTL_AUDIT_LOG=off` disables it.
+    /// From `PVECTL_AUDIT_LOG` (`off` disables).
     pub fn from_env() -> Self {
         let path = match std::env::var_os("PVECTL_AUDIT_LOG") {
             Some(p) if p == "off" => None,
@@ -31,44 +60,65 @@ impl AuditLog {
                 .map(|d| PathBuf::from(d).join("pvectl/audit.log"))
                 .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state/pvectl/audit.log"))),
         };
-        Self { path, warned: AtomicBool::new(false) }
+        Self { path, face: "cli".into() }
+    }
+
+    /// A log at `path`.
+    pub fn at(path: PathBuf) -> Self {
+        Self { path: Some(path), face: "cli".into() }
     }
 
     /// A log that records nothing.
     pub fn disabled() -> Self {
-        Self { path: None, warned: AtomicBool::new(false) }
+        Self { path: None, face: "cli".into() }
     }
 
-    /// Appends one line for an executed mutation.
-    pub fn record(&self, target: &str, mutation: &Mutation, call: &str, result: &Result<Started>) {
-        let Some(path) = &self.path else { return };
-        let outcome = match result {
-            Ok(Started::Task(upid)) => json!({"upid": upid.as_str()}),
-            Ok(Started::Finished { exit, .. }) => json!({"exitstatus": exit.as_text()}),
-            Ok(Started::Value(_)) => json!({"ok": true}),
-            Err(e) => json!({"error": e.to_string(), "kind": e.kind()}),
-        };
-        let time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let line = json!({
-            "time": time,
-            "target": target,
-            "action": mutation.name(),
-            "tier": mutation.tier(),
-            "vmid": mutation.guest().map(|g| g.vmid),
-            "call": call,
-            "outcome": outcome,
-        });
-        let write = || -> std::io::Result<()> {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
+    /// The file, when enabled.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The same log recording `face`.
+    #[must_use]
+    pub fn with_face(mut self, face: &str) -> Self {
+        face.clone_into(&mut self.face);
+        self
+    }
+
+    fn write(&self, v: &serde_json::Value) -> Result<()> {
+        let Some(path) = &self.path else { return Ok(()) };
+        let w = || -> std::io::Result<()> {
+            if let Some(d) = path.parent() {
+                std::fs::create_dir_all(d)?;
             }
             let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-            writeln!(f, "{line}")
+            f.write_all(format!("{v}\n").as_bytes())
         };
-        if let Err(e) = write() {
-            if !self.warned.swap(true, Ordering::Relaxed) {
-                eprintln!("pvectl: warning: could not write the audit log {}: {e}", path.display());
-            }
-        }
+        w().map_err(|e| Error::Policy(format!("the audit log {} cannot be written ({e}); nothing was sent", path.display())))
+    }
+
+    /// Writes an intent record.
+    ///
+    /// # Errors
+    /// `Policy` when it cannot be written.
+    pub fn intent(&self, e: &AuditEntry) -> Result<IntentId> {
+        self.write(&json!({"record": "intent", "face": self.face, "target": e.target, "action": e.action, "tier": e.tier, "vmid": e.vmid, "digest": e.digest, "call": e.call}))?;
+        Ok(IntentId(0))
+    }
+
+    /// Writes an outcome record.
+    ///
+    /// # Errors
+    /// `Policy` when it cannot be written.
+    pub fn outcome(&self, intent: IntentId, outcome: AuditOutcome, upid: Option<&str>, message: Option<&str>) -> Result<()> {
+        self.write(&json!({"record": "outcome", "intent": intent.0, "outcome": format!("{outcome:?}").to_lowercase(), "upid": upid, "message": message}))
+    }
+
+    /// Writes a refusal record.
+    ///
+    /// # Errors
+    /// `Policy` when it cannot be written.
+    pub fn refusal(&self, e: &AuditEntry, reason: &str) -> Result<()> {
+        self.write(&json!({"record": "refusal", "face": self.face, "target": e.target, "action": e.action, "tier": e.tier, "vmid": e.vmid, "call": e.call, "message": reason}))
     }
 }

@@ -1,22 +1,24 @@
-//! Workflows: read first, act once, wait for the task, re-check, report (DESIGN.md §3-§5).
-//! They use the guarded backend only, so every change passes the safety gate.
+//! The action engine (DESIGN.md §4-§5): an [`Action`] reads first and returns its changes;
+//! [`engine::run`] makes the plan and its digest, asks policy and consent, sends each call
+//! once, waits for the task, re-checks and reports. Every operation is one `Action`.
 
-mod act;
+mod action;
 mod context;
 mod discover;
+pub mod engine;
 mod naming;
 mod power;
 mod raw;
-mod recheck;
 mod report;
 mod snapshot;
 mod wait;
 
+pub use action::{Action, Draft, Prepared, ReadOnly};
 pub use context::Ctx;
 pub use discover::discover;
 pub use naming::{DEFAULT_PREFIX, DEFAULT_TEMPLATE, Naming};
-pub use power::{PowerOptions, power, reached};
-pub use raw::api_write;
-pub use report::{GuestState, Outcome, Plan, Report, TaskReport};
-pub use snapshot::{SnapshotOp, VMSTATE_WARNING, snapshot};
+pub use power::{Power, PowerOptions, reached};
+pub use raw::RawWrite;
+pub use report::{GuestState, Outcome, Plan, PlannedCall, Report, TaskReport, digest};
+pub use snapshot::{SnapshotAction, SnapshotOp, VMSTATE_WARNING};
 pub use wait::{Deadline, Progress, check_exit, follow_log, log_tail, wait_task};

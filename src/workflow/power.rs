@@ -1,17 +1,15 @@
-//! Power actions (`guest start|shutdown|reboot|stop|reset|suspend|resume`): read first, act
-//! once, wait for the task, re-check (DESIGN.md §3-§5).
+//! Power actions (`guest start|shutdown|reboot|stop|reset|suspend|resume`) as an [`Action`]:
+//! read the guest first, refuse what PVE would refuse, send one `status/{action}` call,
+//! re-check the run state (DESIGN.md §3-§5).
 
-use std::ops::ControlFlow;
+use async_trait::async_trait;
 
-use crate::backend::{Mutation, PowerAction, Tier};
+use crate::backend::{Backend, Mutation, PowerAction};
 use crate::error::{Error, Result};
 use crate::model::{GuestKind, NodeName, Vmid};
-use crate::workflow::act::act_and_report;
-use crate::workflow::context::Ctx;
+use crate::workflow::action::{Action, Draft, Prepared, ReadOnly};
 use crate::workflow::discover::discover;
-use crate::workflow::recheck::{read_protection, recheck};
-use crate::workflow::report::{GuestState, Outcome, Report};
-use crate::workflow::wait::Deadline;
+use crate::workflow::report::{GuestState, Report};
 
 /// Options of a power action.
 #[derive(Debug, Clone, Default)]
@@ -35,82 +33,126 @@ pub fn reached(action: PowerAction, state: &GuestState) -> bool {
     }
 }
 
-/// Runs one power action on guest `vmid`.
-///
-/// # Errors
-/// `NotFound` (5) for a missing guest; `Usage` (2) for an action the kind lacks; `Conflict`
-/// (6) when locked, in the wrong state, or protected (destructive tier); read/refusal errors.
-/// Task failures and timeouts come back as [`Outcome::Incomplete`].
-pub async fn power(ctx: &Ctx<'_>, vmid: Vmid, action: PowerAction, opts: &PowerOptions) -> Result<Outcome> {
-    let deadline = Deadline::after(ctx.timeout);
-    let b = ctx.b();
-    let (guest, listed) = discover(b, vmid, opts.node.as_ref(), opts.kind).await?;
-    if !action.supported_for(guest.kind) {
-        return Err(Error::Usage(format!("PVE has no '{action}' for {} guests (guest {vmid}); use stop and start", guest.kind)));
+/// One power action on one guest.
+#[derive(Debug, Clone)]
+pub struct Power {
+    /// The guest.
+    pub vmid: Vmid,
+    /// The action.
+    pub action: PowerAction,
+    /// Its options.
+    pub opts: PowerOptions,
+}
+
+impl Power {
+    /// Whether `state` is what the action produces for a guest of `kind`. An lxc `suspend` is
+    /// a CRIU checkpoint that stops the container (pve-container `API2/LXC/Status.pm`
+    /// `vm_suspend`: `lxc-checkpoint -s`), and `resume` restores it: `status/current` then
+    /// reads `stopped` and `running` — lxc has no paused state to wait for.
+    fn reached_for(&self, kind: GuestKind, state: &GuestState) -> bool {
+        match (kind, self.action) {
+            (GuestKind::Lxc, PowerAction::Suspend) => state.status == "stopped",
+            (GuestKind::Lxc, PowerAction::Resume) => state.status == "running",
+            _ => reached(self.action, state),
+        }
     }
-    if (opts.shutdown_timeout.is_some() || opts.force_stop) && action != PowerAction::Shutdown {
-        return Err(Error::Usage("--shutdown-timeout and --force-stop apply to shutdown only".into()));
+}
+
+#[async_trait]
+impl Action for Power {
+    fn name(&self) -> String {
+        self.action.to_string()
     }
-    // Read first: the listing has status, lock and HA state; paused vs running needs
-    // status/current, and so does a guest located without a listing.
-    let mut before = match &listed {
-        Some(r) if !matches!(action, PowerAction::Suspend | PowerAction::Resume) => GuestState::from_resource(r),
-        _ => GuestState::from_status(&b.guest_status(&guest).await?),
-    };
-    if let Some(lock) = &before.lock {
-        return Err(Error::Conflict(format!("guest {vmid} is locked ({lock})")));
+
+    fn summary(&self, d: &Draft) -> String {
+        d.target.as_ref().map_or_else(|| self.name(), |g| format!("{} guest {} ({}) on {}", self.action, g.vmid, g.kind, g.node))
     }
-    if reached(action, &before) && !matches!(action, PowerAction::Reboot | PowerAction::Reset) {
-        let report = Report {
-            action: action.to_string(),
+
+    async fn prepare(&self, b: &ReadOnly<'_>) -> Result<Prepared> {
+        let (vmid, action, opts) = (self.vmid, self.action, &self.opts);
+        let (guest, listed) = discover(b, vmid, opts.node.as_ref(), opts.kind).await?;
+        if !action.supported_for(guest.kind) {
+            return Err(Error::Usage(format!("PVE has no '{action}' for {} guests (guest {vmid}); use stop and start", guest.kind)));
+        }
+        if (opts.shutdown_timeout.is_some() || opts.force_stop) && action != PowerAction::Shutdown {
+            return Err(Error::Usage("--shutdown-timeout and --force-stop apply to shutdown only".into()));
+        }
+        // The listing has status, lock and HA state but not the qemu run state: a guest it
+        // shows running may be paused, which start, suspend and resume must know.
+        let listed_state = listed.as_ref().map(GuestState::from_resource);
+        let needs_status = match &listed_state {
+            None => true,
+            Some(s) => {
+                matches!(action, PowerAction::Suspend | PowerAction::Resume) || (action == PowerAction::Start && s.status == "running")
+            }
+        };
+        let before = match listed_state {
+            Some(s) if !needs_status => s,
+            listed => {
+                let mut s = GuestState::from_status(&b.guest_status(&guest).await?);
+                if s.ha_state.is_none() {
+                    s.ha_state = listed.and_then(|l| l.ha_state);
+                }
+                s
+            }
+        };
+        if let Some(lock) = &before.lock {
+            return Err(Error::Conflict(format!("guest {vmid} is locked ({lock})")));
+        }
+        if action == PowerAction::Start && before.is_suspended() {
+            // PVE's own `status/start` refuses a running (paused) VM: one answer both ways.
+            return Err(Error::Conflict(format!("guest {vmid} is paused: use `pvectl guest resume {vmid}`")));
+        }
+        let lxc_suspend = guest.kind == GuestKind::Lxc && action == PowerAction::Suspend;
+        if !lxc_suspend && self.reached_for(guest.kind, &before) && !matches!(action, PowerAction::Reboot | PowerAction::Reset) {
+            let report = Report {
+                action: self.name(),
+                target: Some(guest),
+                snapshot: None,
+                before: Some(before),
+                task: None,
+                after: None,
+                changed: false,
+                result: None,
+            };
+            return Ok(Prepared::Noop(Box::new(report)));
+        }
+        let needs_running = matches!(action, PowerAction::Reboot | PowerAction::Reset | PowerAction::Suspend);
+        if needs_running && before.status != "running" {
+            return Err(Error::Conflict(format!("guest {vmid} is {}: {action} needs it running", before.status)));
+        }
+        if action == PowerAction::Resume && guest.kind == GuestKind::Qemu && !before.is_suspended() {
+            return Err(Error::Conflict(format!("guest {vmid} is {}: resume needs it suspended", before.status)));
+        }
+        let mut params = Vec::new();
+        if let Some(t) = opts.shutdown_timeout {
+            params.push(("timeout".to_owned(), t.to_string()));
+        }
+        if opts.force_stop {
+            params.push(("forceStop".to_owned(), "1".to_owned()));
+        }
+        let m = Mutation::Power { guest: guest.clone(), action, params };
+        Ok(Prepared::Changes(Box::new(Draft {
             target: Some(guest),
             snapshot: None,
             before: Some(before),
-            task: None,
-            after: None,
-            changed: false,
-        };
-        return Ok(Outcome::Done(report));
+            mutations: vec![m],
+            warnings: Vec::new(),
+        })))
     }
-    let needs_running = matches!(action, PowerAction::Reboot | PowerAction::Reset | PowerAction::Suspend);
-    if needs_running && before.status != "running" {
-        return Err(Error::Conflict(format!("guest {vmid} is {}: {action} needs it running", before.status)));
+
+    async fn observe(&self, b: &dyn Backend, d: &Draft) -> Result<Option<GuestState>> {
+        let Some(guest) = &d.target else { return Ok(None) };
+        Ok(Some(GuestState::from_status(&b.guest_status(guest).await?)))
     }
-    if action == PowerAction::Resume && !before.is_suspended() {
-        return Err(Error::Conflict(format!("guest {vmid} is {}: resume needs it suspended", before.status)));
+
+    fn reached(&self, d: &Draft, after: &GuestState) -> bool {
+        d.target.as_ref().is_some_and(|g| self.reached_for(g.kind, after))
     }
-    if action == PowerAction::Start && before.is_suspended() {
-        return Err(Error::Conflict(format!("guest {vmid} is suspended: use resume")));
-    }
-    if action.tier() == Tier::Destructive {
-        before.protection = Some(read_protection(b, &guest).await?);
-        if before.protection == Some(true) {
-            return Err(Error::Conflict(format!(
-                "guest {vmid} has PVE's protection flag set: {action} refused (clear `protection` first)"
-            )));
-        }
-    }
-    let mut params = Vec::new();
-    if let Some(t) = opts.shutdown_timeout {
-        params.push(("timeout".to_owned(), t.to_string()));
-    }
-    if opts.force_stop {
-        params.push(("forceStop".to_owned(), "1".to_owned()));
-    }
-    let m = Mutation::Power { guest: guest.clone(), action, params };
-    let plan = ctx.plan(&m, Some(before.clone()), None, Vec::new());
-    if let Some(outcome) = ctx.consent(plan, &format!("{action} guest {vmid} ({}) on {}", guest.kind, guest.node)) {
-        return Ok(outcome);
-    }
-    let mut report = match act_and_report(ctx, &m, &deadline, before, None).await? {
-        ControlFlow::Break(outcome) => return Ok(outcome),
-        ControlFlow::Continue(report) => report,
-    };
-    match recheck(b, &guest, &deadline, |s| reached(action, s)).await {
-        Ok(after) => {
-            report.after = Some(after);
-            Ok(Outcome::Done(report))
-        }
-        Err(e) => Ok(Outcome::Incomplete(report, e)),
+
+    fn may_lag(&self, _d: &Draft) -> bool {
+        // HA-managed guests change state after the task (`Requesting HA start`); a plain
+        // guest's state is final when its task ends, but re-reading costs nothing then.
+        true
     }
 }

@@ -1,29 +1,61 @@
-//! Raw writes (`api create|set|delete <path> [key=value ...]`): through the same gate as the
-//! actions, tiered by path (an action's path takes its tier; anything else is destructive), and
-//! reported like an action when PVE answers with a UPID.
+//! Raw writes (`api create|set|delete <path> [key=value ...]`) as an [`Action`]: the API route
+//! the path matches gives the tier and the guest (DESIGN.md §4), so a raw `status/stop` on a
+//! protected guest is refused like `guest stop`; reported like an action when PVE answers
+//! with a UPID, else with PVE's answer as the result.
 
-use crate::backend::{Method, Mutation, Params};
-use crate::error::Result;
-use crate::workflow::act::act;
-use crate::workflow::context::Ctx;
-use crate::workflow::report::{Outcome, Report};
-use crate::workflow::wait::Deadline;
+use async_trait::async_trait;
 
-/// Runs one raw write.
-///
-/// # Errors
-/// Refusals before anything changed (bad path or parameters, permission, missing object).
-pub async fn api_write(ctx: &Ctx<'_>, method: Method, path: String, params: Params) -> Result<(Outcome, Option<serde_json::Value>)> {
-    let deadline = Deadline::after(ctx.timeout);
-    let m = Mutation::Raw { method, path, params };
-    let plan = ctx.plan(&m, None, None, Vec::new());
-    if let Some(outcome) = ctx.consent(plan, &m.name()) {
-        return Ok((outcome, None));
+use crate::backend::{Backend, Method, Mutation, Params, routes};
+use crate::error::{Error, Result};
+use crate::workflow::action::{Action, Draft, Prepared, ReadOnly};
+use crate::workflow::report::GuestState;
+
+/// One raw write.
+#[derive(Debug, Clone)]
+pub struct RawWrite {
+    /// `POST`, `PUT` or `DELETE`.
+    pub method: Method,
+    /// The API path.
+    pub path: String,
+    /// Parameters, in order.
+    pub params: Params,
+}
+
+#[async_trait]
+impl Action for RawWrite {
+    fn name(&self) -> String {
+        format!("api {}", self.method.pvesh_verb())
     }
-    let acted = act(ctx, &m, &deadline).await?;
-    let report = Report { action: m.name(), target: None, snapshot: None, before: None, task: acted.task, after: None, changed: true };
-    Ok(match acted.error {
-        Some(e) => (Outcome::Incomplete(report, e), acted.value),
-        None => (Outcome::Done(report), acted.value),
-    })
+
+    fn summary(&self, _d: &Draft) -> String {
+        format!("{} {}", self.method, crate::model::excerpt(&self.path, 80))
+    }
+
+    /// Matches the path to an API route (usage error otherwise) and reads the guest's state
+    /// when the route names one that exists.
+    async fn prepare(&self, b: &ReadOnly<'_>) -> Result<Prepared> {
+        if self.method == Method::Get {
+            return Err(Error::Usage("api get is a read".into()));
+        }
+        let class = routes::classify(self.method, &self.path, &self.params)?;
+        let before = match &class.guest {
+            Some(g) => match b.guest_status(g).await {
+                Ok(s) => Some(GuestState::from_status(&s)),
+                // A create names a guest that does not exist yet.
+                Err(Error::NotFound(_)) => None,
+                Err(e) => return Err(e),
+            },
+            None => None,
+        };
+        let m = Mutation::Raw { method: self.method, path: self.path.clone(), params: self.params.clone() };
+        Ok(Prepared::Changes(Box::new(Draft { target: class.guest, snapshot: None, before, mutations: vec![m], warnings: Vec::new() })))
+    }
+
+    async fn observe(&self, _b: &dyn Backend, _d: &Draft) -> Result<Option<GuestState>> {
+        Ok(None)
+    }
+
+    fn reached(&self, _d: &Draft, _after: &GuestState) -> bool {
+        true
+    }
 }

@@ -1,11 +1,14 @@
 //! What a mutating command prints: the plan before acting, the report after
 //! (DESIGN.md §3: `{action, target, before, task, after, changed}`).
 
+use std::fmt::Write as _;
+
 use serde::Serialize;
 
-use crate::backend::Tier;
+use crate::backend::{Backend, Mutation, Tier};
 use crate::error::Error;
 use crate::model::{ClusterResource, ExitStatus, GuestRef, GuestStatus, Upid};
+use crate::safety::Facts;
 
 /// A guest's state as read before or after an action.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -57,6 +60,13 @@ impl GuestState {
             || matches!(self.status.as_str(), "paused" | "frozen" | "suspended")
     }
 
+    /// Whether `other` shows a different guest state (run state, lock, snapshots), ignoring
+    /// what was read only once (protection, HA state).
+    pub fn differs(&self, other: &Self) -> bool {
+        (&self.status, &self.qmpstatus, &self.lock, &self.snapshots, &self.current_parent)
+            != (&other.status, &other.qmpstatus, &other.lock, &other.snapshots, &other.current_parent)
+    }
+
     /// Whether it runs and is not suspended.
     pub fn is_running(&self) -> bool {
         self.status == "running" && !self.is_suspended()
@@ -105,16 +115,34 @@ pub struct Report {
     pub task: Option<TaskReport>,
     /// State re-read after the task; `None` when not re-checked (`--no-wait`, failure).
     pub after: Option<GuestState>,
-    /// Whether anything was changed.
+    /// Whether anything was changed: `true` when the task did what was asked, `false` when
+    /// nothing was needed; after a failed task, whether the re-check saw a difference.
     pub changed: bool,
+    /// What a raw write returned when it was not a task.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<serde_json::Value>,
 }
 
-/// What a mutating command would do: printed for `--dry-run` and when confirmation is needed.
+/// One call of a plan, as data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedCall {
+    /// `POST`, `PUT` or `DELETE`.
+    pub method: String,
+    /// The API path.
+    pub path: String,
+    /// Parameters, in order.
+    pub params: Vec<(String, String)>,
+    /// The exact call the backend makes (`pvesh create ...`, `qm stop 100`, `POST /nodes/...`).
+    pub rendered: String,
+}
+
+/// What a mutating command would do: printed for `--dry-run` and when confirmation is needed;
+/// its digest binds consent to exactly this plan (DESIGN.md §4).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
     /// The action.
     pub action: String,
-    /// Its safety tier.
+    /// Its safety tier (the highest of its calls).
     pub tier: Tier,
     /// The guest, if any.
     pub target: Option<GuestRef>,
@@ -123,8 +151,10 @@ pub struct Plan {
     pub snapshot: Option<String>,
     /// State read now.
     pub before: Option<GuestState>,
-    /// The exact call it would make.
+    /// The first call, rendered (the whole plan for every action so far).
     pub call: String,
+    /// Every call, in order.
+    pub calls: Vec<PlannedCall>,
     /// Through which backend (`Pvesh(Ssh(root@pve1))`).
     pub via: String,
     /// What consent it needs: `--yes` for gated tiers, else `null`.
@@ -132,6 +162,65 @@ pub struct Plan {
     /// Warnings about the action (e.g. RAM state freezes the guest).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// SHA-256 (hex) over the state read first, the policy facts and the calls.
+    pub digest: String,
+    /// The mutations with the policy facts read for each.
+    #[serde(skip)]
+    pub mutations: Vec<(Mutation, Facts)>,
+}
+
+impl Plan {
+    /// Builds the plan of `action` from its draft and the facts read for each mutation.
+    pub fn new(action: String, draft: &crate::workflow::action::Draft, facts: Vec<Facts>, b: &dyn Backend) -> Self {
+        let tier = draft.mutations.iter().map(Mutation::tier).max().unwrap_or(Tier::Read);
+        let calls: Vec<PlannedCall> = draft
+            .mutations
+            .iter()
+            .map(|m| {
+                let (method, path, params) = m.api_call();
+                PlannedCall { method: method.as_str().to_owned(), path, params, rendered: b.render(m) }
+            })
+            .collect();
+        let mut before = draft.before.clone();
+        if let (Some(before), Some(p)) = (&mut before, facts.iter().find_map(|f| f.protection)) {
+            before.protection = Some(p);
+        }
+        let mutations: Vec<(Mutation, Facts)> = draft.mutations.iter().cloned().zip(facts).collect();
+        let digest = digest(&serde_json::json!({
+            "action": action,
+            "target": draft.target,
+            "snapshot": draft.snapshot,
+            "before": before,
+            "facts": mutations.iter().map(|(_, f)| f).collect::<Vec<_>>(),
+            "calls": calls.iter().map(|c| (&c.method, &c.path, &c.params)).collect::<Vec<_>>(),
+            "via": b.describe(),
+        }));
+        Self {
+            action,
+            tier,
+            target: draft.target.clone(),
+            snapshot: draft.snapshot.clone(),
+            before,
+            call: calls.first().map(|c| c.rendered.clone()).unwrap_or_default(),
+            calls,
+            via: b.describe(),
+            requires: tier.is_gated().then_some("--yes"),
+            warnings: draft.warnings.clone(),
+            digest,
+            mutations,
+        }
+    }
+}
+
+/// Hex SHA-256 of a JSON value's text (`serde_json` writes fields in declaration order, so the
+/// same plan gives the same text).
+pub fn digest(v: &serde_json::Value) -> String {
+    use sha2::Digest as _;
+    let hash = sha2::Sha256::digest(v.to_string().as_bytes());
+    hash.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 /// How a workflow ended.
@@ -143,6 +232,6 @@ pub enum Outcome {
     Planned(Plan),
     /// Not confirmed: the plan, nothing run; exit 3.
     Refused(Plan, Error),
-    /// The task failed (exit 7) or the deadline passed (exit 8): what is known, and why.
+    /// The task failed (exit 7) or its outcome is not known (exit 8): what is known, and why.
     Incomplete(Report, Error),
 }

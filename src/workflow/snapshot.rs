@@ -2,17 +2,14 @@
 //! act once, wait, re-check that the list contains (or no longer contains) the snapshot; after
 //! a rollback, report the resulting status.
 
-use std::ops::ControlFlow;
+use async_trait::async_trait;
 
-use crate::backend::{Mutation, Tier};
+use crate::backend::{Backend, Mutation};
 use crate::error::{Error, Result};
 use crate::model::{GuestKind, GuestRef, NodeName, Snapshot, SnapshotName, Vmid};
-use crate::workflow::act::act_and_report;
-use crate::workflow::context::Ctx;
+use crate::workflow::action::{Action, Draft, Prepared, ReadOnly};
 use crate::workflow::discover::discover;
-use crate::workflow::recheck::read_protection;
-use crate::workflow::report::{GuestState, Outcome};
-use crate::workflow::wait::Deadline;
+use crate::workflow::report::GuestState;
 
 /// The warning `--vmstate` carries.
 pub const VMSTATE_WARNING: &str = "--vmstate saves the guest's RAM: the guest is frozen while it is written and the storage takes heavy I/O (as much as the guest's memory)";
@@ -67,76 +64,92 @@ fn current_parent(list: &[Snapshot]) -> Option<String> {
     list.iter().find(|s| s.is_current()).and_then(|s| s.parent.clone())
 }
 
-/// Runs a snapshot operation on guest `vmid`.
-///
-/// # Errors
-/// `NotFound` (5) for a missing guest or snapshot; `Conflict` (6) for a name already used,
-/// a locked or protected guest; `Usage` (2) for `--vmstate` on lxc. Task failures and timeouts
-/// come back as [`Outcome::Incomplete`].
-pub async fn snapshot(ctx: &Ctx<'_>, vmid: Vmid, node: Option<&NodeName>, kind: Option<GuestKind>, op: SnapshotOp) -> Result<Outcome> {
-    let deadline = Deadline::after(ctx.timeout);
-    let b = ctx.b();
-    let (guest, listed) = discover(b, vmid, node, kind).await?;
-    let name = op.name().to_string();
-    let mut warnings = Vec::new();
-    if let SnapshotOp::Create { vmstate: true, .. } = op {
-        if guest.kind == GuestKind::Lxc {
-            return Err(Error::Usage(format!("--vmstate is for qemu guests; {vmid} is lxc")));
+/// A snapshot operation on one guest.
+#[derive(Debug, Clone)]
+pub struct SnapshotAction {
+    /// The guest.
+    pub vmid: Vmid,
+    /// Its node, when known.
+    pub node: Option<NodeName>,
+    /// Its kind, when known.
+    pub kind: Option<GuestKind>,
+    /// What to do.
+    pub op: SnapshotOp,
+}
+
+#[async_trait]
+impl Action for SnapshotAction {
+    fn name(&self) -> String {
+        match self.op {
+            SnapshotOp::Create { .. } => "snapshot create",
+            SnapshotOp::Rollback { .. } => "snapshot rollback",
+            SnapshotOp::Delete { .. } => "snapshot delete",
         }
-        warnings.push(VMSTATE_WARNING.to_owned());
+        .into()
     }
-    let mut before = match &listed {
-        Some(r) => GuestState::from_resource(r),
-        None => GuestState::from_status(&b.guest_status(&guest).await?),
-    };
-    let list = b.snapshots(&guest).await?;
-    before.snapshots = Some(names(&list));
-    before.current_parent = current_parent(&list);
-    let exists = list.iter().any(|s| !s.is_current() && s.name == name);
-    match (&op, exists) {
-        (SnapshotOp::Create { .. }, true) => return Err(Error::Conflict(format!("snapshot name '{name}' already used"))),
-        (SnapshotOp::Rollback { .. } | SnapshotOp::Delete { .. }, false) => {
-            return Err(Error::NotFound(format!("snapshot '{name}' does not exist on guest {vmid}")));
+
+    fn summary(&self, d: &Draft) -> String {
+        let on = d.target.as_ref().map(|g| format!(" of guest {} ({}) on {}", g.vmid, g.kind, g.node)).unwrap_or_default();
+        format!("{} '{}'{on}", self.name(), self.op.name())
+    }
+
+    /// Reads the snapshot list and the guest's state; refuses a name already used, a missing
+    /// snapshot, a locked guest, `--vmstate` on lxc.
+    async fn prepare(&self, b: &ReadOnly<'_>) -> Result<Prepared> {
+        let (vmid, op) = (self.vmid, &self.op);
+        let (guest, listed) = discover(b, vmid, self.node.as_ref(), self.kind).await?;
+        let name = op.name().to_string();
+        let mut warnings = Vec::new();
+        if let SnapshotOp::Create { vmstate: true, .. } = op {
+            if guest.kind == GuestKind::Lxc {
+                return Err(Error::Usage(format!("--vmstate is for qemu guests; {vmid} is lxc")));
+            }
+            warnings.push(VMSTATE_WARNING.to_owned());
         }
-        _ => {}
-    }
-    if let Some(lock) = &before.lock {
-        return Err(Error::Conflict(format!("guest {vmid} is locked ({lock})")));
-    }
-    let m = op.mutation(guest.clone());
-    if m.tier() == Tier::Destructive {
-        before.protection = Some(read_protection(b, &guest).await?);
-        if before.protection == Some(true) {
-            return Err(Error::Conflict(format!("guest {vmid} has PVE's protection flag set: {} refused", m.name())));
+        let mut before = match &listed {
+            Some(r) => GuestState::from_resource(r),
+            None => GuestState::from_status(&b.guest_status(&guest).await?),
+        };
+        let list = b.snapshots(&guest).await?;
+        before.snapshots = Some(names(&list));
+        before.current_parent = current_parent(&list);
+        let exists = list.iter().any(|s| !s.is_current() && s.name == name);
+        match (op, exists) {
+            (SnapshotOp::Create { .. }, true) => return Err(Error::Conflict(format!("snapshot name '{name}' already used"))),
+            (SnapshotOp::Rollback { .. } | SnapshotOp::Delete { .. }, false) => {
+                return Err(Error::NotFound(format!("snapshot '{name}' does not exist on guest {vmid}")));
+            }
+            _ => {}
         }
+        if let Some(lock) = &before.lock {
+            return Err(Error::Conflict(format!("guest {vmid} is locked ({lock})")));
+        }
+        let m = op.mutation(guest.clone());
+        Ok(Prepared::Changes(Box::new(Draft {
+            target: Some(guest),
+            snapshot: Some(name),
+            before: Some(before),
+            mutations: vec![m],
+            warnings,
+        })))
     }
-    for w in &warnings {
-        eprintln!("pvectl: warning: {w}");
+
+    async fn observe(&self, b: &dyn Backend, d: &Draft) -> Result<Option<GuestState>> {
+        let Some(guest) = &d.target else { return Ok(None) };
+        let list = b.snapshots(guest).await?;
+        let mut after = GuestState::from_status(&b.guest_status(guest).await?);
+        after.snapshots = Some(names(&list));
+        after.current_parent = current_parent(&list);
+        Ok(Some(after))
     }
-    let plan = ctx.plan(&m, Some(before.clone()), Some(name.clone()), warnings);
-    if let Some(outcome) = ctx.consent(plan, &format!("{} '{name}' of guest {vmid} ({}) on {}", m.name(), guest.kind, guest.node)) {
-        return Ok(outcome);
-    }
-    let mut report = match act_and_report(ctx, &m, &deadline, before, Some(name.clone())).await? {
-        ControlFlow::Break(outcome) => return Ok(outcome),
-        ControlFlow::Continue(report) => report,
-    };
-    let list = b.snapshots(&guest).await?;
-    let mut after = GuestState::from_status(&b.guest_status(&guest).await?);
-    after.snapshots = Some(names(&list));
-    after.current_parent = current_parent(&list);
-    let has = list.iter().any(|s| !s.is_current() && s.name == name);
-    let ok = match op {
-        SnapshotOp::Create { .. } => has,
-        SnapshotOp::Delete { .. } => !has,
-        SnapshotOp::Rollback { .. } => after.current_parent.as_deref() == Some(name.as_str()),
-    };
-    report.after = Some(after);
-    if ok {
-        Ok(Outcome::Done(report))
-    } else {
-        let e =
-            Error::Api(format!("the task succeeded but the snapshot list of guest {vmid} does not show the {} of '{name}'", report.action));
-        Ok(Outcome::Incomplete(report, e))
+
+    fn reached(&self, _d: &Draft, after: &GuestState) -> bool {
+        let name = self.op.name().as_str();
+        let has = after.snapshots.as_ref().is_some_and(|l| l.iter().any(|n| n == name));
+        match self.op {
+            SnapshotOp::Create { .. } => has,
+            SnapshotOp::Delete { .. } => !has,
+            SnapshotOp::Rollback { .. } => after.current_parent.as_deref() == Some(name),
+        }
     }
 }

@@ -23,6 +23,11 @@ impl Sim {
             .run()
     }
 
+    /// The audit records of one kind: `intent`, `outcome` or `refusal`.
+    fn records(&self, kind: &str) -> Vec<Value> {
+        self.audit().into_iter().filter(|r| r["record"] == kind).collect()
+    }
+
     fn audit(&self) -> Vec<Value> {
         std::fs::read_to_string(self.dir.path().join("audit.log"))
             .unwrap_or_default()
@@ -38,9 +43,13 @@ fn protection_refuses_destructive_actions() {
     let cfg = sim.run(&["guest", "config", "101", "-o", "json"]).json();
     assert_eq!(cfg["protection"], "1", "the demo protects 101");
     let r = sim.run(&["guest", "stop", "101", "--yes", "-o", "json"]);
-    r.expect_code(6);
+    r.expect_code(10);
     assert!(r.stderr.contains("protection"), "{}", r.stderr);
-    assert!(sim.audit().is_empty(), "nothing executed");
+    assert!(sim.records("intent").is_empty(), "nothing executed");
+    let refused = sim.records("refusal");
+    assert_eq!(refused.len(), 1, "the refusal is recorded");
+    assert_eq!(refused[0]["vmid"], 101);
+    assert_eq!(sim.run(&["guest", "status", "101", "-o", "json"]).json()["status"], "running");
 }
 
 #[test]
@@ -89,11 +98,14 @@ fn raw_writes_take_their_actions_tier() {
     r.expect_code(0);
     assert_eq!(r.json()["task"]["exitstatus"], "OK");
     assert_eq!(sim.run(&["guest", "status", "103", "-o", "json"]).json()["status"], "running");
-    let audit = sim.audit();
-    assert_eq!(audit.len(), 1);
-    assert_eq!(audit[0]["action"], "api create");
-    assert_eq!(audit[0]["call"], "POST /nodes/pve1/qemu/103/status/start");
-    assert!(audit[0]["outcome"]["upid"].is_string());
+    let intents = sim.records("intent");
+    assert_eq!(intents.len(), 1, "the refused stop sent nothing: {:?}", sim.audit());
+    assert_eq!(intents[0]["action"], "api create");
+    assert_eq!(intents[0]["call"], "POST /nodes/pve1/qemu/103/status/start");
+    let outcomes = sim.records("outcome");
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(outcomes[0]["outcome"], "ok");
+    assert!(outcomes[0]["upid"].as_str().is_some_and(|u| u.starts_with("UPID:pve1:")), "{}", outcomes[0]);
 }
 
 #[test]

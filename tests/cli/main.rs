@@ -6,6 +6,7 @@ mod support;
 
 mod actions;
 mod local;
+mod policy;
 mod roundtrip;
 mod sim;
 mod skill;

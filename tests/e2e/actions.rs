@@ -142,7 +142,11 @@ fn start_on_a_running_guest_changes_nothing() {
     assert_eq!(r.json()["changed"], false);
     assert!(r.json()["task"].is_null());
     assert_eq!(env.mutating_calls(), 0);
-    assert_eq!(env.tools.calls().len(), 1, "just the discovery read");
+    // The listing cannot tell running from paused (qemu's run state is only in status/current),
+    // and a paused guest must not be reported as started: discovery, then one status read.
+    let calls = env.tools.calls();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls[1][2], "/nodes/pve1/qemu/100/status/current");
 }
 
 #[test]

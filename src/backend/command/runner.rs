@@ -13,7 +13,6 @@ use crate::error::{Error, Result};
 
 /// Most bytes kept of one command's stdout (and, separately, stderr): 64 MiB. A larger
 /// answer is a `Transport` error (exit 9), never memory exhaustion (DESIGN.md §5).
-#[allow(dead_code, reason = "the bounded readers land in the next commits")]
 pub(crate) const MAX_OUTPUT: usize = 64 << 20;
 
 static TRACE: AtomicBool = AtomicBool::new(false);
@@ -81,13 +80,7 @@ impl Runner {
         match self {
             Self::Local { sudo } => {
                 let (prog, full) = with_sudo(*sudo, program, args);
-                let out = tokio::process::Command::new(prog)
-                    .args(&full)
-                    .stdin(std::process::Stdio::null())
-                    .output()
-                    .await
-                    .map_err(|e| Error::transport(format!("failed to run {prog} on this host"), e))?;
-                Ok(CommandOutput { status: exit_code(out.status), stdout: out.stdout, stderr: out.stderr })
+                run_local(prog, &full).await
             }
             Self::Ssh(ssh) => {
                 let (prog, full) = with_sudo(ssh.sudo(), program, args);
@@ -127,6 +120,73 @@ fn with_sudo<'a>(sudo: bool, program: &'a str, args: &[String]) -> (&'a str, Vec
     } else {
         (program, args.to_vec())
     }
+}
+
+/// Kills a process group when dropped: a tool and every child it left behind (one holding
+/// stdout open cannot keep pvectl waiting), also when the caller's deadline drops the future.
+struct GroupGuard(Option<libc::pid_t>);
+
+impl GroupGuard {
+    fn kill(&mut self) {
+        if let Some(pgid) = self.0.take() {
+            // SAFETY: killpg only sends a signal; a stale group id fails with ESRCH, ignored.
+            unsafe {
+                libc::killpg(pgid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs a local program in its own process group with stdin closed, reading at most
+/// [`MAX_OUTPUT`] bytes of each stream. When the program exits, what is left of its group is
+/// killed, so the pipes reach EOF even if a child inherited them.
+async fn run_local(prog: &str, args: &[String]) -> Result<CommandOutput> {
+    let mut child = tokio::process::Command::new(prog)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| Error::transport(format!("failed to run {prog} on this host"), e))?;
+    let mut group = GroupGuard(child.id().and_then(|id| libc::pid_t::try_from(id).ok()));
+    let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err(Error::Internal("a piped child has no stdout/stderr".into()));
+    };
+    let wait = async {
+        let status = child.wait().await.map_err(|e| Error::transport(format!("failed to wait for {prog}"), e));
+        group.kill();
+        status
+    };
+    let (status, stdout, stderr) = tokio::try_join!(wait, read_bounded(out, prog), read_bounded(err, prog))?;
+    if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&status) {
+        return Err(Error::ToolKilled { program: prog.to_owned(), signal });
+    }
+    Ok(CommandOutput { status: exit_code(status), stdout, stderr })
+}
+
+/// Reads a stream to its end, failing past [`MAX_OUTPUT`] bytes.
+pub(crate) async fn read_bounded(r: impl tokio::io::AsyncRead + Unpin, prog: &str) -> Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt as _;
+    let mut buf = Vec::new();
+    r.take(MAX_OUTPUT as u64 + 1)
+        .read_to_end(&mut buf)
+        .await
+        .map_err(|e| Error::transport(format!("failed to read the output of {prog}"), e))?;
+    if buf.len() > MAX_OUTPUT {
+        return Err(Error::Transport {
+            message: format!("{prog} printed more than {} MiB; refusing to read it", MAX_OUTPUT >> 20),
+            source: None,
+        });
+    }
+    Ok(buf)
 }
 
 /// Exit code of a finished process: the code, or 128+signal, or -1.

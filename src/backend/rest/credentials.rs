@@ -87,9 +87,12 @@ impl fmt::Display for TokenId {
 pub struct Secret(String);
 
 impl Secret {
-    /// Wraps a secret value.
+    /// Wraps a secret value, and registers it with [`crate::redact`] so it is removed from
+    /// every text pvectl prints or records, wherever it shows up.
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        let value = value.into();
+        crate::redact::register(&value);
+        Self(value)
     }
     /// The value, for the `Authorization` header only.
     pub fn expose(&self) -> &str {

@@ -97,7 +97,7 @@ impl fmt::Display for Endpoint {
 }
 
 /// One `[targets.<name>]` table.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetEntry {
     /// `https://host[:port]` (or any other target: `ssh://...`, `local`, `sim`).
@@ -111,15 +111,20 @@ pub struct TargetEntry {
     pub fingerprint: Option<String>,
     /// A PEM CA file to trust instead of the system roots.
     pub ca_file: Option<PathBuf>,
+    /// This target's own policy rules (`[targets.NAME.policy]`), read by `safety::policy`.
+    pub policy: Option<toml::Table>,
 }
 
 /// The config file: named targets.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     /// `[targets.<name>]` tables.
     #[serde(default)]
     pub targets: BTreeMap<String, TargetEntry>,
+    /// The `[policy]` table: rules for every target, read by `safety::policy`.
+    #[serde(default)]
+    pub policy: Option<toml::Table>,
 }
 
 impl ConfigFile {

@@ -1,0 +1,121 @@
+//! `pvectl guest ...`: the guest list, one guest's status and config (reads), and the power
+//! actions (`start|shutdown|reboot|stop|reset|suspend|resume`) on the engine.
+
+use std::time::Duration;
+
+use super::Env;
+use super::args::{GuestCmd, Locate};
+use super::output::{Table, bytes, duration, opt, percent, print, yes_no};
+use super::report::act;
+use crate::backend::{Backend, BackendExt, GuestFilter, PowerAction};
+use crate::error::{Error, Result};
+use crate::model::{Guest, GuestRef, Vmid};
+use crate::workflow::{Power, PowerOptions};
+
+/// Slack added to PVE's shutdown `timeout` for the wait deadline (a forced stop after it).
+pub(crate) const SHUTDOWN_SLACK: u64 = 60;
+
+/// Runs a `guest` command.
+///
+/// # Errors
+/// Read errors; for actions, the engine's refusals and outcomes (see [`act`]).
+pub(crate) async fn run(env: &Env<'_>, cmd: GuestCmd) -> Result<()> {
+    let (out, b) = (env.cfg.output, env.b());
+    let (action, a, force_stop) = match cmd {
+        GuestCmd::List { node, kind, status } => {
+            let g = b.guests(&GuestFilter { node, kind, status }).await?;
+            return print(out, &g, |g| guest_table(g));
+        }
+        GuestCmd::Status { vmid, at } => {
+            let r = locate(b, vmid, &at).await?;
+            let s = b.guest_status(&r).await?;
+            return print(out, &s, |s| {
+                let mut t = Table::new(&["KEY", "VALUE"]);
+                let kv = [
+                    ("vmid", s.vmid.to_string()),
+                    ("name", opt(s.name.as_deref())),
+                    ("node", s.node.to_string()),
+                    ("kind", s.kind.to_string()),
+                    ("status", s.status.clone()),
+                    ("qmpstatus", opt(s.qmpstatus.as_deref())),
+                    ("cpu", percent(s.cpu)),
+                    ("cpus", s.cpus.map_or_else(|| "-".into(), |c| c.to_string())),
+                    ("mem", format!("{} / {}", bytes(s.mem), bytes(s.maxmem))),
+                    ("disk", format!("{} / {}", bytes(s.disk), bytes(s.maxdisk))),
+                    ("uptime", duration(s.uptime)),
+                    ("pid", s.pid.map_or_else(|| "-".into(), |p| p.to_string())),
+                    ("lock", opt(s.lock.as_deref())),
+                    ("template", yes_no(s.template)),
+                    ("tags", s.tags.join(";")),
+                    ("ha", opt(s.ha_state.as_deref())),
+                ];
+                for (k, v) in kv {
+                    t.row(vec![k.to_owned(), v]);
+                }
+                t
+            });
+        }
+        GuestCmd::Config { vmid, at } => {
+            let r = locate(b, vmid, &at).await?;
+            let c = b.guest_config(&r).await?;
+            return print(out, &c, |c| {
+                let mut t = Table::new(&["KEY", "VALUE"]);
+                for (k, v) in &c.entries {
+                    t.row(vec![k.clone(), v.clone()]);
+                }
+                t
+            });
+        }
+        GuestCmd::Start(a) => (PowerAction::Start, a, false),
+        GuestCmd::Shutdown { act, force_stop } => (PowerAction::Shutdown, act, force_stop),
+        GuestCmd::Reboot(a) => (PowerAction::Reboot, a, false),
+        GuestCmd::Stop(a) => (PowerAction::Stop, a, false),
+        GuestCmd::Reset(a) => (PowerAction::Reset, a, false),
+        GuestCmd::Suspend(a) => (PowerAction::Suspend, a, false),
+        GuestCmd::Resume(a) => (PowerAction::Resume, a, false),
+    };
+    let shutdown_timeout = if action == PowerAction::Shutdown { env.cfg.timeout_given } else { None };
+    let timeout = shutdown_timeout.map_or(env.cfg.timeout, |t| Duration::from_secs(t + SHUTDOWN_SLACK));
+    let opts = PowerOptions { node: a.at.node.clone(), kind: a.at.kind, shutdown_timeout, force_stop };
+    act(env, &Power { vmid: a.vmid, action, opts }, !a.no_wait, timeout).await
+}
+
+/// Resolves where a guest lives: `--node` with `--kind` is taken as given; otherwise one
+/// guest listing finds it.
+pub(crate) async fn locate(b: &dyn Backend, vmid: Vmid, at: &Locate) -> Result<GuestRef> {
+    if let (Some(node), Some(kind)) = (&at.node, at.kind) {
+        return Ok(GuestRef { vmid, node: node.clone(), kind });
+    }
+    let r = b.locate(vmid).await?;
+    if let Some(n) = at.node.as_ref().filter(|n| **n != r.node) {
+        return Err(Error::NotFound(format!("guest {vmid} is on node {}, not {n}", r.node)));
+    }
+    if let Some(k) = at.kind.filter(|k| *k != r.kind) {
+        return Err(Error::NotFound(format!("guest {vmid} is {}, not {k}", r.kind)));
+    }
+    Ok(r)
+}
+
+fn guest_table(g: &[Guest]) -> Table {
+    let mut t =
+        Table::new(&["VMID", "NAME", "NODE", "KIND", "STATUS", "CPU", "MEM", "MAXMEM", "MAXDISK", "UPTIME", "TAGS", "POOL", "LOCK"]);
+    for e in g {
+        let status = if e.template { format!("{} (template)", e.status) } else { e.status.clone() };
+        t.row(vec![
+            e.vmid.to_string(),
+            opt(e.name.as_deref()),
+            e.node.to_string(),
+            e.kind.to_string(),
+            status,
+            percent(e.cpu),
+            bytes(e.mem),
+            bytes(e.maxmem),
+            bytes(e.maxdisk),
+            duration(e.uptime),
+            e.tags.join(";"),
+            opt(e.pool.as_deref()),
+            opt(e.lock.as_deref()),
+        ]);
+    }
+    t
+}

@@ -1,0 +1,52 @@
+//! `pvectl snapshot list|create|rollback|delete`: the list is a read; the rest are actions on
+//! the engine.
+
+use super::Env;
+use super::args::{ActArgs, SnapshotCmd};
+use super::guest::locate;
+use super::output::{Table, opt, print, yes_no};
+use super::report::act;
+use crate::error::Result;
+use crate::workflow::{Naming, SnapshotAction, SnapshotOp};
+
+/// Runs a `snapshot` command.
+///
+/// # Errors
+/// Read errors; for actions, the engine's refusals and outcomes.
+pub(crate) async fn run(env: &Env<'_>, cmd: SnapshotCmd) -> Result<()> {
+    let (out, b) = (env.cfg.output, env.b());
+    let (a, op): (ActArgs, SnapshotOp) = match cmd {
+        SnapshotCmd::List { vmid, at } => {
+            let r = locate(b, vmid, &at).await?;
+            let s = b.snapshots(&r).await?;
+            return print(out, &s, |s| {
+                let mut t = Table::new(&["NAME", "PARENT", "SNAPTIME", "VMSTATE", "DESCRIPTION"]);
+                for e in s {
+                    t.row(vec![
+                        e.name.clone(),
+                        opt(e.parent.as_deref()),
+                        e.snaptime.map_or_else(|| "-".into(), crate::model::time::format_utc),
+                        yes_no(e.vmstate),
+                        e.description.lines().next().unwrap_or("").to_owned(),
+                    ]);
+                }
+                t
+            });
+        }
+        SnapshotCmd::Create { act, name, description, vmstate, change, prefix, template } => {
+            let name = match name {
+                Some(n) => n,
+                None => Naming { template, prefix }.generate(change.as_deref(), now())?,
+            };
+            (act, SnapshotOp::Create { name, description, vmstate })
+        }
+        SnapshotCmd::Rollback { act, name, start } => (act, SnapshotOp::Rollback { name, start }),
+        SnapshotCmd::Delete { act, name } => (act, SnapshotOp::Delete { name }),
+    };
+    let action = SnapshotAction { vmid: a.vmid, node: a.at.node.clone(), kind: a.at.kind, op };
+    act(env, &action, !a.no_wait, env.cfg.timeout).await
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
