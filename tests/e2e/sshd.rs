@@ -116,6 +116,12 @@ impl Sshd {
         children_of(self.child.id()).len()
     }
 
+    /// How many logins the server has accepted so far (`Accepted publickey` lines of its
+    /// log, `LogLevel INFO`): one per SSH connection, however short-lived.
+    pub(crate) fn accepted(&self) -> usize {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default().lines().filter(|l| l.contains("Accepted publickey for ")).count()
+    }
+
     /// The login user (root in CI, else whoever runs the tests).
     pub(crate) fn user(&self) -> &str {
         &self.user
@@ -252,7 +258,7 @@ fn write_sshd_config(d: &Path, port: u16, opts: &SshdOptions) {
         "ListenAddress 127.0.0.1\nPort {port}\nHostKey {p}/host_key\nAuthorizedKeysFile {p}/authorized_keys\n\
          PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
          UsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\nPidFile {p}/sshd.pid\n\
-         LogLevel ERROR\nMaxStartups 100\nMaxSessions 100\n"
+         LogLevel INFO\nMaxStartups 100\nMaxSessions 100\n"
     );
     let mut env = opts.env.clone();
     if !env.iter().any(|(k, _)| k == "HOME") {
