@@ -70,7 +70,10 @@ fn session_path_starts_with_the_injected_dir_and_finds_the_tools() {
     let tools = crate::support::SimTools::new();
     let bin = tools.bin();
     let path = format!("{}:/usr/bin:/bin", bin.display());
-    let sshd = Sshd::start(SshdOptions { env: vec![("PATH".into(), path.clone()), ("PVE_SIM_STATE".into(), "/x y".into())] });
+    let sshd = Sshd::start(SshdOptions {
+        env: vec![("PATH".into(), path.clone()), ("PVE_SIM_STATE".into(), "/x y".into())],
+        ..SshdOptions::default()
+    });
 
     let out = sshd.ssh_command().arg("printenv PATH; printenv PVE_SIM_STATE; command -v pvesh qm pct hostname").output().expect("run ssh");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -271,7 +274,7 @@ async fn runtime_dir_with_space_and_percent_works_and_too_deep_is_refused() {
 #[tokio::test]
 async fn resuming_a_master_opens_no_connection() {
     const ROUNDS: usize = 3;
-    let sshd = Sshd::start(SshdOptions::default());
+    let sshd = Sshd::start(SshdOptions { log_logins: true, ..SshdOptions::default() });
     let plain = sshd.ssh_command().arg("true").output().expect("run ssh");
     assert!(plain.status.success());
     assert_eq!(sshd.accepted(), 1, "the server logs each accepted login");
