@@ -307,11 +307,11 @@ async fn tls_serves_the_certificate_whose_fingerprint_it_printed() {
     let wrong = client(Some(("00:11", Arc::clone(&wrong_seen))));
     let e = wrong.get(s.url("/version")).send().await.expect_err("another pin is refused");
     // Refused by the pin check on the served certificate, not by anything before it.
-    assert_eq!(*wrong_seen.lock().expect("lock"), [printed.clone()], "the handshake reached the certificate");
+    assert_eq!(*wrong_seen.lock().expect("lock"), std::slice::from_ref(&printed), "the handshake reached the certificate");
     let mut chain = e.to_string();
     let mut source = std::error::Error::source(&e);
     while let Some(cause) = source {
-        chain.push_str(&format!(": {cause}"));
+        chain = format!("{chain}: {cause}");
         source = cause.source();
     }
     assert!(chain.contains(&format!("fingerprint {printed} is not the pinned one")), "{chain}");

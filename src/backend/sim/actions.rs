@@ -208,15 +208,13 @@ fn power(sim: &mut Sim, req: &Request<'_>, action: PowerAction) -> Result<Value,
             holds_config_lock: false,
         });
     }
+    // lxc: vzsuspend is `lxc-checkpoint -s` (dump, then stop); vzresume restores the dump
+    // as a new container process.
     let to = match (action, kind) {
-        (PowerAction::Start | PowerAction::Reboot, _) => PowerTo::Started,
-        // vzresume restores the checkpoint: a new container process.
-        (PowerAction::Resume, GuestKind::Lxc) => PowerTo::Started,
+        (PowerAction::Start | PowerAction::Reboot, _) | (PowerAction::Resume, GuestKind::Lxc) => PowerTo::Started,
         (PowerAction::Reset | PowerAction::Resume, _) => PowerTo::Running,
-        // vzsuspend: `lxc-checkpoint -s` dumps the container, then stops it.
-        (PowerAction::Suspend, GuestKind::Lxc) => PowerTo::Stopped,
         (PowerAction::Suspend, GuestKind::Qemu) => PowerTo::Paused,
-        (PowerAction::Stop | PowerAction::Shutdown, _) => PowerTo::Stopped,
+        (PowerAction::Stop | PowerAction::Shutdown, _) | (PowerAction::Suspend, GuestKind::Lxc) => PowerTo::Stopped,
     };
     let prefix = if kind == GuestKind::Qemu { "qm" } else { "vz" };
     sim.start_task(NewTask {
