@@ -4,7 +4,8 @@
 //! Everything here is produced by the simulator; none of it is a real PVE sample.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -67,7 +68,8 @@ fn pvesh_json_is_one_sorted_line() {
     let mut sorted = keys.clone();
     sorted.sort();
     assert_eq!(keys, sorted, "keys sorted as pvesh prints them");
-    assert!(text.find("\"cpu\"") < text.find("\"vmid\""));
+    let (cpu, vmid) = (text.find("\"cpu\"").expect("a cpu key"), text.find("\"vmid\"").expect("a vmid key"));
+    assert!(cpu < vmid, "cpu printed before vmid");
 }
 
 #[test]
@@ -282,29 +284,193 @@ fn qm_snapshot_keeps_a_hostile_description_intact() {
     assert_eq!(log_lines(&log).len(), 5);
 }
 
+/// Spawns `pve-sim <args>` on `state` with piped output, in a process group of its own (so
+/// a hanging tool can be killed with its children).
+#[cfg(unix)]
+fn spawn_tool(state: &Path, log: &Path, args: &[&str]) -> Child {
+    use std::os::unix::process::CommandExt as _;
+    Command::new(BIN)
+        .args(args)
+        .env("PVE_SIM_STATE", state)
+        .env("PVE_SIM_LOG", log)
+        .env_remove("PVE_SIM_NODE")
+        .env_remove("PVE_SIM_LATENCY_MS")
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn")
+}
+
+/// The exit status of `child` if it ends within `limit`; `None` while it still runs.
+#[cfg(unix)]
+fn exits_within(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Kills `child`'s whole process group (it leads one, `spawn_tool`) and reaps it.
+#[cfg(unix)]
+fn kill_group(child: &mut Child) {
+    let group = format!("-{}", child.id());
+    let killed = Command::new("kill").args(["-KILL", "--", &group]).status().expect("kill runs");
+    assert!(killed.success(), "kill -KILL -- {group}");
+    child.wait().expect("reaped");
+}
+
+/// How many live processes are in the process group `pgid` (Linux `/proc/<pid>/stat`).
+#[cfg(unix)]
+fn group_members(pgid: u32) -> usize {
+    let entries = std::fs::read_dir("/proc").expect("/proc");
+    entries
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("stat")).ok())
+        .filter(|stat| {
+            // pid (comm) state ppid pgrp ...: fields after the last ')'.
+            let fields: Vec<&str> = stat.rsplit_once(')').map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+            fields.first().is_some_and(|state| *state != "Z") && fields.get(2) == Some(&pgid.to_string().as_str())
+        })
+        .count()
+}
+
+/// Runs a tool that must answer: its output, or a failure if it does not end within 60 s
+/// (a bound against a test that would block for ever, not a timing assertion).
+#[cfg(unix)]
+fn answering(state: &Path, log: &Path, args: &[&str]) -> Output {
+    let mut child = spawn_tool(state, log, args);
+    if exits_within(&mut child, Duration::from_secs(60)).is_none() {
+        kill_group(&mut child);
+        panic!("{args:?} did not answer");
+    }
+    child.wait_with_output().expect("output")
+}
+
+/// Sets `faults.hang` in the state file.
+#[cfg(unix)]
+fn set_hang(state: &Path, hang: Value) {
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(state).expect("state")).expect("json");
+    v["faults"]["hang"] = hang;
+    std::fs::write(state, serde_json::to_string(&v).expect("json")).expect("write state");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_hanging_tool_does_not_return_and_holds_no_lock() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (state, log) = (state_with(dir.path(), serde_json::json!([])), dir.path().join("calls.log"));
+    set_hang(&state, serde_json::json!([{"path": "/cluster/resources"}, {"path": "/nodes/*/qemu/100/status/current", "seconds": 60}]));
+    let mut pvesh = spawn_tool(&state, &log, &["pvesh", "get", "/cluster/resources/", "--type", "vm", "--output-format", "json"]);
+    let mut qm = spawn_tool(&state, &log, &["qm", "status", "100"]);
+    assert_eq!(exits_within(&mut pvesh, Duration::from_secs(1)), None, "pvesh for a matching path hangs");
+    assert_eq!(qm.try_wait().expect("try_wait"), None, "qm status 100 calls a matching path and hangs");
+    // Meanwhile the state file is not locked: other calls answer, and write.
+    let o = answering(&state, &log, &["pvesh", "get", "/version", "--output-format", "json"]);
+    assert_eq!(
+        (o.status.code(), stdout(&o).as_str()),
+        (Some(0), "{\"release\":\"9.1\",\"repoid\":\"5ac30304265fbd8e\",\"version\":\"9.1.4\"}\n")
+    );
+    let o = answering(&state, &log, &["qm", "status", "103"]);
+    assert_eq!((o.status.code(), stdout(&o).as_str()), (Some(0), "status: stopped\n"));
+    let o = answering(&state, &log, &["qm", "start", "103"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(pvesh.try_wait().expect("try_wait"), None, "still hanging");
+    kill_group(&mut pvesh);
+    kill_group(&mut qm);
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&state).expect("state")).expect("json");
+    assert_eq!((saved["faults"]["hang"][0]["calls"].as_u64(), saved["faults"]["hang"][1]["calls"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(log_lines(&log).len(), 5, "every invocation logged, the hanging ones too");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_hanging_tool_after_create_leaves_a_child_holding_stdout() {
+    use std::io::Read as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (state, log) = (state_with(dir.path(), serde_json::json!([])), dir.path().join("calls.log"));
+    set_hang(&state, serde_json::json!([{"path": "/nodes/*/tasks/*/status", "after": 1, "child": true, "seconds": 120}]));
+    let o = answering(&state, &log, &["pvesh", "create", "/nodes/pve1/qemu/100/status/shutdown", "--output-format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "the create does not match: {}", stderr(&o));
+    let upid: String = serde_json::from_str(stdout(&o).lines().last().expect("a line")).expect("the UPID");
+    let status_path = format!("/nodes/pve1/tasks/{upid}/status");
+    let o = answering(&state, &log, &["pvesh", "get", &status_path, "--output-format", "json"]);
+    assert_eq!(serde_json::from_slice::<Value>(&o.stdout).expect("json")["exitstatus"], "OK", "the first status read answers (after 1)");
+
+    let mut hung = spawn_tool(&state, &log, &["pvesh", "get", &format!("{status_path}/"), "--output-format", "json"]);
+    assert_eq!(exits_within(&mut hung, Duration::from_secs(1)), None, "the second status read hangs");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while group_members(hung.id()) < 2 {
+        assert!(Instant::now() < deadline, "the hanging tool never started its child");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Killing the tool alone leaves its child, which keeps the output pipe open.
+    let mut out = hung.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = tx.send(out.read_to_end(&mut buf).map(|_| buf));
+    });
+    hung.kill().expect("kill the tool");
+    hung.wait().expect("reaped");
+    assert!(rx.recv_timeout(Duration::from_secs(1)).is_err(), "no end of file while the child lives");
+    let group = format!("-{}", hung.id());
+    assert!(Command::new("kill").args(["-KILL", "--", &group]).status().expect("kill runs").success(), "the child is in the group");
+    let printed = rx.recv_timeout(Duration::from_secs(60)).expect("end of file once the group is gone").expect("read");
+    assert!(printed.is_empty(), "a hanging tool prints nothing");
+    let o = answering(&state, &log, &["pvesh", "get", "/nodes/pve1/tasks", "--output-format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "other paths still answer");
+}
+
+#[cfg(unix)]
 #[test]
 fn a_hanging_task_sleeps_without_the_state_lock() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let faults = serde_json::json!([{"vmid": 100, "action": "shutdown", "outcome": "hang", "seconds": 2}]);
+    let faults = serde_json::json!([{"vmid": 100, "action": "shutdown", "outcome": "hang", "seconds": 3600}]);
     let (state, log) = (state_with(dir.path(), faults), dir.path().join("calls.log"));
-    let started = std::time::Instant::now();
-    let child = Command::new(BIN)
-        .args(["qm", "shutdown", "100"])
-        .env("PVE_SIM_STATE", &state)
-        .env("PVE_SIM_LOG", &log)
-        .env_remove("PVE_SIM_NODE")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    std::thread::sleep(std::time::Duration::from_millis(400));
-    let o = tool(&state, &log, &["pvesh", "get", "/nodes/pve1/tasks", "--source", "active", "--output-format", "json"]);
-    assert!(started.elapsed() < std::time::Duration::from_millis(1800), "the reader did not wait for the sleeping writer");
-    let active: Value = serde_json::from_slice(&o.stdout).expect("json");
-    assert_eq!(active.as_array().map(|a| a.iter().filter(|t| t["type"] == "qmshutdown").count()), Some(1), "{active}");
-    let o = child.wait_with_output().expect("wait");
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(started.elapsed() >= std::time::Duration::from_secs(2), "the tool ran the task to its end");
-    let o = tool(&state, &log, &["qm", "status", "100"]);
+    let mut child = spawn_tool(&state, &log, &["qm", "shutdown", "100"]);
+    // The task shows as active once the tool has started it; the tool then waits without
+    // the lock, so these reads answer (`answering` fails a read that blocks).
+    let active = || {
+        let o = answering(&state, &log, &["pvesh", "get", "/nodes/pve1/tasks", "--source", "active", "--output-format", "json"]);
+        let v: Value = serde_json::from_slice(&o.stdout).expect("json");
+        v.as_array()
+            .expect("a list")
+            .iter()
+            .filter(|t| t["type"] == "qmshutdown")
+            .filter_map(|t| t["upid"].as_str().map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let upid = loop {
+        if let [upid] = active().as_slice() {
+            break upid.clone();
+        }
+        assert!(Instant::now() < deadline, "the task never showed as active");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(child.try_wait().expect("try_wait"), None, "the tool waits for its hour-long task");
+    let o = answering(&state, &log, &["qm", "status", "100"]);
+    assert_eq!(stdout(&o), "status: running\n", "nothing changes before the task ends");
+    // End the task now, through the state file (under its lock): the waiting tool notices.
+    let env = pvectl::backend::sim::SimEnv { state_path: Some(state.clone()), ..Default::default() };
+    pvectl::backend::sim::with_state(&env, |sim| {
+        let task = sim.state_mut().tasks.iter_mut().find(|t| t.upid.to_string() == upid).expect("the task");
+        task.pending.as_mut().expect("running").end_ms = 0;
+    })
+    .expect("state edited");
+    let Some(status) = exits_within(&mut child, Duration::from_secs(60)) else {
+        kill_group(&mut child);
+        panic!("the tool did not end with its task");
+    };
+    assert!(status.success(), "{}", stderr(&child.wait_with_output().expect("output")));
+    let o = answering(&state, &log, &["qm", "status", "100"]);
     assert_eq!(stdout(&o), "status: stopped\n");
+    assert!(active().is_empty());
 }

@@ -19,31 +19,48 @@ fn local_pvesh_matches_in_process_sim_with_one_call() {
 fn local_qm_pct_mode_reads_the_same_guests_of_its_node() {
     let tools = SimTools::new();
     let all = tools.apply(Pvectl::new()).args(["-t", "local", "guest", "list", "-o", "json"]).run().json();
-    let node = all[0]["node"].as_str().expect("node").to_owned();
-    tools.clear_log();
-    let r = tools
-        .apply(Pvectl::new())
-        .env("PVE_SIM_NODE", &node)
-        .args(["-t", "local", "--tools", "qm-pct", "guest", "list", "-o", "json"])
-        .run();
-    r.expect_code(0);
-    let got = r.json();
-    let expected: Vec<_> = all.as_array().expect("array").iter().filter(|g| g["node"] == node.as_str()).collect();
-    let got = got.as_array().expect("array");
-    assert_eq!(got.len(), expected.len());
-    for (g, e) in got.iter().zip(&expected) {
-        for f in ["vmid", "node", "kind"] {
-            assert_eq!(g[f], e[f], "field {f}");
+    let all = all.as_array().expect("array");
+    // The simulator's own state (data, not parsed by pvectl): each qemu guest's QEMU run state.
+    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(tools.state()).expect("state")).expect("json");
+    let qmpstatus = |vmid: &serde_json::Value| -> Option<String> {
+        let g = state["guests"].as_array().expect("guests").iter().find(|g| &g["vmid"] == vmid).expect("in the state");
+        g["qmpstatus"].as_str().map(str::to_owned)
+    };
+    let mut nodes: Vec<&str> = all.iter().map(|g| g["node"].as_str().expect("node")).collect();
+    nodes.sort_unstable();
+    nodes.dedup();
+    let mut paused = 0;
+    for node in nodes {
+        tools.clear_log();
+        let r = tools
+            .apply(Pvectl::new())
+            .env("PVE_SIM_NODE", node)
+            .args(["-t", "local", "--tools", "qm-pct", "guest", "list", "-o", "json"])
+            .run();
+        r.expect_code(0);
+        let got = r.json();
+        let expected: Vec<_> = all.iter().filter(|g| g["node"] == node).collect();
+        let got = got.as_array().expect("array");
+        assert_eq!(got.len(), expected.len(), "{node}");
+        for (g, e) in got.iter().zip(&expected) {
+            for f in ["vmid", "node", "kind", "name"] {
+                assert_eq!(g[f], e[f], "field {f}");
+            }
+            if g["kind"] == "qemu" {
+                assert_eq!(g["maxmem"], e["maxmem"], "qm list MEM(MB) gives maxmem");
+            }
+            // qm list shows the QEMU run state of a running VM; /cluster/resources running/stopped.
+            let want = match (g["kind"].as_str(), e["status"].as_str()) {
+                (Some("qemu"), Some("running")) => qmpstatus(&e["vmid"]).expect("a running VM has a QEMU run state"),
+                (_, status) => status.expect("status").to_owned(),
+            };
+            assert_eq!(g["status"], want.as_str(), "{g} vs {e}");
+            paused += usize::from(want == "paused");
         }
-        if g["kind"] == "qemu" {
-            assert_eq!(g["maxmem"], e["maxmem"], "qm list MEM(MB) gives maxmem");
-        }
-        assert_eq!(g["name"], e["name"]);
-        // qm list shows the QEMU run state; /cluster/resources running/stopped.
-        assert!(g["status"] == e["status"] || e["status"] == "running", "{g} vs {e}");
+        let tools_run: Vec<String> = tools.calls().iter().map(|c| c[0].clone()).collect();
+        assert!(tools_run.iter().all(|t| ["qm", "pct", "hostname"].contains(&t.as_str())), "only qm/pct/hostname ran: {tools_run:?}");
     }
-    let tools_run: Vec<String> = tools.calls().iter().map(|c| c[0].clone()).collect();
-    assert!(tools_run.iter().all(|t| ["qm", "pct", "hostname"].contains(&t.as_str())), "only qm/pct/hostname ran: {tools_run:?}");
+    assert!(paused > 0, "a paused VM was among them (the demo's 104)");
 }
 
 #[test]
@@ -51,8 +68,12 @@ fn hostile_api_arguments_arrive_as_one_argument_each() {
     let tools = SimTools::new();
     let hostile = "x y'z\";w $(touch /tmp/pvectl-pwned) `id`";
     let path = format!("/nodes/{hostile}");
-    let r = tools.apply(Pvectl::new()).args(["-t", "local", "api", "get", &path, &format!("description={hostile}")]).run();
-    assert_ne!(r.code, 0, "no such path");
+    let r = tools.apply(Pvectl::new()).args(["-t", "local", "-o", "json", "api", "get", &path, &format!("description={hostile}")]).run();
+    // The path reaches pvesh as one argument and comes back verbatim in its error: exit 5.
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    let e: serde_json::Value = serde_json::from_str(&r.stderr).expect("a JSON error");
+    assert_eq!((e["error"]["kind"].as_str(), e["error"]["exit_code"].as_i64()), (Some("not_found"), Some(5)), "{e}");
+    assert_eq!(e["error"]["message"], format!("No 'get' handler defined for '{path}'"));
     let calls = tools.calls();
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0], vec!["pvesh", "get", &path, "--output-format", "json", "--description", hostile]);

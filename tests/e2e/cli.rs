@@ -15,7 +15,7 @@ pub(crate) fn sshd_for(tools: &SimTools, extra: &[(&str, &str)]) -> Sshd {
         ("PVE_SIM_LOG".to_owned(), tools.log().display().to_string()),
     ];
     env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-    Sshd::start(SshdOptions { env })
+    Sshd::start(SshdOptions { env, ..SshdOptions::default() })
 }
 
 /// A private control-socket directory for the pvectl processes of one test.

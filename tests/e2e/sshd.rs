@@ -44,6 +44,9 @@ pub(crate) struct SshdOptions {
     /// Environment of every session, as `SetEnv NAME=value` (e.g. `PATH`, `PVE_SIM_STATE`).
     /// `HOME` defaults to an empty directory in the temp dir.
     pub(crate) env: Vec<(String, String)>,
+    /// Log each accepted login (`LogLevel INFO`, for [`Sshd::accepted`]); otherwise the log
+    /// holds errors only (`LogLevel ERROR`), so an empty log means none.
+    pub(crate) log_logins: bool,
 }
 
 /// A running sshd, killed with the sessions it serves when dropped.
@@ -114,6 +117,12 @@ impl Sshd {
     /// How many connections the server holds open now (one process each).
     pub(crate) fn connections(&self) -> usize {
         children_of(self.child.id()).len()
+    }
+
+    /// How many logins the server has accepted so far (`Accepted publickey` lines of its
+    /// log; started with `log_logins`): one per SSH connection, however short-lived.
+    pub(crate) fn accepted(&self) -> usize {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default().lines().filter(|l| l.contains("Accepted publickey for ")).count()
     }
 
     /// The login user (root in CI, else whoever runs the tests).
@@ -248,11 +257,12 @@ fn current_user() -> String {
 
 fn write_sshd_config(d: &Path, port: u16, opts: &SshdOptions) {
     let p = d.display();
+    let level = if opts.log_logins { "INFO" } else { "ERROR" };
     let mut c = format!(
         "ListenAddress 127.0.0.1\nPort {port}\nHostKey {p}/host_key\nAuthorizedKeysFile {p}/authorized_keys\n\
          PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
          UsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\nPidFile {p}/sshd.pid\n\
-         LogLevel ERROR\nMaxStartups 100\nMaxSessions 100\n"
+         LogLevel {level}\nMaxStartups 100\nMaxSessions 100\n"
     );
     let mut env = opts.env.clone();
     if !env.iter().any(|(k, _)| k == "HOME") {

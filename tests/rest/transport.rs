@@ -184,7 +184,13 @@ async fn ca_file_trusts_its_certificates_only() {
 #[tokio::test]
 async fn insecure_accepts_any_certificate() {
     let server = Server::start(&Identity::self_signed(), echo());
-    transport(&server, TlsTrust::Insecure).call(Method::Get, "/version", &Params::new()).await.expect("insecure");
+    let v = transport(&server, TlsTrust::Insecure).call(Method::Get, "/version", &Params::new()).await.expect("insecure");
+    assert_eq!(v, json!({"path": "/api2/json/version", "method": "GET"}), "the answer came through");
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 1, "the request reached the server");
+    assert_eq!((reqs[0].method.as_str(), reqs[0].path()), ("GET", "/api2/json/version"));
+    assert_eq!(reqs[0].header("authorization"), Some(format!("PVEAPIToken={TOKEN_ID}={SECRET}").as_str()));
+    assert_eq!(server.failed_handshakes(), 0);
 }
 
 #[tokio::test]

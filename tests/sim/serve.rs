@@ -303,8 +303,18 @@ async fn tls_serves_the_certificate_whose_fingerprint_it_printed() {
     let c = client(Some((&printed, Arc::clone(&seen))));
     assert_eq!(get_data(&s, &c, "/version", &[], ROOT).await, s.pvesh("/version", &[]));
     assert_eq!(seen.lock().expect("lock").first(), Some(&printed), "SHA-256 of the served certificate");
-    let wrong = client(Some(("00:11", Arc::new(Mutex::new(Vec::new())))));
-    assert!(wrong.get(s.url("/version")).send().await.is_err(), "another pin is refused");
+    let wrong_seen = Arc::new(Mutex::new(Vec::new()));
+    let wrong = client(Some(("00:11", Arc::clone(&wrong_seen))));
+    let e = wrong.get(s.url("/version")).send().await.expect_err("another pin is refused");
+    // Refused by the pin check on the served certificate, not by anything before it.
+    assert_eq!(*wrong_seen.lock().expect("lock"), std::slice::from_ref(&printed), "the handshake reached the certificate");
+    let mut chain = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        chain = format!("{chain}: {cause}");
+        source = cause.source();
+    }
+    assert!(chain.contains(&format!("fingerprint {printed} is not the pinned one")), "{chain}");
 }
 
 #[tokio::test]
@@ -357,4 +367,36 @@ fn sigterm_stops_the_server_cleanly() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(0));
+}
+
+#[tokio::test]
+async fn a_hang_fault_delays_the_matching_answer_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state.json");
+    assert_eq!(Sim::new(&["init", state.to_str().expect("utf-8")]).run().status.code(), Some(0));
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&state).expect("state")).expect("json");
+    v["faults"]["hang"] = json!([{"path": "/nodes/*/status"}]);
+    std::fs::write(&state, v.to_string()).expect("write state");
+    let s = Server::start(false, Some(&state));
+    let c = client(None);
+    let hanging = tokio::spawn({
+        let (c, url) = (c.clone(), s.url("/nodes/pve1/status"));
+        async move { c.get(url).header("Authorization", auth(ROOT)).send().await.map(|r| r.status().as_u16()) }
+    });
+    // Once the server has counted the request (saved in the state file), it does not answer.
+    let calls = || -> Value {
+        serde_json::from_str::<Value>(&std::fs::read_to_string(&state).expect("state")).expect("json")["faults"]["hang"][0]["calls"].clone()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while calls() != 1 {
+        assert!(Instant::now() < deadline, "the request never reached the server");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(!hanging.is_finished(), "a matching request gets no answer");
+    // The server and the state file are free meanwhile.
+    assert_eq!(get_data(&s, &c, "/version", &[], ROOT).await, s.pvesh("/version", &[]));
+    assert!(!hanging.is_finished(), "still no answer");
+    hanging.abort();
+    assert_eq!(calls(), 1, "the other request did not count");
 }

@@ -9,8 +9,17 @@
 //! guest's config file lock (`can't lock file '/var/lock/qemu-server/lock-<vmid>.conf' - got
 //! timeout`, lxc `/run/lock/lxc/pve-config-<vmid>.lock`; pve-common `Tools.pm`
 //! `lock_file_full`, answered at once rather than after PVE's 10 s wait). Wrong-state errors
-//! (`VM 100 not running`, `CT 102 already running`) happen inside the worker: the task starts
-//! and fails. Parameter lists follow the API schema (pve-docs `apidoc.js`).
+//! of qemu guests (`VM 100 not running`, `VM 100 already running`) happen inside the worker:
+//! the task starts and fails. pve-container checks a container's run state before forking
+//! the worker (`API2/LXC/Status.pm`: `die "CT $vmid already running\n" if
+//! PVE::LXC::check_running($vmid)` in `vm_start` and `vm_resume`, `CT $vmid not running` in
+//! `vm_stop`, `vm_shutdown` and `vm_suspend`, and `VM $vmid not running` in `vm_reboot`), so
+//! for lxc those fail the call. Parameter lists follow the API schema (pve-docs `apidoc.js`).
+//!
+//! lxc `suspend` is not a freeze: pve-container's `vzsuspend` worker runs
+//! `lxc-checkpoint -n <vmid> -s -D /var/lib/vz/dump` (a CRIU dump, then stop), so afterwards
+//! the container reads `stopped`; `vzresume` (`lxc-checkpoint -r --foreground`) needs it not
+//! running and restores it to `running`. `status/current` has no field for either state.
 
 use serde_json::Value;
 
@@ -133,19 +142,30 @@ fn fault_actions(action: PowerAction) -> &'static [&'static str] {
     }
 }
 
-/// The error the worker of `action` dies with on `g` as it is, if any (qemu-server
-/// `QemuServer.pm` `vm_start`: template first, then `already running`; the others
-/// `VM <vmid> not running`; pve-container `LXC/Status.pm` likewise with `CT`).
+/// The error the run-state check of `action` on `g` as it is gives, if any: qemu-server's
+/// worker (`QemuServer.pm` `vm_start`: template first, then `already running`; the others
+/// `VM <vmid> not running`), or pve-container's API call before it forks (`LXC/Status.pm`:
+/// `already running` for start and resume, `not running` for the others, `VM` in the reboot
+/// text); a container template is refused inside the start worker.
 fn state_error(g: &SimGuest, action: PowerAction) -> Option<String> {
     let (w, vmid) = (word(g.kind), g.vmid);
+    let lxc = g.kind == GuestKind::Lxc;
     match action {
         PowerAction::Start if g.template => Some(match g.kind {
             GuestKind::Qemu => "you can't start a vm if it's a template".to_owned(),
             GuestKind::Lxc => "you can't start a CT if it's a template".to_owned(),
         }),
         PowerAction::Start => g.is_running().then(|| format!("{w} {vmid} already running")),
+        PowerAction::Resume if lxc => g.is_running().then(|| format!("CT {vmid} already running")),
+        PowerAction::Reboot if lxc => (!g.is_running()).then(|| format!("VM {vmid} not running")),
         _ => (!g.is_running()).then(|| format!("{w} {vmid} not running")),
     }
+}
+
+/// Whether `action`'s run-state error on a `kind` guest fails the call (pve-container checks
+/// before forking) rather than the task (qemu-server, and a container template's start).
+fn state_error_fails_the_call(kind: GuestKind, g: &SimGuest, action: PowerAction) -> bool {
+    kind == GuestKind::Lxc && !(action == PowerAction::Start && g.template)
 }
 
 /// One power action: checks, then a `qm<action>`/`vz<action>` task, or for an HA-managed
@@ -160,6 +180,10 @@ fn power(sim: &mut Sim, req: &Request<'_>, action: PowerAction) -> Result<Value,
     let skiplock = req.bool_param("skiplock")?.unwrap_or(false);
     let g = checked_guest(sim, req, "VM.PowerMgmt", skiplock)?;
     let (kind, vmid, node) = (g.kind, g.vmid, g.node.clone());
+    let error = state_error(&g, action);
+    if let Some(msg) = error.as_ref().filter(|_| state_error_fails_the_call(kind, &g, action)) {
+        return Err(SimError::die(msg.clone()));
+    }
     // qemu-server checks the QEMU run state before forking the shutdown worker.
     if kind == GuestKind::Qemu
         && action == PowerAction::Shutdown
@@ -184,11 +208,13 @@ fn power(sim: &mut Sim, req: &Request<'_>, action: PowerAction) -> Result<Value,
             holds_config_lock: false,
         });
     }
-    let to = match action {
-        PowerAction::Start | PowerAction::Reboot => PowerTo::Started,
-        PowerAction::Reset | PowerAction::Resume => PowerTo::Running,
-        PowerAction::Suspend => PowerTo::Paused,
-        PowerAction::Stop | PowerAction::Shutdown => PowerTo::Stopped,
+    // lxc: vzsuspend is `lxc-checkpoint -s` (dump, then stop); vzresume restores the dump
+    // as a new container process.
+    let to = match (action, kind) {
+        (PowerAction::Start | PowerAction::Reboot, _) | (PowerAction::Resume, GuestKind::Lxc) => PowerTo::Started,
+        (PowerAction::Reset | PowerAction::Resume, _) => PowerTo::Running,
+        (PowerAction::Suspend, GuestKind::Qemu) => PowerTo::Paused,
+        (PowerAction::Stop | PowerAction::Shutdown, _) | (PowerAction::Suspend, GuestKind::Lxc) => PowerTo::Stopped,
     };
     let prefix = if kind == GuestKind::Qemu { "qm" } else { "vz" };
     sim.start_task(NewTask {
@@ -197,7 +223,7 @@ fn power(sim: &mut Sim, req: &Request<'_>, action: PowerAction) -> Result<Value,
         vmid,
         fault_actions: fault_actions(action),
         log: Vec::new(),
-        error: state_error(&g, action),
+        error,
         effect: Effect::Power { vmid, to },
         lock: None,
         holds_config_lock: true,

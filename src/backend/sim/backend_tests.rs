@@ -155,11 +155,26 @@ async fn a_saved_state_loads_back() {
     assert!(super::load_state(&dir.path().join("missing.json")).is_err());
 }
 
+/// Ends every running task now, as if its time had come (the test controls task ends
+/// instead of racing the wall clock).
+fn end_running_tasks(t: &SimTransport) {
+    t.with_sim(|sim| {
+        for task in &mut sim.state_mut().tasks {
+            if let Some(p) = task.pending.as_mut() {
+                p.end_ms = 0;
+            }
+        }
+    })
+    .expect("in memory");
+}
+
 #[tokio::test]
-async fn mutations_start_tasks_that_end_by_time() {
+async fn mutations_start_tasks_that_end_when_due() {
     let mut state = demo_state();
-    state.settings.task_ms = 40;
-    let b = SimBackend::new(SimTransport::from_state(state));
+    // An hour: no task ends by itself while the test runs.
+    state.settings.task_ms = 3_600_000;
+    let t = SimTransport::from_state(state);
+    let b = SimBackend::new(t.clone());
     let guest = gref(100, "pve1", GuestKind::Qemu);
     let m = crate::backend::Mutation::Power {
         guest: guest.clone(),
@@ -170,9 +185,10 @@ async fn mutations_start_tasks_that_end_by_time() {
     assert_eq!((upid.task_type.as_str(), upid.id.as_str()), ("qmshutdown", "100"));
     let st = b.task_status(&upid).await.expect("status");
     assert_eq!((st.status.as_str(), st.exitstatus), ("running", None));
-    tokio::time::sleep(std::time::Duration::from_millis(70)).await;
+    assert_eq!(b.guest_status(&guest).await.expect("status").status, "running", "nothing changes before the end");
+    end_running_tasks(&t);
     let st = b.task_status(&upid).await.expect("status");
-    assert_eq!(st.exitstatus, Some(ExitStatus::Ok));
+    assert_eq!((st.status.as_str(), st.exitstatus), ("stopped", Some(ExitStatus::Ok)));
     assert_eq!(b.guest_status(&guest).await.expect("status").status, "stopped");
     let name = "snap1".parse().expect("name");
     let m = crate::backend::Mutation::SnapshotCreate { guest: guest.clone(), name, description: Some("x".into()), vmstate: false };

@@ -1,6 +1,7 @@
 //! The `pve-sim` executable: dispatch by `argv[0]` (`pvesh`, `qm`, `pct`, `hostname`) or
 //! `pve-sim <tool> ...`, plus `pve-sim init <file>`, `pve-sim generate --guests N <file>`,
-//! `pve-sim resources --guests N` and `pve-sim serve` (the REST face, `serve/`).
+//! `pve-sim resources --guests N`, `pve-sim serve` (the REST face, `serve/`) and
+//! `pve-sim sleep SECONDS` (the child of a hanging tool, `hang.rs`).
 //!
 //! Each tool invocation sleeps `PVE_SIM_LATENCY_MS`, runs under the state file's lock
 //! (`statefile.rs`) and every invocation appends its argv (with `argv[0]` reduced to
@@ -13,9 +14,11 @@ use std::path::Path;
 use super::core::Sim;
 use super::demo::{demo_state, generated_state};
 use super::foreground::{Step, run_to_end, sleep_until};
+use super::hang;
 use super::pvesh_face::{self, Output};
 use super::statefile::{SimEnv, append_log, save_state, with_state};
 use super::tools;
+use super::worker::now_ms;
 use crate::backend::api::{Method, Params};
 use crate::model::GuestKind;
 
@@ -24,6 +27,7 @@ const USAGE: &str = "usage: pve-sim <pvesh|qm|pct|hostname> [ARGS...]\n\
        pve-sim generate --guests N <state.json>\n\
        pve-sim resources --guests N\n\
        pve-sim serve --listen ADDR:PORT [--tls] [--state FILE]\n\
+       pve-sim sleep SECONDS\n\
    or invoke through a link named pvesh, qm, pct or hostname\n";
 
 /// Runs the process: reads argv and the environment, prints, returns the exit code.
@@ -81,6 +85,7 @@ pub fn run(argv: &[String], env: &SimEnv) -> Output {
             Err(e) => Output::fail(e, 2),
         },
         "serve" => super::serve::run_command(rest, env),
+        "sleep" => sleep_command(rest),
         "" | "help" | "--help" | "-h" => {
             Output { stdout: USAGE.to_owned(), stderr: String::new(), code: i32::from(command.is_empty()) * 2 }
         }
@@ -90,7 +95,8 @@ pub fn run(argv: &[String], env: &SimEnv) -> Output {
 
 /// One tool invocation: the face runs under the state-file lock; a task it started in the
 /// foreground is waited for without the lock (so other invocations proceed meanwhile), then
-/// finalised and printed under the lock again.
+/// finalised and printed under the lock again. A tool hang (`faults.hang`) is counted under
+/// the lock before the face runs, and slept out without it.
 fn run_tool(env: &SimEnv, command: &str, rest: &[String]) -> Output {
     let face = |sim: &mut Sim| match command {
         "pvesh" => pvesh_face::start(sim, rest),
@@ -100,23 +106,56 @@ fn run_tool(env: &SimEnv, command: &str, rest: &[String]) -> Output {
     };
     let fail = |e: String| Output::fail(format!("pve-sim: {e}\n"), 1);
     if env.state_path.is_none() {
-        // The demo state lives in this process only: wait holding it.
+        // The demo state lives in this process only (and has no faults): wait holding it.
         let mut sim = Sim::new(demo_state()).with_local_node(env.node.clone());
         let step = face(&mut sim);
         return run_to_end(&mut sim, step);
     }
-    let fg = match with_state(env, face) {
-        Ok(Step::Done(out)) => return out,
-        Ok(Step::Wait(fg)) => fg,
+    let first = |sim: &mut Sim| match hang::tool_path(sim, command, rest).and_then(|path| hang::take(sim, &path)) {
+        Some(h) => Err(h),
+        None => Ok(face(sim)),
+    };
+    let step = match with_state(env, first) {
+        Ok(Ok(step)) => step,
+        Ok(Err(h)) => {
+            hang::hang(&h);
+            match with_state(env, face) {
+                Ok(step) => step,
+                Err(e) => return fail(e),
+            }
+        }
         Err(e) => return fail(e),
+    };
+    let fg = match step {
+        Step::Done(out) => return out,
+        Step::Wait(fg) => fg,
     };
     loop {
         match with_state(env, |sim| fg.finish(sim).ok_or_else(|| fg.end_ms(sim))) {
             Ok(Ok(out)) => return out,
-            Ok(Err(Some(end))) => sleep_until(end),
+            // Looks again at least every `RECHECK_MS`: the end time in the state file may be
+            // moved (a test ending a hanging task), and the tool then ends with it.
+            Ok(Err(Some(end))) => sleep_until(end.min(now_ms() + RECHECK_MS)),
             Ok(Err(None)) => return fail(format!("task {} does not end", fg.upid)),
             Err(e) => return fail(e),
         }
+    }
+}
+
+/// How long a tool waiting for its foreground task sleeps before reading the state again, ms.
+const RECHECK_MS: u64 = 200;
+
+/// `pve-sim sleep SECONDS`: the child a tool hang with `child` starts (`hang.rs`).
+fn sleep_command(args: &[String]) -> Output {
+    match args {
+        [s] => match s.parse() {
+            Ok(seconds) => {
+                std::thread::sleep(std::time::Duration::from_secs(seconds));
+                Output::ok("")
+            }
+            Err(_) => Output::fail(format!("pve-sim sleep: '{s}' is not a number of seconds\n"), 2),
+        },
+        _ => Output::fail(format!("pve-sim sleep: expected SECONDS\n{USAGE}"), 2),
     }
 }
 

@@ -1,5 +1,5 @@
-//! Injected faults (`SimState::faults`): denied privileges, and task faults that make a
-//! worker task fail, end with warnings, or run far longer than usual.
+//! Injected faults (`SimState::faults`): denied privileges, task faults that make a worker
+//! task fail, end with warnings, or run far longer than usual, and hanging tools.
 //!
 //! A task fault is matched when a task is created, by guest and (optionally) action; the
 //! first match applies, and a `once` fault is consumed by that use. In a state file:
@@ -11,9 +11,26 @@
 //!     {"vmid": 100, "action": "shutdown", "outcome": "fail", "message": "VM quit/powerdown failed - got timeout"},
 //!     {"vmid": 100, "action": "start", "outcome": "warn", "count": 2, "once": true},
 //!     {"vmid": 102, "outcome": "hang", "seconds": 600}
+//!   ],
+//!   "hang": [
+//!     {"path": "/cluster/resources"},
+//!     {"path": "/nodes/*/tasks/*/status", "after": 1, "child": true, "seconds": 60}
 //!   ]
 //! }
 //! ```
+//!
+//! A tool hang (`hang`) stands in for a `pvesh`/`qm`/`pct` that never answers. It is matched
+//! against the API path of each invocation of the `pve-sim` tools: the path `pvesh` is given
+//! (`pvesh get /cluster/resources`), or the one a `qm`/`pct` sub-command calls
+//! (`qm status 100` on pve1 is `/nodes/pve1/qemu/100/status/current`, `qm list` is
+//! `/nodes/pve1/qemu`); empty segments and a trailing `/` do not count, and `*` in `path`
+//! matches one segment. The first entry whose `path` matches counts the call in its `calls`
+//! (saved in the state file); from the (`after` + 1)-th counted call on, the tool sleeps
+//! `seconds` (default 3600) without the state-file lock, so other calls go on, and then runs
+//! normally. With `child`, it first starts a child process that inherits stdout and stderr and
+//! sleeps as long (a tool whose child keeps the output pipe open after the tool is killed).
+//! `pve-sim serve` delays its answer to a matching request (`/api2/json` stripped) the same way.
+//! Only a state file holds faults: without `PVE_SIM_STATE` the demo state has none.
 
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +45,52 @@ pub struct Faults {
     /// Task faults, tried in order when a worker task starts.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tasks: Vec<TaskFault>,
+    /// Tool hangs, tried in order for each invocation of the `pve-sim` tools.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hang: Vec<ToolHang>,
+}
+
+/// A tool that hangs when invoked for a matching API path (see the module docs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolHang {
+    /// API path pattern, `*` matching one segment: `/nodes/*/tasks/*/status`.
+    pub path: String,
+    /// Matching calls that still answer before the hang begins.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub after: u32,
+    /// Start a child that inherits stdout/stderr and sleeps too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub child: bool,
+    /// How long the tool (and its child) sleep, seconds.
+    #[serde(default = "default_hang_seconds")]
+    pub seconds: u64,
+    /// Matching calls counted so far.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub calls: u32,
+}
+
+/// A tool hang lasts an hour unless told otherwise: longer than any deadline under test.
+const fn default_hang_seconds() -> u64 {
+    3600
+}
+
+#[expect(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]
+const fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Whether the API path `path` matches `pattern` segment by segment (`*` = any one segment);
+/// empty segments (a trailing or doubled `/`) are ignored on both sides.
+fn path_matches(pattern: &str, path: &str) -> bool {
+    let mut pat = pattern.split('/').filter(|s| !s.is_empty());
+    let mut segs = path.split('/').filter(|s| !s.is_empty());
+    loop {
+        match (pat.next(), segs.next()) {
+            (None, None) => return true,
+            (Some(p), Some(s)) if p == "*" || p == s => {}
+            _ => return false,
+        }
+    }
 }
 
 /// One denied `(ACL path prefix, privilege)`, e.g. `("/vms/101", "VM.Audit")`.
@@ -98,6 +161,20 @@ impl Faults {
         let i = self.tasks.iter().position(|f| f.vmid == vmid && f.action.as_deref().is_none_or(|a| actions.contains(&a)))?;
         if self.tasks[i].once { Some(self.tasks.remove(i).outcome) } else { Some(self.tasks[i].outcome.clone()) }
     }
+
+    /// Whether any tool hang matches the API path `path` (nothing is counted).
+    pub fn hang_matches(&self, path: &str) -> bool {
+        self.hang.iter().any(|h| path_matches(&h.path, path))
+    }
+
+    /// Counts a call for the API path `path` in the first matching tool hang, and returns
+    /// that hang when this call is to hang (its `after` earlier calls have been counted).
+    pub fn count_hang(&mut self, path: &str) -> Option<ToolHang> {
+        let h = self.hang.iter_mut().find(|h| path_matches(&h.path, path))?;
+        let earlier = h.calls;
+        h.calls = h.calls.saturating_add(1);
+        (earlier >= h.after).then(|| h.clone())
+    }
 }
 
 #[cfg(test)]
@@ -131,5 +208,28 @@ mod tests {
         assert_eq!(f.take_task_fault(100, &["stop", "shutdown"]).map(|o| matches!(o, FaultOutcome::Fail { .. })), Some(true));
         assert_eq!(f.take_task_fault(100, &["shutdown"]), f.take_task_fault(100, &["shutdown"]), "a lasting fault stays");
         assert_eq!(f.take_task_fault(102, &["snapshot"]), Some(FaultOutcome::Hang { seconds: 600 }), "no action = every action");
+    }
+
+    #[test]
+    fn tool_hangs_match_per_segment_and_count_calls() {
+        let json = r#"{"hang": [
+            {"path": "/cluster/resources"},
+            {"path": "/nodes/*/tasks/*/status", "after": 1, "child": true}
+        ]}"#;
+        let mut f: Faults = serde_json::from_str(json).expect("faults parse");
+        assert_eq!((f.hang[0].seconds, f.hang[0].after, f.hang[0].child), (3600, 0, false), "defaults");
+        assert!(f.hang_matches("/cluster/resources/") && f.hang_matches("//cluster/resources"));
+        assert!(!f.hang_matches("/cluster/resources/x") && !f.hang_matches("/cluster") && !f.hang_matches("/cluster/resourcesx"));
+        assert!(f.hang_matches("/nodes/pve1/tasks/UPID:pve1:1:2:3:qmstart:100:root@pam:/status"));
+        assert!(!f.hang_matches("/nodes/pve1/tasks/x/log") && !f.hang_matches("/nodes/pve1/tasks/status"));
+
+        let status = "/nodes/pve2/tasks/UPID:x/status";
+        assert_eq!(f.count_hang(status), None, "the first call answers (after 1)");
+        assert_eq!(f.count_hang(status).map(|h| (h.child, h.calls)), Some((true, 2)), "the second hangs");
+        assert!(f.count_hang(status).is_some(), "and so does every later one");
+        assert_eq!(f.count_hang("/cluster/resources").map(|h| h.calls), Some(1), "after 0: the first call hangs");
+        assert_eq!(f.count_hang("/version"), None);
+        let back: Faults = serde_json::from_str(&serde_json::to_string(&f).expect("serialises")).expect("parses back");
+        assert_eq!(back.hang[1].calls, 3, "the count is saved with the state");
     }
 }

@@ -16,6 +16,7 @@ mod digest;
 mod error;
 mod faults;
 mod foreground;
+mod hang;
 mod privileges;
 mod pvesh_face;
 mod pvesh_format;
@@ -44,7 +45,7 @@ pub use access::{AUTH_FAILED, Caller, Credentials, NO_TICKET, PVE_AUDITOR, SimAc
 pub use core::Sim;
 pub use demo::{DEMO_TOKENS, demo_state, generated_state};
 pub use error::SimError;
-pub use faults::{Denied, FaultOutcome, Faults, TaskFault};
+pub use faults::{Denied, FaultOutcome, Faults, TaskFault, ToolHang};
 pub use pvesh_face::Output;
 pub use state::{SimGuest, SimNode, SimPool, SimSnapshot, SimState, SimStorage, StorageUsage, VersionInfo};
 pub use statefile::{SimEnv, append_log, save_state, with_state};

@@ -74,7 +74,7 @@ pub enum PowerTo {
     Started,
     /// Running again in the same process (resume, reset): QEMU run state `running`.
     Running,
-    /// Paused (qemu `suspend`: `qmpstatus` `paused`; lxc: frozen, still `running`).
+    /// Paused (qemu `suspend`: `qmpstatus` `paused`, `status` still `running`).
     Paused,
     /// Stopped (stop, shutdown): no pid, no usage figures.
     Stopped,

@@ -154,6 +154,29 @@ pub(crate) fn start(sim: &mut Sim, kind: GuestKind, args: &[String]) -> Step {
     })
 }
 
+/// The API path `qm <args>` (`kind` qemu) or `pct <args>` (lxc) calls on `node`; `None` for
+/// a usage error.
+pub(crate) fn api_path(node: &str, kind: GuestKind, args: &[String]) -> Option<String> {
+    let cmd = args.first()?;
+    let (_, wanted, flags, valued) = spec(kind, cmd)?;
+    let p = parse(&args[1..], flags, valued).ok()?;
+    if p.positional.len() != wanted {
+        return None;
+    }
+    if cmd == "list" {
+        return Some(format!("/nodes/{node}/{kind}"));
+    }
+    let base = format!("/nodes/{node}/{kind}/{}", p.positional[0]);
+    Some(match cmd.as_str() {
+        "status" => format!("{base}/status/current"),
+        "config" => format!("{base}/config"),
+        "listsnapshot" | "snapshot" => format!("{base}/snapshot"),
+        "rollback" => format!("{base}/snapshot/{}/rollback", p.positional[1]),
+        "delsnapshot" => format!("{base}/snapshot/{}", p.positional[1]),
+        power => format!("{base}/status/{power}"),
+    })
+}
+
 /// An action sub-command: the API call it is (options passed as its parameters), run as a
 /// foreground task.
 fn action(sim: &mut Sim, cmd: &str, base: &str, p: Parsed, synopsis: &str) -> Step {

@@ -232,10 +232,10 @@ pub(crate) fn set_power(g: &mut SimGuest, to: PowerTo) {
             g.qmpstatus = qemu.then(|| "running".to_owned());
         }
         PowerTo::Paused => {
-            // qemu: the QEMU run state is `paused` while `status` stays `running`. lxc: a
-            // frozen container keeps its monitor socket, and pve-container's `vmstatus`
-            // derives `status` from `list_active_containers` (that socket), so it still
-            // reads `running`; no separate field shows the freeze.
+            // qemu: the QEMU run state is `paused` while `status` stays `running`. (lxc
+            // `suspend` stops the container instead, `actions.rs`; a container frozen by
+            // other means keeps its monitor socket and still reads `running`, pve-container
+            // `LXC.pm` `vmstatus` / `list_active_containers`.)
             if qemu {
                 g.qmpstatus = Some("paused".to_owned());
             }

@@ -78,14 +78,40 @@ fn power_actions_apply_their_effect_when_the_task_ends() {
         assert_eq!(sim.state().guest(100).expect("100").qmpstatus.as_deref(), Some("running"), "{action}");
     }
 
+    // lxc suspend is `lxc-checkpoint -s`: dumped, then stopped; resume restores it.
     let upid = post(&mut sim, "/nodes/pve1/lxc/102/status/suspend", &[]).expect("starts");
+    assert!(sim.state().guest(102).expect("102").is_running(), "nothing changes before the end");
     finish_all(&mut sim);
-    assert_eq!(task(&sim, &upid).upid.task_type, "vzsuspend");
-    assert_eq!(sim.state().guest(102).expect("102").status, "running", "a frozen CT still reads running");
+    assert_eq!((task(&sim, &upid).upid.task_type.as_str(), task(&sim, &upid).exitstatus.as_deref()), ("vzsuspend", Some("OK")));
+    let status = get(&mut sim, "/nodes/pve1/lxc/102/status/current", &[]);
+    assert_eq!((status["status"].as_str(), status.get("qmpstatus"), status["pid"].as_u64()), (Some("stopped"), None, None), "{status}");
+    let upid = post(&mut sim, "/nodes/pve1/lxc/102/status/resume", &[]).expect("starts");
+    finish_all(&mut sim);
+    assert_eq!((task(&sim, &upid).upid.task_type.as_str(), task(&sim, &upid).exitstatus.as_deref()), ("vzresume", Some("OK")));
+    assert_eq!(get(&mut sim, "/nodes/pve1/lxc/102/status/current", &[])["status"], "running");
     post(&mut sim, "/nodes/pve1/lxc/102/status/stop", &[]).expect("starts");
     finish_all(&mut sim);
     let ct = sim.state().guest(102).expect("102");
     assert_eq!((ct.status.as_str(), ct.disk, ct.pid), ("stopped", 0, None));
+}
+
+#[test]
+fn lxc_run_state_errors_fail_the_call() {
+    let mut sim = Sim::new(demo_state());
+    let cases = [
+        ("/nodes/pve1/lxc/102/status/start", "CT 102 already running"),
+        ("/nodes/pve1/lxc/102/status/resume", "CT 102 already running"),
+        ("/nodes/pve3/lxc/110/status/suspend", "CT 110 not running"),
+        ("/nodes/pve3/lxc/110/status/shutdown", "CT 110 not running"),
+        ("/nodes/pve3/lxc/110/status/stop", "CT 110 not running"),
+        ("/nodes/pve3/lxc/110/status/reboot", "VM 110 not running"),
+    ];
+    let tasks = sim.state().tasks.len();
+    for (path, msg) in cases {
+        let e = post(&mut sim, path, &[]).expect_err(path);
+        assert_eq!((e.cli_text(), e.http_status()), (format!("{msg}\n"), 500), "{path}");
+    }
+    assert_eq!(sim.state().tasks.len(), tasks, "no task started");
 }
 
 #[test]
@@ -96,8 +122,6 @@ fn state_errors_fail_inside_the_task() {
         ("/nodes/pve1/qemu/103/status/shutdown", "VM 103 not running"),
         ("/nodes/pve1/qemu/103/status/stop", "VM 103 not running"),
         ("/nodes/pve1/qemu/103/status/reset", "VM 103 not running"),
-        ("/nodes/pve1/lxc/102/status/start", "CT 102 already running"),
-        ("/nodes/pve3/lxc/110/status/suspend", "CT 110 not running"),
         ("/nodes/pve3/qemu/9000/status/start", "you can't start a vm if it's a template"),
     ];
     for (path, msg) in cases {
@@ -143,9 +167,10 @@ fn refusals_before_a_task_starts() {
 }
 
 #[test]
-fn tasks_finish_lazily_by_wall_clock() {
+fn tasks_finish_lazily_once_due() {
     let mut state = demo_state();
-    state.settings.task_ms = 60;
+    // An hour: the task cannot end by itself while the test runs; the test moves its end.
+    state.settings.task_ms = 3_600_000;
     let mut sim = Sim::new(state);
     let upid = post(&mut sim, "/nodes/pve1/qemu/100/status/shutdown", &[]).expect("starts");
     let st = get(&mut sim, &format!("/nodes/pve1/tasks/{upid}/status"), &[]);
@@ -154,7 +179,7 @@ fn tasks_finish_lazily_by_wall_clock() {
     let generation = sim.generation();
     get(&mut sim, "/version", &[]);
     assert_eq!(sim.generation(), generation, "nothing due: the state is not touched");
-    std::thread::sleep(std::time::Duration::from_millis(90));
+    sim.state_mut().tasks.iter_mut().find(|t| t.upid.to_string() == upid).and_then(|t| t.pending.as_mut()).expect("running").end_ms = 0;
     let st = get(&mut sim, &format!("/nodes/pve1/tasks/{upid}/status"), &[]);
     assert_eq!((st["status"].as_str(), st["exitstatus"].as_str()), (Some("stopped"), Some("OK")));
     assert_eq!(get(&mut sim, "/nodes/pve1/qemu/100/status/current", &[])["status"], "stopped");

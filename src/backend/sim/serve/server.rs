@@ -5,6 +5,8 @@
 //! faces (`statefile.rs`), so REST and those tools see and change one state. Without a
 //! state file the server keeps the demo state in memory for its lifetime. Each request that
 //! reaches the API appends `["REST", <method>, <API path>, "<k>=<v>", ...]` to `PVE_SIM_LOG`.
+//! A tool hang (`faults.hang`) matching the API path delays the answer by its `seconds`
+//! (without the lock; its `child` does not apply here).
 //!
 //! With `--tls` it makes a self-signed certificate at start (names `127.0.0.1` and
 //! `localhost`, a fresh key each run, nothing written to disk). At start it prints, one per
@@ -34,6 +36,7 @@ use super::api::{Body, Reply, answer};
 use super::request::{ApiRequest, Headers};
 use crate::backend::sim::core::Sim;
 use crate::backend::sim::demo::demo_state;
+use crate::backend::sim::hang;
 use crate::backend::sim::pvesh_face::Output;
 use crate::backend::sim::statefile::{SimEnv, append_log, with_state};
 
@@ -147,17 +150,29 @@ async fn respond(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response
     );
     let method = parts.method.as_str().to_owned();
     let (path, query) = (parts.uri.path().to_owned(), parts.uri.query().map(str::to_owned));
-    let reply = tokio::task::spawn_blocking(move || {
+    let shared_first = Arc::clone(&shared);
+    let first = tokio::task::spawn_blocking(move || {
         let headers = Headers { authorization: authorization.as_deref(), cookie: cookie.as_deref(), content_type: content_type.as_deref() };
-        let req = match ApiRequest::parse(&method, &path, query.as_deref(), &headers, &body) {
-            Ok(r) => r,
-            Err((status, text)) => return Reply::refusal(status, &text),
-        };
-        if let Some(log) = &shared.log {
-            if let Err(e) = append_log(log, &req.log_line()) {
-                return Reply::refusal(500, &format!("pve-sim: {e}"));
-            }
+        let req =
+            ApiRequest::parse(&method, &path, query.as_deref(), &headers, &body).map_err(|(status, text)| Reply::refusal(status, &text))?;
+        if let Some(log) = &shared_first.log {
+            append_log(log, &req.log_line()).map_err(|e| Reply::refusal(500, &format!("pve-sim: {e}")))?;
         }
+        // A tool hang (`faults.hang`) delays the answer; the core runs after it.
+        let hang = shared_first.store.run(|sim| hang::take(sim, &req.path)).map_err(|e| Reply::refusal(500, &format!("pve-sim: {e}")))?;
+        Ok((req, hang))
+    })
+    .await
+    .unwrap_or_else(|_| Err(Reply::refusal(500, "pve-sim: the request handler failed")));
+    let (req, hang) = match first {
+        Ok(r) => r,
+        Err(reply) => return Ok(response(reply)),
+    };
+    if let Some(h) = hang {
+        // Slept on the runtime, not a blocking thread, so a stopping server drops it.
+        tokio::time::sleep(Duration::from_secs(h.seconds)).await;
+    }
+    let reply = tokio::task::spawn_blocking(move || {
         shared.store.run(|sim| answer(sim, &req)).unwrap_or_else(|e| Reply::refusal(500, &format!("pve-sim: {e}")))
     })
     .await
