@@ -13,7 +13,6 @@ use crate::error::{Error, Result};
 
 /// Most bytes kept of one command's stdout (and, separately, stderr): 64 MiB. A larger
 /// answer is a `Transport` error (exit 9), never memory exhaustion (DESIGN.md §5).
-#[allow(dead_code, reason = "the bounded readers land in the next commits")]
 pub(crate) const MAX_OUTPUT: usize = 64 << 20;
 
 static TRACE: AtomicBool = AtomicBool::new(false);
