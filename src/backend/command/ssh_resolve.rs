@@ -25,10 +25,11 @@ const IDENTITY_KEYS: [&str; 6] = ["hostname", "port", "user", "proxyjump", "prox
 const MAX_EXCERPT: usize = 300;
 
 impl SshOptions {
-    /// The `ssh -G` arguments: the same `-F`, `-p`, `-l` and host as a connection.
+    /// The `ssh -G` arguments: the same `-F`, `-p`, `-l` and host as a connection (`-T`
+    /// keeps a "Pseudo-terminal will not be allocated" line out of a failure's excerpt).
     pub(super) fn resolve_args(&self) -> Vec<String> {
         let mut a = self.config_args();
-        a.push("-G".into());
+        a.extend(["-T".into(), "-G".into()]);
         a.extend(self.target_args());
         a
     }
@@ -122,6 +123,13 @@ mod tests {
             assert_ne!(k, key_of(&changed, HostKeyPolicy::Strict), "{changed}");
         }
         assert_ne!(k, key_of(G, HostKeyPolicy::AcceptNew));
+    }
+
+    #[test]
+    fn resolve_args_name_the_same_destination_as_a_connection() {
+        let mut o = SshOptions::parse_target("ssh://root@pve:2222").expect("valid");
+        o.config_file = Some("/c f".into());
+        assert_eq!(o.resolve_args(), ["-F", "/c f", "-T", "-G", "-p", "2222", "-l", "root", "--", "pve"]);
     }
 
     #[tokio::test]
