@@ -126,11 +126,13 @@ impl fmt::Display for SshRunner {
 }
 
 impl SshRunner {
-    /// Connects: resumes a live persistent master for these options, or starts one.
+    /// Connects: resumes a live persistent master for where these options resolve, or
+    /// starts one. The control socket lives in [`control_dir`].
     ///
     /// # Errors
     /// `Transport` with ssh's own reason (connection refused, host key verification failed,
-    /// permission denied) when the master cannot be started.
+    /// permission denied) when the master cannot be started, and when the control directory
+    /// is not private (nothing is sent then).
     pub async fn connect(opts: SshOptions) -> Result<Self> {
         Self::connect_in(opts, &control_dir()?).await
     }
