@@ -18,10 +18,7 @@ pub(crate) fn sshd_for(tools: &SimTools, extra: &[(&str, &str)]) -> Sshd {
     Sshd::start(SshdOptions { env, ..SshdOptions::default() })
 }
 
-/// A private control-socket directory for the pvectl processes of one test.
-pub(crate) fn runtime_dir() -> TempDir {
-    tempfile::Builder::new().prefix("pvectl-rt-").tempdir().expect("runtime dir")
-}
+pub(crate) use crate::harness::runtime_dir;
 
 /// `pvectl -t <target> --ssh-config <cfg>` with its own runtime dir.
 pub(crate) fn over_ssh(target: &str, config: &std::path::Path, rt: &TempDir) -> Pvectl {

@@ -2,6 +2,7 @@
 //! SSH runner: the session environment, argument quoting, master reuse, `ProxyJump`, and how
 //! connection failures are reported.
 
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -28,9 +29,20 @@ fn options(host: &str, config: &Path, persist: Option<Duration>) -> SshOptions {
     }
 }
 
-/// A private control-socket dir for one test (passed explicitly: no process-global env).
-fn runtime_dir() -> TempDir {
-    tempfile::Builder::new().prefix("pvectl-rt-").tempdir().expect("create a runtime dir")
+/// A private (0700) control-socket dir for one test, passed explicitly (no process-global
+/// env). The runner refuses a control directory open to group or others, and `tempfile`
+/// creates directories with the umask's mode.
+pub(crate) fn runtime_dir() -> TempDir {
+    tempfile::Builder::new()
+        .prefix("pvectl-rt-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+        .expect("create a runtime dir")
+}
+
+/// Creates `dir` mode 0700, as the runner requires of a control directory.
+fn private_dir(dir: &Path) {
+    std::fs::DirBuilder::new().mode(0o700).create(dir).expect("mkdir 0700");
 }
 
 /// `ssh -O check` on a control socket: the master's pid.
@@ -256,14 +268,14 @@ async fn runtime_dir_with_space_and_percent_works_and_too_deep_is_refused() {
     let sshd = Sshd::start(SshdOptions::default());
     let rt = runtime_dir();
     let odd = rt.path().join("a b%h");
-    std::fs::create_dir(&odd).expect("mkdir");
+    private_dir(&odd);
     let r = SshRunner::connect_in(options(Sshd::ALIAS, &sshd.config_path(), None), &odd).await.expect("connect");
     assert!(r.socket().starts_with(&odd));
     r.run("true", &[]).await.expect("run");
     r.close().await.expect("close");
 
     let deep = rt.path().join("x".repeat(100));
-    std::fs::create_dir(&deep).expect("mkdir");
+    private_dir(&deep);
     let err = SshRunner::connect_in(options(Sshd::ALIAS, &sshd.config_path(), None), &deep).await.expect_err("too deep");
     assert!(err.to_string().contains("PVECTL_RUNTIME_DIR"), "{err}");
     assert_eq!(err.exit_code(), 9);

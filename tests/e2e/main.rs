@@ -14,4 +14,5 @@ mod cli;
 mod conformance_ssh;
 mod harness;
 mod parity;
+mod ssh_safety;
 mod sshd;

@@ -5,7 +5,10 @@ mod pvesh;
 mod qmpct;
 mod runner;
 mod ssh;
+mod ssh_channel;
+mod ssh_dir;
 mod ssh_master;
+mod ssh_resolve;
 mod text;
 mod text_detail;
 
@@ -14,7 +17,8 @@ pub(crate) use errors::{TextClass, classify_text, strip_code, strip_perl_locatio
 pub use pvesh::{PveshTransport, last_json_value};
 pub use qmpct::{CommandRunner, QmPctBackend};
 pub use runner::{CommandOutput, Runner, set_trace};
-pub use ssh::{HostKeyPolicy, SshOptions, SshRunner, control_dir};
+pub use ssh::{HostKeyPolicy, SshOptions, SshRunner};
+pub use ssh_dir::{check_private_dir, control_dir};
 pub use text::{parse_pct_list, parse_qm_list, parse_status};
 pub use text_detail::{parse_config, parse_listsnapshot};
 

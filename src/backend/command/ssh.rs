@@ -5,15 +5,12 @@
 //! (`ProxyJump`, `IdentityFile`, `Port`, `User`), with `BatchMode=yes` (never prompts) and
 //! `StrictHostKeyChecking=yes` unless `accept-new` is asked for. Like OpenSSH's
 //! `ControlPersist`, the master outlives one run: its socket sits in a private 0700
-//! directory, keyed by the destination and options, and the next run against the same target
-//! resumes it, paying one channel instead of a handshake. The master exits after being idle
-//! for the persist time (default 60 s). With `--no-persist` the master is private to the run
-//! and closed explicitly at its end.
+//! directory (`ssh_dir`), named by where the target resolves (`ssh_resolve`), and the next
+//! run against the same destination resumes it, paying one channel instead of a handshake.
+//! The master exits after being idle for the persist time (default 60 s). With
+//! `--no-persist` the master is private to the run and closed explicitly at its end.
 
-use std::collections::hash_map::DefaultHasher;
 use std::fmt;
-use std::hash::{Hash, Hasher};
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -22,7 +19,8 @@ use openssh::Session;
 use tokio::sync::Mutex;
 
 use super::runner::CommandOutput;
-use super::ssh_master;
+use super::ssh_dir::{check_private_dir, control_dir};
+use super::{ssh_channel, ssh_master, ssh_resolve};
 use crate::error::{Error, Result};
 
 /// How the SSH host key is checked.
@@ -96,41 +94,6 @@ impl SshOptions {
             sudo: false,
         })
     }
-
-    fn socket_key(&self) -> u64 {
-        let mut h = DefaultHasher::new();
-        (&self.user, &self.host, self.port, &self.config_file, self.host_keys).hash(&mut h);
-        h.finish()
-    }
-}
-
-/// The private directory holding master sockets: `$PVECTL_RUNTIME_DIR`, else
-/// `$XDG_RUNTIME_DIR/pvectl`, else `~/.cache/pvectl/ssh`, else `/tmp/pvectl-<uid>`; created
-/// 0700, and its mode enforced.
-///
-/// # Errors
-/// `Transport` when it cannot be created or secured.
-pub fn control_dir() -> Result<PathBuf> {
-    let dir = std::env::var_os("PVECTL_RUNTIME_DIR")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("XDG_RUNTIME_DIR").map(|d| PathBuf::from(d).join("pvectl")))
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/pvectl/ssh")))
-        .unwrap_or_else(|| PathBuf::from(format!("/tmp/pvectl-{}", unsafe_free_uid())));
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&dir)
-        .map_err(|e| Error::transport(format!("failed to create the ssh control directory {}", dir.display()), e))?;
-    let meta = std::fs::metadata(&dir).map_err(|e| Error::transport(format!("failed to read {}", dir.display()), e))?;
-    if meta.permissions().mode() & 0o077 != 0 {
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| Error::transport(format!("failed to make {} private", dir.display()), e))?;
-    }
-    Ok(dir)
-}
-
-fn unsafe_free_uid() -> String {
-    std::env::var("USER").unwrap_or_else(|_| "user".into())
 }
 
 /// Sequence number making private sockets unique within the process.
@@ -163,28 +126,33 @@ impl fmt::Display for SshRunner {
 }
 
 impl SshRunner {
-    /// Connects: resumes a live persistent master for these options, or starts one.
+    /// Connects: resumes a live persistent master for where these options resolve, or
+    /// starts one. The control socket lives in [`control_dir`].
     ///
     /// # Errors
     /// `Transport` with ssh's own reason (connection refused, host key verification failed,
-    /// permission denied) when the master cannot be started.
+    /// permission denied) when the master cannot be started, and when the control directory
+    /// is not private (nothing is sent then).
     pub async fn connect(opts: SshOptions) -> Result<Self> {
         Self::connect_in(opts, &control_dir()?).await
     }
 
     /// [`SshRunner::connect`] with the control socket in `dir` instead of [`control_dir`]
-    /// (tests and embedders that must not depend on the process environment). `dir` should
-    /// be private to the user (0700).
+    /// (tests and embedders that must not depend on the process environment). `dir` must
+    /// be private to the user, as [`check_private_dir`] checks; it is not created.
+    ///
+    /// A persistent master's socket is named by where the target resolves (`ssh -G`), so
+    /// a changed ssh config never reuses a master to the old destination.
     ///
     /// # Errors
-    /// As [`SshRunner::connect`].
+    /// As [`SshRunner::connect`]; also `Transport` when `dir` is not private or `ssh -G`
+    /// rejects the configuration.
     pub async fn connect_in(opts: SshOptions, dir: &Path) -> Result<Self> {
+        check_private_dir(dir)?;
         let socket = match opts.persist {
-            Some(_) => dir.join(format!("m-{:016x}", opts.socket_key())),
+            Some(_) => dir.join(format!("m-{}", ssh_resolve::master_key(&opts).await?)),
             // Unique per runner, so two private runners in one process never share a path.
-            None => {
-                dir.join(format!("p-{:016x}-{}-{}", opts.socket_key(), std::process::id(), PRIVATE_SEQ.fetch_add(1, Ordering::Relaxed)))
-            }
+            None => dir.join(format!("p-{}-{}", std::process::id(), PRIVATE_SEQ.fetch_add(1, Ordering::Relaxed))),
         };
         ssh_master::check_socket_path(&socket)?;
         if opts.persist.is_none() {
@@ -226,22 +194,18 @@ impl SshRunner {
     }
 
     /// Runs one remote command on a new channel of the master. Each of `program` and
-    /// `args` is escaped by `openssh` so it arrives as exactly one argument.
+    /// `args` is escaped by `openssh` so it arrives as exactly one argument. Output is read
+    /// up to [`MAX_OUTPUT`](super::runner::MAX_OUTPUT) bytes a stream; dropping the future
+    /// (a deadline) closes the channel (see [`ssh_channel`]).
     ///
     /// # Errors
-    /// `Transport` when the channel fails or the session was closed.
+    /// `Transport` when the channel fails, the session was closed, or the output is larger
+    /// than the bound.
     pub async fn run(&self, program: &str, args: &[String]) -> Result<CommandOutput> {
         let guard = self.session.lock().await;
         let session =
             guard.as_ref().ok_or_else(|| Error::Transport { message: format!("ssh session to {self} is closed"), source: None })?;
-        let out = session
-            .command(program)
-            .args(args)
-            .stdin(openssh::Stdio::null())
-            .output()
-            .await
-            .map_err(|e| Error::transport(format!("failed to run {program} over ssh on {self}"), e))?;
-        Ok(CommandOutput { status: super::runner::exit_code(out.status), stdout: out.stdout, stderr: out.stderr })
+        ssh_channel::run(session, program, args, self).await
     }
 
     /// Ends the session: a private master (`--no-persist`) is told to exit; a persistent one

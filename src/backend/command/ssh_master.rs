@@ -2,10 +2,12 @@
 //! line, a lock so one target gets one master, checks on the control socket path, and the
 //! reason for a failure in ssh's own words.
 
+use std::io::{Read, Seek};
 use std::path::Path;
 use std::time::Duration;
 
 use super::ssh::{HostKeyPolicy, SshOptions};
+use super::ssh_dir;
 use crate::error::{Error, Result};
 
 impl SshOptions {
@@ -40,7 +42,7 @@ impl SshOptions {
     }
 
     /// `-F config` when one is given.
-    fn config_args(&self) -> Vec<String> {
+    pub(super) fn config_args(&self) -> Vec<String> {
         match &self.config_file {
             Some(cfg) => vec!["-F".into(), cfg.display().to_string()],
             None => Vec::new(),
@@ -63,6 +65,13 @@ impl SshOptions {
             a.push("-o".into());
             a.push(o);
         }
+        a.extend(self.target_args());
+        a
+    }
+
+    /// Port, user, then `-- host`: where to connect, shared with `ssh -G`.
+    pub(super) fn target_args(&self) -> Vec<String> {
+        let mut a = Vec::new();
         if let Some(p) = self.port {
             a.push("-p".into());
             a.push(p.to_string());
@@ -90,6 +99,9 @@ async fn probe(opts: &SshOptions) -> Option<String> {
     let text = String::from_utf8_lossy(&out.stderr).into_owned();
     (!out.status.success() && !text.trim().is_empty()).then_some(text)
 }
+
+/// Most bytes of a master's log read back for an error message.
+const MAX_LOG: u64 = 64 << 10;
 
 /// `path` as an ssh config value: `%` escaped (ssh expands `%h` and friends in
 /// `ControlPath`) and double-quoted, so a space does not end the value.
@@ -128,11 +140,7 @@ pub(super) fn check_socket_path(socket: &Path) -> Result<()> {
 /// Takes an exclusive `flock` on `path`, waiting at most as long as another connect may
 /// take. Released when the returned file is dropped; the file itself stays.
 pub(super) async fn lock_file(path: &Path, connect_timeout: Duration) -> Result<std::fs::File> {
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
+    let file = ssh_dir::open_private_file(path, false)
         .map_err(|e| Error::transport(format!("failed to open the lock file {}", path.display()), e))?;
     let deadline = tokio::time::Instant::now() + connect_timeout * 2 + Duration::from_secs(5);
     loop {
@@ -153,11 +161,9 @@ pub(super) async fn launch_master(opts: &SshOptions, socket: &Path) -> Result<()
     // ssh's own messages go to the log (`-E`); its stderr goes there too, because the inner
     // `ssh -W` of a ProxyJump inherits stderr and not `-E`: that is where a jump host's
     // "Host key verification failed." ends up. Append mode keeps both writers' lines whole.
-    let stderr = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log)
+    let mut log_file = ssh_dir::open_private_file(&log, true)
         .map_err(|e| Error::transport(format!("failed to create the ssh log {}", log.display()), e))?;
+    let stderr = log_file.try_clone().map_err(|e| Error::transport(format!("failed to open the ssh log {}", log.display()), e))?;
     let status = tokio::process::Command::new("ssh")
         .args(opts.master_args(socket, &log))
         .stdin(std::process::Stdio::null())
@@ -166,7 +172,9 @@ pub(super) async fn launch_master(opts: &SshOptions, socket: &Path) -> Result<()
         .status()
         .await
         .map_err(|e| Error::transport("failed to start ssh (is the OpenSSH client installed?)", e))?;
-    let mut reason = std::fs::read_to_string(&log).unwrap_or_default();
+    // Read back through the handle opened without following links, at most 64 KiB.
+    let mut reason = String::new();
+    let _ = log_file.seek(std::io::SeekFrom::Start(0)).and_then(|_| (&mut log_file).take(MAX_LOG).read_to_string(&mut reason));
     let _ = std::fs::remove_file(&log);
     if !status.success() {
         // "UNKNOWN port 65535" is how ssh names a peer behind a ProxyJump/ProxyCommand pipe:
