@@ -1,6 +1,7 @@
 //! [`Guarded`]: a backend wrapper through which every change must pass. Reads go straight
 //! through; [`Backend::execute`] runs only what the gate approved for this run (a tier at or
-//! above the mutation's), and every execution is written to the audit log.
+//! above the mutation's), and every execution is written to the audit log: an intent record
+//! before it is sent (if that fails, nothing is sent), an outcome record after.
 //!
 //! Being a [`Backend`] itself, nothing added to the trait can slip past it: a new mutation is
 //! a new [`Mutation`] variant, gated here by its tier.
@@ -10,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::audit::AuditLog;
+use super::audit::{AuditEntry, AuditLog, AuditOutcome};
 use crate::backend::{Backend, GuestFilter, Method, Mutation, Params, ResourceType, Started, TaskFilter, Tier};
 use crate::error::{Error, Result};
 use crate::model::{
@@ -101,9 +102,29 @@ impl Backend for Guarded {
         if !self.allowed(tier) {
             return Err(Error::ConfirmationRequired(format!("{} is {tier} and was not confirmed; nothing was changed", mutation.name())));
         }
-        let call = self.inner.render(mutation);
+        let entry = AuditEntry {
+            target: self.inner.describe(),
+            action: mutation.name(),
+            tier,
+            vmid: mutation.guest().map(|g| g.vmid.get()),
+            node: mutation.guest().map(|g| g.node.to_string()),
+            digest: None,
+            call: self.inner.render(mutation),
+        };
+        let intent = self.audit.intent(&entry)?;
         let result = self.inner.execute(mutation).await;
-        self.audit.record(&self.inner.describe(), mutation, &call, &result);
+        let (outcome, upid, message) = match &result {
+            Ok(Started::Task(upid)) => (AuditOutcome::Ok, Some(upid.as_str()), None),
+            Ok(Started::Finished { exit, .. }) if !exit.is_success() => (AuditOutcome::Failed, None, Some(exit.as_text())),
+            Ok(Started::Finished { .. } | Started::Value(_)) => (AuditOutcome::Ok, None, None),
+            // Cut off mid-call: it may or may not have reached PVE.
+            Err(e @ (Error::Timeout { .. } | Error::Transport { .. })) => (AuditOutcome::Unknown, None, Some(e.to_string())),
+            Err(e) => (AuditOutcome::Failed, None, Some(e.to_string())),
+        };
+        if let Err(e) = self.audit.outcome(intent, outcome, upid, message.as_deref()) {
+            // The mutation was sent: its own result stands; the gap shows as an open intent.
+            eprintln!("pvectl: warning: {e}");
+        }
         result
     }
     fn render(&self, mutation: &Mutation) -> String {
@@ -141,6 +162,42 @@ mod tests {
         assert_eq!(s.status, "running", "nothing happened");
         g.approve(Tier::Disruptive);
         assert!(matches!(g.execute(&stop()).await, Err(Error::ConfirmationRequired(_))), "disruptive consent does not cover destructive");
+    }
+
+    #[tokio::test]
+    async fn no_audit_no_action() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("file"), "").expect("a file where the directory should be");
+        let sim: SimBackend = ApiBackend::new(SimTransport::demo());
+        let g = Guarded::new(Arc::new(sim), AuditLog::at(dir.path().join("file/audit.log")));
+        g.approve(Tier::Destructive);
+        assert!(matches!(g.execute(&stop()).await, Err(Error::Policy(_))));
+        let s = g.guest_status(stop().guest().expect("guest")).await.expect("status");
+        assert_eq!(s.status, "running", "nothing was sent");
+    }
+
+    #[tokio::test]
+    async fn execution_is_bracketed_by_intent_and_outcome() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("audit.log");
+        let sim: SimBackend = ApiBackend::new(SimTransport::demo());
+        let g = Guarded::new(Arc::new(sim), AuditLog::at(path.clone()));
+        g.approve(Tier::Destructive);
+        let Started::Task(upid) = g.execute(&stop()).await.expect("stop") else { panic!("the sim starts a task") };
+        assert!(matches!(g.execute(&stop()).await, Err(Error::Conflict(_))), "already stopped");
+        let r = crate::safety::read_records(&path).expect("records");
+        let fields = |i: usize, k: &str| r[i][k].as_str().map(str::to_owned);
+        assert_eq!(r.len(), 4);
+        assert_eq!(
+            (fields(0, "record"), fields(0, "action"), r[0]["vmid"].as_u64()),
+            (Some("intent".into()), Some("stop".into()), Some(100))
+        );
+        assert_eq!(
+            (fields(1, "outcome"), fields(1, "upid"), r[1]["intent"].as_u64()),
+            (Some("ok".into()), Some(upid.to_string()), Some(1))
+        );
+        assert_eq!((fields(3, "outcome"), r[3]["intent"].as_u64()), (Some("failed".into()), Some(3)));
+        assert!(crate::safety::verify(&path).expect("verify").intact());
     }
 
     #[tokio::test]
