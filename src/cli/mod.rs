@@ -2,6 +2,7 @@
 
 mod actions;
 mod args;
+mod audit;
 mod commands;
 mod config;
 mod doctor;
@@ -39,6 +40,11 @@ pub fn main() -> i32 {
 
 /// Runs a parsed command line; returns the exit code after printing any error.
 pub async fn run(cli: Cli) -> i32 {
+    // The audit log is local: no target, no backend.
+    let cli = match cli.command {
+        args::Noun::Audit(cmd) => return audit::run(&cli.global, &cmd),
+        command => Cli { command, ..cli },
+    };
     let json_errors = matches!(cli.global.output, Some(OutputFormat::Json));
     let cfg = match Config::from_args(&cli.global) {
         Ok(c) => c,

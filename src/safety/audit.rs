@@ -117,7 +117,7 @@ enum Kind {
 /// One line of the log, in the order its fields are written (the hash is over the canonical,
 /// key-sorted form, so this order is only for people reading the file).
 #[derive(Debug, Serialize)]
-struct Record<'a> {
+struct Line<'a> {
     seq: u64,
     time: u64,
     who: &'a str,
@@ -147,8 +147,8 @@ impl AuditLog {
 
     /// The log named by the environment: `PVECTL_AUDIT_LOG=off` disables it,
     /// `PVECTL_AUDIT_LOG=<path>` names the file, else `$XDG_STATE_HOME/pvectl/audit.log`, else
-    /// `$HOME/.local/state/pvectl/audit.log`. With none of these set, every write is refused
-    /// (never a silent run without a log). The face is `cli`.
+    /// `$HOME/.local/state/pvectl/audit.log` (an empty variable counts as unset). With none
+    /// set, every write is refused (never a silent run without a log). The face is `cli`.
     pub fn from_env() -> Self {
         let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
         Self::new(match var("PVECTL_AUDIT_LOG") {
@@ -242,8 +242,8 @@ impl AuditLog {
         self.inner.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn record(&self, kind: Kind, p: Option<&Pending>) -> Record<'_> {
-        Record {
+    fn record(&self, kind: Kind, p: Option<&Pending>) -> Line<'_> {
+        Line {
             seq: 0,
             time: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
             who: who(),
@@ -268,7 +268,7 @@ impl AuditLog {
 
     /// Appends `r` under the lock, chained to the last record; returns its `seq`. The error
     /// is a sentence naming the file.
-    fn append(&self, mut r: Record<'_>) -> std::result::Result<u64, String> {
+    fn append(&self, mut r: Line<'_>) -> std::result::Result<u64, String> {
         let path = match &self.inner.dest {
             Dest::File(p) => p,
             Dest::Nowhere(why) => return Err(format!("there is no audit log ({why}; set PVECTL_AUDIT_LOG)")),

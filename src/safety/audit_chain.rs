@@ -3,7 +3,7 @@
 //!
 //! `hash = hex(SHA-256(prev || canonical))` where `prev` is the previous record's `hash` as its
 //! 64 ASCII hex digits (64 zeros for the first record) and `canonical` is the record without
-//! its `hash` field as compact JSON with object keys sorted (by bytes), serde_json's string
+//! its `hash` field as compact JSON with object keys sorted (by bytes), `serde_json`'s string
 //! escaping, no whitespace. The canonical form does not depend on the order the keys are
 //! written in, so a reader can recompute it from the parsed line.
 

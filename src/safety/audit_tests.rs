@@ -41,7 +41,7 @@ fn lines(path: &Path) -> Vec<String> {
 }
 
 fn write_lines(path: &Path, lines: &[String]) {
-    std::fs::write(path, lines.iter().map(|l| format!("{l}\n")).collect::<String>()).expect("write");
+    std::fs::write(path, lines.join("\n") + "\n").expect("write");
 }
 
 fn broken_line(path: &Path) -> (u64, String) {
@@ -267,4 +267,26 @@ fn concurrent_writers_keep_one_chain() {
     let v = verify(&path).expect("verify");
     assert!(v.intact(), "{v:?}");
     assert_eq!((v.records, v.open_intents.len()), (80, 0));
+}
+
+#[test]
+fn a_long_last_line_is_read_back_from_the_end() {
+    // Every free-text field at its bound, full of characters JSON escapes: the line is longer
+    // than the first window read from the end, so the tail read has to widen it.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("audit.log");
+    let log = AuditLog::at(path.clone());
+    let text = "\u{1}".repeat(MAX_TEXT);
+    let big = AuditEntry {
+        target: text.clone(),
+        action: text.clone(),
+        node: Some(text.clone()),
+        digest: Some(text.clone()),
+        call: text.clone(),
+        ..entry(100)
+    };
+    assert_eq!(log.intent(&big).expect("intent"), IntentId(1));
+    assert!(lines(&path)[0].len() > 8 * 1024, "{} bytes", lines(&path)[0].len());
+    assert_eq!(log.intent(&big).expect("intent"), IntentId(2));
+    assert!(verify(&path).expect("verify").intact());
 }

@@ -90,10 +90,11 @@ fn raw_writes_take_their_actions_tier() {
     assert_eq!(r.json()["task"]["exitstatus"], "OK");
     assert_eq!(sim.run(&["guest", "status", "103", "-o", "json"]).json()["status"], "running");
     let audit = sim.audit();
-    assert_eq!(audit.len(), 1);
-    assert_eq!(audit[0]["action"], "api create");
+    assert_eq!(audit.len(), 2, "an intent and its outcome");
+    assert_eq!((&audit[0]["record"], &audit[0]["action"], &audit[0]["tier"]), (&"intent".into(), &"api create".into(), &"change".into()));
     assert_eq!(audit[0]["call"], "POST /nodes/pve1/qemu/103/status/start");
-    assert!(audit[0]["outcome"]["upid"].is_string());
+    assert_eq!((&audit[1]["record"], &audit[1]["outcome"], &audit[1]["intent"]), (&"outcome".into(), &"ok".into(), &audit[0]["seq"]));
+    assert!(audit[1]["upid"].is_string());
 }
 
 #[test]
