@@ -136,6 +136,9 @@ pub enum Noun {
     Api(ApiCmd),
     /// Check that the target works: reachable, version, nodes, guests, tasks (reads only).
     Doctor,
+    /// The local audit log of mutations (needs no target).
+    #[command(subcommand)]
+    Audit(AuditCmd),
     /// pvectl's own safety policy.
     #[command(subcommand)]
     Policy(PolicyCmd),
@@ -387,4 +390,24 @@ pub enum ApiCmd {
         /// Parameters as `key=value`.
         params: Vec<String>,
     },
+}
+
+/// `audit ...`: the log named by `PVECTL_AUDIT_LOG` (else `$XDG_STATE_HOME/pvectl/audit.log`,
+/// else `~/.local/state/pvectl/audit.log`).
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// Records, oldest first: intents, outcomes, refusals.
+    Show {
+        /// Only records about this guest.
+        #[arg(long)]
+        vmid: Option<Vmid>,
+        /// Only records since then: seconds ago, or a Unix time (from 1000000000 on).
+        #[arg(long, value_name = "SECONDS_AGO_OR_UNIX_TIME")]
+        since: Option<u64>,
+        /// Only the last N records (after the other filters).
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+    },
+    /// Check the hash chain: exit 0 when intact, 10 naming the first broken line.
+    Verify,
 }

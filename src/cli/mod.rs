@@ -1,10 +1,11 @@
 //! The `pvectl` command line: clap parsing -> validated [`Config`] -> one handler per noun
-//! (`cluster`, `node`, `guest`, `snapshot`, `task`, `storage`, `api`, `doctor`, `policy`) ->
+//! (`cluster`, `node`, `guest`, `snapshot`, `task`, `storage`, `api`, `doctor`, `policy`, `audit`) ->
 //! one printer ([`output`]). Actions go through [`report::act`]: the one place that runs the
 //! engine and prints plans and reports.
 
 mod api;
 mod args;
+mod audit;
 mod cluster;
 mod config;
 mod doctor;
@@ -98,6 +99,11 @@ fn deadline_for(cfg: &Config, cmd: &Noun) -> Duration {
 
 /// Runs a parsed command line; returns the exit code after printing any error.
 pub async fn run(cli: Cli) -> i32 {
+    // The audit log is local: no target, no backend.
+    let cli = match cli.command {
+        args::Noun::Audit(cmd) => return audit::run(&cli.global, &cmd),
+        command => Cli { command, ..cli },
+    };
     let json_errors = matches!(cli.global.output, Some(OutputFormat::Json));
     let cfg = match Config::from_args(&cli.global) {
         Ok(c) => c,
@@ -171,6 +177,7 @@ async fn dispatch(env: &Env<'_>, command: Noun) -> Result<()> {
         Noun::Api(c) => api::run(env, c).await,
         Noun::Doctor => doctor::doctor(env.cfg.output, env.b()).await,
         Noun::Policy(c) => policy::run(env.cfg, &c),
+        Noun::Audit(_) => Err(Error::Internal("audit is handled before a backend is opened".into())),
     }
 }
 

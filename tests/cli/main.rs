@@ -5,6 +5,7 @@
 mod support;
 
 mod actions;
+mod audit;
 mod local;
 mod policy;
 mod roundtrip;

@@ -57,7 +57,7 @@ pub(crate) struct Pvectl {
 }
 
 impl Pvectl {
-    /// `pvectl` with a clean environment for its own variables.
+    /// `pvectl` with a clean environment for its own variables, and the audit log off.
     pub(crate) fn new() -> Self {
         let mut cmd = Command::new(pvectl_bin());
         for v in [
@@ -80,6 +80,8 @@ impl Pvectl {
         ] {
             cmd.env_remove(v);
         }
+        // Never the user's own audit log; a test that checks the log sets its own path.
+        cmd.env("PVECTL_AUDIT_LOG", "off");
         Self { cmd }
     }
 
