@@ -6,6 +6,7 @@ mod support;
 
 mod actions;
 mod audit;
+mod deadline;
 mod local;
 mod policy;
 mod roundtrip;

@@ -113,6 +113,11 @@ impl Pvectl {
         self
     }
 
+    /// The command, to spawn it and act on it while it runs.
+    pub(crate) fn command(self) -> Command {
+        self.cmd
+    }
+
     /// Runs it with stdin closed.
     pub(crate) fn run(mut self) -> Run {
         self.cmd.stdin(std::process::Stdio::null()).output().expect("pvectl runs").into()

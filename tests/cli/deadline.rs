@@ -1,0 +1,151 @@
+//! Deadlines and the no-change guarantee (DESIGN.md §3, §5) against `pve-sim` tools that hang
+//! (`faults.hang`): a hanging read ends at `--timeout` with exit 9 and nothing sent; a hang
+//! after the change was sent is exit 8 with the UPID, and the audit log holds the intent and
+//! an `unknown` outcome; SIGTERM during the wait records `unknown` too.
+//!
+//! The 5 s bounds are what the contract promises for a 3 s deadline (the tool and the child it
+//! left holding stdout are killed as a group), not a speed measurement.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{Pvectl, Run, SimTools};
+
+/// Seeds the state file (one read) and sets `faults.hang`.
+fn with_hang(tools: &SimTools, hang: Value) {
+    tools.apply(Pvectl::new()).args(["-t", "local", "node", "list"]).run().expect_code(0);
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(tools.state()).expect("state")).expect("JSON state");
+    v["faults"]["hang"] = hang;
+    std::fs::write(tools.state(), v.to_string()).expect("write state");
+    tools.clear_log();
+}
+
+fn audit_records(log: &Path) -> Vec<Value> {
+    std::fs::read_to_string(log).unwrap_or_default().lines().map(|l| serde_json::from_str(l).expect("audit line is JSON")).collect()
+}
+
+fn timed(p: Pvectl) -> (Run, Duration) {
+    let start = Instant::now();
+    let r = p.run();
+    (r, start.elapsed())
+}
+
+fn sent(tools: &SimTools) -> usize {
+    tools.calls().iter().filter(|c| c[0] == "pvesh" && c[1] != "get").count()
+}
+
+#[test]
+fn a_hanging_read_ends_at_the_deadline_with_exit_9_and_nothing_sent() {
+    let tools = SimTools::new();
+    with_hang(&tools, json!([{"path": "/cluster/resources", "child": true}]));
+    for args in [vec!["guest", "list"], vec!["guest", "start", "103"]] {
+        let (r, took) = timed(tools.apply(Pvectl::new()).args(["-t", "local", "--timeout", "3", "-o", "json"]).args(&args));
+        r.expect_code(9);
+        assert!(took < Duration::from_secs(5), "{args:?} took {took:?}");
+        let e: Value = serde_json::from_str(r.stderr.trim()).expect("JSON error");
+        assert!(e["error"]["message"].as_str().is_some_and(|m| m.contains("timed out after 3 s")), "{e}");
+    }
+    assert_eq!(sent(&tools), 0, "{:?}", tools.calls());
+}
+
+#[test]
+fn a_hang_after_the_change_was_sent_is_exit_8_with_the_upid_and_an_unknown_outcome() {
+    let tools = SimTools::new();
+    let log = tools.dir.path().join("audit.log");
+    with_hang(&tools, json!([{"path": "/nodes/*/tasks/*/status", "child": true}]));
+    let (r, took) = timed(tools.apply(Pvectl::new()).env("PVECTL_AUDIT_LOG", &log).args([
+        "-t",
+        "local",
+        "--timeout",
+        "3",
+        "guest",
+        "start",
+        "103",
+        "-o",
+        "json",
+    ]));
+    r.expect_code(8);
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert_eq!(sent(&tools), 1, "{:?}", tools.calls());
+    let upid = r.json()["task"]["upid"].as_str().expect("the report names the task").to_owned();
+    assert!(upid.starts_with("UPID:pve1:"), "{upid}");
+    let e: Value = serde_json::from_str(r.stderr.trim()).expect("JSON error");
+    assert_eq!(e["error"]["kind"], "outcome_unknown");
+    assert!(e["error"]["message"].as_str().is_some_and(|m| m.contains(&format!("pvectl task wait {upid}"))), "{e}");
+    let recs = audit_records(&log);
+    let kinds: Vec<&str> = recs.iter().filter_map(|r| r["record"].as_str()).collect();
+    assert_eq!(kinds, ["intent", "outcome"], "{recs:?}");
+    assert_eq!((&recs[1]["outcome"], &recs[1]["upid"]), (&json!("unknown"), &json!(upid)));
+}
+
+#[test]
+fn sigterm_while_waiting_records_unknown_and_exits_8() {
+    let tools = SimTools::new();
+    let log = tools.dir.path().join("audit.log");
+    with_hang(&tools, json!([{"path": "/nodes/*/tasks/*/status"}]));
+    let child = tools
+        .apply(Pvectl::new())
+        .env("PVECTL_AUDIT_LOG", &log)
+        .args(["-t", "local", "--timeout", "120", "guest", "start", "103", "-o", "json"])
+        .command()
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("pvectl starts");
+    // Wait (bounded) until the change was sent and the status read hangs.
+    let until = Instant::now() + Duration::from_secs(60);
+    while !tools.calls().iter().any(|c| c.get(2).is_some_and(|p| p.ends_with("/status") && p.contains("/tasks/"))) {
+        assert!(Instant::now() < until, "the status read never started: {:?}", tools.calls());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(i32::try_from(child.id()).expect("pid"), libc::SIGTERM);
+    }
+    let out = child.wait_with_output().expect("pvectl ends");
+    assert_eq!(out.status.code(), Some(8), "{}", String::from_utf8_lossy(&out.stderr));
+    let recs = audit_records(&log);
+    assert_eq!(recs.iter().filter_map(|r| r["record"].as_str()).collect::<Vec<_>>(), ["intent", "outcome"]);
+    assert_eq!(recs[1]["outcome"], "unknown");
+    assert!(recs[1]["message"].as_str().is_some_and(|m| m.contains("signal 15")), "{}", recs[1]);
+}
+
+#[test]
+fn an_lxc_suspend_ends_with_its_task() {
+    // pve-container's suspend is a CRIU checkpoint that stops the container: the re-check
+    // waits for `stopped`, not for a paused state lxc does not have.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |args: &[&str]| {
+        Pvectl::new().env("PVE_SIM_STATE", dir.path().join("state.json")).args(["-t", "sim", "--timeout", "30"]).args(args).run()
+    };
+    let r = run(&["guest", "suspend", "102", "--yes", "-o", "json"]);
+    r.expect_code(0);
+    let v = r.json();
+    assert_eq!((&v["task"]["exitstatus"], &v["after"]["status"], &v["changed"]), (&json!("OK"), &json!("stopped"), &json!(true)), "{v}");
+    let r = run(&["guest", "resume", "102", "-o", "json"]);
+    r.expect_code(0);
+    assert_eq!(r.json()["after"]["status"], "running");
+}
+
+#[test]
+fn secrets_put_where_they_do_not_belong_never_print() {
+    const SECRET: &str = "0b5e3a1c-dead-beef-3333-444455556666";
+    for args in [
+        vec!["-t".to_owned(), "https://127.0.0.1:1".to_owned(), "--token-id".to_owned(), format!("u@pam!t={SECRET}")],
+        vec!["-t".to_owned(), format!("https://root:{SECRET}@127.0.0.1:1"), "--token-id".to_owned(), "u@pam!t".to_owned()],
+    ] {
+        for out in ["json", "table"] {
+            let r = Pvectl::new()
+                .env("PROXMOX_TOKEN_SECRET", "another-secret-value")
+                .args(&args)
+                .args(["-o", out, "-v", "guest", "list"])
+                .run();
+            assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+            assert!(!r.stdout.contains(SECRET) && !r.stderr.contains(SECRET), "{args:?} leaked: {}{}", r.stdout, r.stderr);
+            assert!(r.stderr.contains("***"), "the message still shows where: {}", r.stderr);
+        }
+    }
+}
