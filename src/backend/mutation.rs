@@ -181,6 +181,40 @@ impl Mutation {
         }
     }
 
+    /// The `qm`/`pct` command line of this mutation: `(tool, args)`; API parameters become
+    /// `--key value` options, as the tools take them (`qm shutdown 100 --timeout 60`).
+    /// `None` for what only the API can do (raw writes).
+    pub fn tool_line(&self) -> Option<(&'static str, Vec<String>)> {
+        let opts = |params: &Params| params.iter().flat_map(|(k, v)| [format!("--{k}"), v.clone()]).collect::<Vec<_>>();
+        let (guest, args) = match self {
+            Self::Power { guest, action, params } => {
+                let mut a = vec![action.as_str().to_owned(), guest.vmid.to_string()];
+                a.extend(opts(params));
+                (guest, a)
+            }
+            Self::SnapshotCreate { guest, name, description, vmstate } => {
+                let mut a = vec!["snapshot".to_owned(), guest.vmid.to_string(), name.to_string()];
+                if let Some(d) = description {
+                    a.extend(["--description".to_owned(), d.clone()]);
+                }
+                if *vmstate {
+                    a.extend(["--vmstate".to_owned(), "1".to_owned()]);
+                }
+                (guest, a)
+            }
+            Self::SnapshotRollback { guest, name, start } => {
+                let mut a = vec!["rollback".to_owned(), guest.vmid.to_string(), name.to_string()];
+                if *start {
+                    a.extend(["--start".to_owned(), "1".to_owned()]);
+                }
+                (guest, a)
+            }
+            Self::SnapshotDelete { guest, name } => (guest, vec!["delsnapshot".to_owned(), guest.vmid.to_string(), name.to_string()]),
+            Self::Raw { .. } => return None,
+        };
+        Some((guest.kind.tool(), args))
+    }
+
     /// The safety tier.
     pub fn tier(&self) -> Tier {
         match self {

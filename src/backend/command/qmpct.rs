@@ -118,40 +118,15 @@ impl QmPctBackend {
         self.run_ok(guest.kind.tool(), args).await
     }
 
-    /// The `qm`/`pct` command line of a mutation: `(tool, args)`. API parameters become
-    /// `--key value` options, as the tools take them (`qm shutdown 100 --timeout 60`).
+    /// The `qm`/`pct` command line of a mutation ([`Mutation::tool_line`]).
     ///
     /// # Errors
     /// `Unsupported` for raw API writes.
     pub fn tool_argv(mutation: &Mutation) -> Result<(&'static str, Vec<String>)> {
-        let opts = |params: &Params| params.iter().flat_map(|(k, v)| [format!("--{k}"), v.clone()]).collect::<Vec<_>>();
-        let (guest, args) = match mutation {
-            Mutation::Power { guest, action, params } => {
-                let mut a = vec![action.as_str().to_owned(), guest.vmid.to_string()];
-                a.extend(opts(params));
-                (guest, a)
-            }
-            Mutation::SnapshotCreate { guest, name, description, vmstate } => {
-                let mut a = vec!["snapshot".to_owned(), guest.vmid.to_string(), name.to_string()];
-                if let Some(d) = description {
-                    a.extend(["--description".to_owned(), d.clone()]);
-                }
-                if *vmstate {
-                    a.extend(["--vmstate".to_owned(), "1".to_owned()]);
-                }
-                (guest, a)
-            }
-            Mutation::SnapshotRollback { guest, name, start } => {
-                let mut a = vec!["rollback".to_owned(), guest.vmid.to_string(), name.to_string()];
-                if *start {
-                    a.extend(["--start".to_owned(), "1".to_owned()]);
-                }
-                (guest, a)
-            }
-            Mutation::SnapshotDelete { guest, name } => (guest, vec!["delsnapshot".to_owned(), guest.vmid.to_string(), name.to_string()]),
-            Mutation::Raw { method, path, .. } => return Err(unsupported(format!("api {} {path}", method.pvesh_verb()))),
-        };
-        Ok((guest.kind.tool(), args))
+        mutation.tool_line().ok_or_else(|| match mutation {
+            Mutation::Raw { method, path, .. } => unsupported(format!("api {} {path}", method.pvesh_verb())),
+            other => unsupported(other.name()),
+        })
     }
 
     /// `qm list` or `pct list`, parsed.
