@@ -54,11 +54,13 @@ pub fn main() -> i32 {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { exit_codes::USAGE } else { exit_codes::OK };
-            let json = std::env::args().any(|a| a == "json" || a == "-ojson" || a == "--output=json");
+            let args: Vec<String> = std::env::args().collect();
+            let json = args.windows(2).any(|w| matches!(w[0].as_str(), "-o" | "--output") && w[1] == "json")
+                || args.iter().any(|a| a == "-ojson" || a == "--output=json");
             if json && e.use_stderr() {
-                let message = crate::redact::redact(&e.kind().to_string()).into_owned();
-                let detail = crate::redact::redact(&e.to_string()).into_owned();
-                let v = serde_json::json!({"error": {"kind": "usage", "message": format!("{message}: {}", detail.lines().next().unwrap_or("")), "hint": "see `pvectl --help`", "exit_code": code}});
+                let text = crate::redact::redact(&e.to_string()).into_owned();
+                let first = text.lines().next().unwrap_or("").trim_start_matches("error: ").to_owned();
+                let v = serde_json::json!({"error": {"kind": "usage", "message": first, "hint": "see `pvectl --help`", "exit_code": code}});
                 eprintln!("{v}");
             } else {
                 let _ = e.print();

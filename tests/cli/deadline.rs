@@ -149,3 +149,38 @@ fn secrets_put_where_they_do_not_belong_never_print() {
         }
     }
 }
+
+#[test]
+fn timeouts_that_overflow_and_bad_flags_are_json_usage_errors() {
+    for args in [
+        vec!["--timeout", "18446744073709551615", "guest", "shutdown", "100", "--yes"],
+        vec!["--timeout", "99999999999", "guest", "list"],
+        vec!["guest", "bogus"],
+        vec!["guest", "list", "--bogus"],
+    ] {
+        let r = Pvectl::new().env("PVE_SIM_STATE", "/nonexistent/never-written").args(["-t", "sim", "-o", "json"]).args(&args).run();
+        r.expect_code(2);
+        let e: Value = serde_json::from_str(r.stderr.trim()).unwrap_or_else(|e| panic!("{args:?}: not one JSON error ({e}): {}", r.stderr));
+        assert_eq!((&e["error"]["kind"], &e["error"]["exit_code"]), (&json!("usage"), &json!(2)), "{args:?}");
+        assert!(r.stdout.is_empty());
+    }
+}
+
+#[test]
+fn tables_escape_control_characters_and_json_stays_exact() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = dir.path().join("state.json");
+    let run = |args: &[&str]| Pvectl::new().env("PVE_SIM_STATE", &state).args(["-t", "sim"]).args(args).run();
+    run(&["node", "list"]).expect_code(0);
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&state).expect("state")).expect("JSON");
+    let hostile = "web\u{1b}[2J\u{7}\rpwned";
+    let guests = v["guests"].as_array_mut().expect("guests array in the sim state");
+    guests[0]["name"] = json!(hostile);
+    std::fs::write(&state, v.to_string()).expect("write");
+    let table = run(&["guest", "list", "-o", "table"]);
+    table.expect_code(0);
+    assert!(!table.stdout.contains('\u{1b}') && !table.stdout.contains('\u{7}') && !table.stdout.contains('\r'), "{:?}", table.stdout);
+    assert!(table.stdout.contains("web\\u{1b}[2J\\u{7}\\u{d}pwned"), "{}", table.stdout);
+    let json = run(&["guest", "list", "-o", "json"]).json();
+    assert!(json.as_array().expect("list").iter().any(|g| g["name"] == hostile), "JSON keeps the exact name");
+}

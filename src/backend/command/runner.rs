@@ -216,6 +216,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_child_left_holding_stdout_does_not_keep_the_run_open() {
+        let r = Runner::Local { sudo: false };
+        // The shell exits at once; its background child keeps stdout open for 600 s. Without
+        // the group kill after the leader exits, this read would last as long.
+        let args = ["-c".to_owned(), "sleep 600 & echo done".to_owned()];
+        let run = r.run("sh", &args);
+        let out = tokio::time::timeout(std::time::Duration::from_secs(60), run).await.expect("returns when sh exits").expect("runs");
+        assert_eq!((out.status, String::from_utf8_lossy(&out.stdout).trim()), (0, "done"));
+    }
+
+    #[tokio::test]
+    async fn a_tool_killed_by_a_signal_is_a_transport_error() {
+        let r = Runner::Local { sudo: false };
+        let e = r.run("sh", &["-c".into(), "kill -9 $$".into()]).await.expect_err("killed");
+        assert!(matches!(e, Error::ToolKilled { signal: 9, .. }), "{e}");
+        assert_eq!(e.exit_code(), crate::exit_codes::TRANSPORT);
+    }
+
+    #[tokio::test]
+    async fn output_past_the_bound_is_refused() {
+        let r = Runner::Local { sudo: false };
+        let past = (MAX_OUTPUT + 1).to_string();
+        let e = r.run("head", &["-c".into(), past, "/dev/zero".into()]).await.expect_err("too much");
+        assert!(matches!(&e, Error::Transport { message, .. } if message.contains("more than 64 MiB")), "{e}");
+        let exact = r.run("head", &["-c".into(), MAX_OUTPUT.to_string(), "/dev/zero".into()]).await.expect("at the bound");
+        assert_eq!(exact.stdout.len(), MAX_OUTPUT);
+    }
+
+    #[tokio::test]
     async fn nul_bytes_are_refused_before_running() {
         let r = Runner::Local { sudo: false };
         assert!(matches!(r.run("true", &["a\0b".into()]).await, Err(Error::Usage(_))));
