@@ -114,7 +114,7 @@ pub(crate) fn print_error(format: OutputFormat, err: &Error, color: bool) {
 }
 
 /// Each line of `s` with its control characters escaped; the line breaks kept.
-fn escape_lines(s: &str) -> String {
+pub(crate) fn escape_lines(s: &str) -> String {
     s.lines().map(crate::model::escape_control).collect::<Vec<_>>().join("\n")
 }
 

@@ -115,7 +115,7 @@ fn show_plan(out: OutputFormat, p: &Plan, to_stderr: bool) {
             for w in &p.warnings {
                 let _ = writeln!(s, "  warning: {w}");
             }
-            write(&crate::model::escape_control(&s).replace("\\u{a}", "\n"))
+            write(&(super::output::escape_lines(&s) + "\n"))
         }
     };
     if let Err(e) = r {
@@ -144,7 +144,7 @@ fn show_report(out: OutputFormat, r: &Report) -> Result<()> {
                 let _ = writeln!(s, "  task:    {upid} {}", t.exitstatus.clone().unwrap_or_else(|| t.status.clone()));
             }
             let _ = write!(s, "  after:   {}\n  changed: {}\n", state_text(r.after.as_ref()), if r.changed { "yes" } else { "no" });
-            emit(&s)
+            emit(&(super::output::escape_lines(&s) + "\n"))
         }
     }
 }
