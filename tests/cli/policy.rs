@@ -107,3 +107,16 @@ fn consent_is_bound_to_the_plan_digest_shown() {
     assert_ne!(c["plan"]["digest"], digest.as_str());
     assert!(mutating(&tools).len() == 1, "dry runs sent nothing: {:?}", mutating(&tools));
 }
+
+#[test]
+fn no_audit_no_action() {
+    let tools = SimTools::new();
+    // A log path under a regular file cannot be created, whoever runs the test.
+    let blocker = tools.dir.path().join("not-a-dir");
+    std::fs::write(&blocker, "x").expect("write");
+    let r =
+        tools.apply(Pvectl::new()).env("PVECTL_AUDIT_LOG", blocker.join("audit.log")).args(["-t", "local", "guest", "start", "103"]).run();
+    r.expect_code(10);
+    assert!(r.stderr.contains("nothing was sent"), "{}", r.stderr);
+    assert!(mutating(&tools).is_empty(), "{:?}", mutating(&tools));
+}
