@@ -1,6 +1,6 @@
 //! The `pvectl` command line: clap parsing -> validated [`Config`] -> one handler per noun
 //! (`cluster`, `node`, `guest`, `snapshot`, `task`, `storage`, `api`, `doctor`, `policy`, `audit`) ->
-//! one printer ([`output`]). Actions go through [`report::act`]: the one place that runs the
+//! one printer (`output`). Actions go through `report::act`: the one place that runs the
 //! engine and prints plans and reports.
 
 mod api;

@@ -165,24 +165,23 @@ async fn run_local(prog: &str, args: &[String]) -> Result<CommandOutput> {
         group.kill();
         status
     };
-    let (status, stdout, stderr) = tokio::try_join!(wait, read_bounded(out, prog), read_bounded(err, prog))?;
+    let (out_what, err_what) = (format!("the stdout of {prog} on this host"), format!("the stderr of {prog} on this host"));
+    let (status, stdout, stderr) = tokio::try_join!(wait, read_bounded(out, &out_what), read_bounded(err, &err_what))?;
     if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&status) {
         return Err(Error::ToolKilled { program: prog.to_owned(), signal });
     }
     Ok(CommandOutput { status: exit_code(status), stdout, stderr })
 }
 
-/// Reads a stream to its end, failing past [`MAX_OUTPUT`] bytes.
-pub(crate) async fn read_bounded(r: impl tokio::io::AsyncRead + Unpin, prog: &str) -> Result<Vec<u8>> {
+/// Reads a stream to its end, failing past [`MAX_OUTPUT`] bytes. `what` names the stream
+/// for messages: `the stdout of pvesh on this host`.
+pub(crate) async fn read_bounded(r: impl tokio::io::AsyncRead + Unpin, what: &str) -> Result<Vec<u8>> {
     use tokio::io::AsyncReadExt as _;
     let mut buf = Vec::new();
-    r.take(MAX_OUTPUT as u64 + 1)
-        .read_to_end(&mut buf)
-        .await
-        .map_err(|e| Error::transport(format!("failed to read the output of {prog}"), e))?;
+    r.take(MAX_OUTPUT as u64 + 1).read_to_end(&mut buf).await.map_err(|e| Error::transport(format!("failed to read {what}"), e))?;
     if buf.len() > MAX_OUTPUT {
         return Err(Error::Transport {
-            message: format!("{prog} printed more than {} MiB; refusing to read it", MAX_OUTPUT >> 20),
+            message: format!("output larger than {} MiB on {what}; refusing to read it", MAX_OUTPUT >> 20),
             source: None,
         });
     }
@@ -239,7 +238,7 @@ mod tests {
         let r = Runner::Local { sudo: false };
         let past = (MAX_OUTPUT + 1).to_string();
         let e = r.run("head", &["-c".into(), past, "/dev/zero".into()]).await.expect_err("too much");
-        assert!(matches!(&e, Error::Transport { message, .. } if message.contains("more than 64 MiB")), "{e}");
+        assert!(matches!(&e, Error::Transport { message, .. } if message.contains("output larger than 64 MiB")), "{e}");
         let exact = r.run("head", &["-c".into(), MAX_OUTPUT.to_string(), "/dev/zero".into()]).await.expect("at the bound");
         assert_eq!(exact.stdout.len(), MAX_OUTPUT);
     }

@@ -195,8 +195,8 @@ impl SshRunner {
 
     /// Runs one remote command on a new channel of the master. Each of `program` and
     /// `args` is escaped by `openssh` so it arrives as exactly one argument. Output is read
-    /// up to [`MAX_OUTPUT`](super::runner::MAX_OUTPUT) bytes a stream; dropping the future
-    /// (a deadline) closes the channel (see [`ssh_channel`]).
+    /// up to 64 MiB (`MAX_OUTPUT`) bytes a stream; dropping the future
+    /// (a deadline) closes the channel (see the `ssh_channel` module).
     ///
     /// # Errors
     /// `Transport` when the channel fails, the session was closed, or the output is larger

@@ -2,7 +2,7 @@
 //! that closes when the caller stops waiting.
 //!
 //! The command is spawned through the `openssh` native mux client with piped stdout and
-//! stderr, each read through `AsyncReadExt::take` up to [`MAX_OUTPUT`] bytes: a larger
+//! stderr, each read through `AsyncReadExt::take` up to `MAX_OUTPUT` bytes (`super::runner::read_bounded`): a larger
 //! answer is a `Transport` error, not memory exhaustion.
 //!
 //! Dropping the future (the caller's `tokio::time::timeout` at the deadline) drops the
@@ -17,9 +17,8 @@
 use std::fmt::Display;
 
 use openssh::{Session, Stdio};
-use tokio::io::{AsyncRead, AsyncReadExt};
 
-use super::runner::{CommandOutput, MAX_OUTPUT, exit_code};
+use super::runner::{CommandOutput, exit_code, read_bounded};
 use crate::error::{Error, Result};
 
 /// The guard: runs `"$@"` with stdin from /dev/null in the background, and a watcher that
@@ -58,24 +57,10 @@ pub(super) async fn run(session: &Session, program: &str, args: &[String], targe
     let stdin = child.stdin().take();
     let stdout = child.stdout().take().expect("stdout is piped");
     let stderr = child.stderr().take().expect("stderr is piped");
-    let (out, err) = tokio::try_join!(read_bounded(stdout, "stdout", target), read_bounded(stderr, "stderr", target))?;
+    let (out_what, err_what) =
+        (format!("the stdout of a command over ssh on {target}"), format!("the stderr of a command over ssh on {target}"));
+    let (out, err) = tokio::try_join!(read_bounded(stdout, &out_what), read_bounded(stderr, &err_what))?;
     let status = child.wait().await.map_err(fail)?;
     drop(stdin);
     Ok(CommandOutput { status: exit_code(status), stdout: out, stderr: err })
-}
-
-/// Reads `r` to its end, refusing more than [`MAX_OUTPUT`] bytes.
-async fn read_bounded(r: impl AsyncRead + Unpin, what: &str, target: &(dyn Display + Sync)) -> Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    r.take(MAX_OUTPUT as u64 + 1)
-        .read_to_end(&mut buf)
-        .await
-        .map_err(|e| Error::transport(format!("failed to read the {what} of a command over ssh on {target}"), e))?;
-    if buf.len() > MAX_OUTPUT {
-        return Err(Error::Transport {
-            message: format!("output larger than {} MiB on the {what} of a command over ssh on {target}", MAX_OUTPUT >> 20),
-            source: None,
-        });
-    }
-    Ok(buf)
 }
