@@ -27,7 +27,7 @@ fn node() -> NodeName {
 /// Cargo's temporary directory for integration tests, which `cargo clean` removes).
 static TOOLS: LazyLock<support::SimTools> = LazyLock::new(|| {
     let tools = support::SimTools::new_in(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")));
-    set_local_tool_env(vec![
+    set_local_tool_env(&[
         ("PATH".into(), tools.path_env().into()),
         ("PVE_SIM_STATE".into(), tools.state().into()),
         ("PVE_SIM_NODE".into(), "pve1".into()),
@@ -60,7 +60,7 @@ macro_rules! api_cases {
 mod sim {
     use super::*;
 
-    async fn fixture() -> Fixture {
+    fn fixture() -> Fixture {
         let sim = SimTransport::demo();
         let backend: Arc<dyn Backend> = Arc::new(ApiBackend::new(sim.clone()));
         Fixture { backend, env: CaseEnv::new(Caps::api(), node(), sim), keep: Box::new(()) }
@@ -73,7 +73,7 @@ mod sim {
 mod pvesh {
     use super::*;
 
-    async fn fixture() -> Fixture {
+    fn fixture() -> Fixture {
         local(Arc::new(ApiBackend::new(PveshTransport::new(Runner::Local { sudo: false }))), Caps::api(), 0)
     }
 
@@ -87,7 +87,7 @@ mod pvesh {
 mod qm_pct {
     use super::*;
 
-    async fn fixture() -> Fixture {
+    fn fixture() -> Fixture {
         local(Arc::new(QmPctBackend::new(Runner::Local { sudo: false })), Caps::qm_pct(&node()), 100_000)
     }
 

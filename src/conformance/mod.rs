@@ -16,6 +16,10 @@
 //! backend's [`Caps`] disagree, so no case is skipped silently. Adding a case: write the
 //! function in a topic file, add a [`Case`] row to [`CASES`] with a fresh vmid range, and add
 //! its name to each backend's list whose `Caps` it applies to.
+//!
+//! A case panics when the backend breaks the contract: that is its result, not a bug.
+
+#![expect(clippy::missing_panics_doc, reason = "a case reports a broken contract by panicking, as a test does")]
 
 mod drive;
 mod env;
@@ -108,24 +112,33 @@ pub fn check_listed(listed: &[&str], caps: &Caps) {
 }
 
 /// Generates one `#[tokio::test]` per listed case, each running it against a fresh
-/// [`Fixture`] from `$fixture` (an async fn), plus `every_applicable_case_is_listed`, which
-/// runs [`check_listed`] against `$caps`. Invoke it once per backend, inside its own module,
-/// so the tests read `<backend>::<case>`:
+/// [`Fixture`] from `$fixture` (a fn, or with `async` an async fn), plus
+/// `every_applicable_case_is_listed`, which runs [`check_listed`] against `$caps`. Invoke it
+/// once per backend, inside its own module, so the tests read `<backend>::<case>`:
 ///
 /// ```ignore
 /// mod sim {
 ///     pvectl::conformance_tests!(fixture, pvectl::conformance::Caps::api(); [lists_seeded_guests, reads_one_guest]);
 /// }
+/// mod pvesh_ssh {
+///     pvectl::conformance_tests!(async fixture, pvectl::conformance::Caps::api(); [lists_seeded_guests]);
+/// }
 /// ```
 #[macro_export]
 macro_rules! conformance_tests {
+    (async $fixture:path, $caps:expr; [$($case:ident),+ $(,)?]) => {
+        $crate::conformance_tests!(@tests ($fixture().await), $caps; [$($case),+]);
+    };
     ($fixture:path, $caps:expr; [$($case:ident),+ $(,)?]) => {
+        $crate::conformance_tests!(@tests ($fixture()), $caps; [$($case),+]);
+    };
+    (@tests ($make:expr), $caps:expr; [$($case:ident),+]) => {
         $(
             #[tokio::test(flavor = "current_thread")]
             async fn $case() {
                 // Names the function, so a misspelt case does not compile.
                 let _ = $crate::conformance::$case;
-                $fixture().await.run(stringify!($case)).await;
+                $make.run(stringify!($case)).await;
             }
         )+
 

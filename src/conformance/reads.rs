@@ -6,13 +6,14 @@ use std::sync::Arc;
 
 use super::drive::{execute_power, follow};
 use super::env::CaseEnv;
+use crate::backend::sim::GuestSeed;
 use crate::backend::{Backend, BackendExt, GuestFilter, Mutation, PowerAction, Started, TaskFilter};
 use crate::model::{ExitStatus, GuestKind, GuestRef, NodeName};
 
 /// Guests are listed sorted by vmid with their node, kind and status; a kind filter keeps only
 /// that kind.
 pub async fn lists_seeded_guests(b: &Arc<dyn Backend>, env: &CaseEnv) {
-    let vm = env.seed(0, GuestKind::Qemu, |g| g.running());
+    let vm = env.seed(0, GuestKind::Qemu, GuestSeed::running);
     let ct = env.seed(1, GuestKind::Lxc, |g| g);
     let all = b.guests(&GuestFilter::default()).await.expect("guest list");
     assert!(all.windows(2).all(|w| w[0].vmid < w[1].vmid), "sorted by vmid");
@@ -30,7 +31,7 @@ pub async fn lists_seeded_guests(b: &Arc<dyn Backend>, env: &CaseEnv) {
 
 /// A located guest's status, config and snapshots agree with what was seeded.
 pub async fn reads_one_guest(b: &Arc<dyn Backend>, env: &CaseEnv) {
-    let vmid = env.seed(0, GuestKind::Qemu, |g| g.running());
+    let vmid = env.seed(0, GuestKind::Qemu, GuestSeed::running);
     let r = b.locate(vmid).await.expect("the seeded guest is found");
     assert_eq!((r.kind, &r.node), (GuestKind::Qemu, &env.node));
     let s = b.guest_status(&r).await.expect("status");
@@ -88,7 +89,7 @@ pub async fn task_reads(b: &Arc<dyn Backend>, env: &CaseEnv) {
 /// to its end, and see the state change.
 pub async fn execute_stop_and_start(b: &Arc<dyn Backend>, env: &CaseEnv) {
     for (i, kind) in [(0, GuestKind::Qemu), (1, GuestKind::Lxc)] {
-        let vmid = env.seed(i, kind, |g| g.running());
+        let vmid = env.seed(i, kind, GuestSeed::running);
         let r = b.locate(vmid).await.expect("locate");
         for (action, expect) in [(PowerAction::Stop, "stopped"), (PowerAction::Start, "running")] {
             assert_eq!(execute_power(b.as_ref(), &r, action).await, ExitStatus::Ok, "{action} {vmid}");

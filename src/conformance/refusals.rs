@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::drive::{Consent, power};
 use super::env::CaseEnv;
+use crate::backend::sim::GuestSeed;
 use crate::backend::{Backend, BackendExt, Mutation, PowerAction};
 use crate::error::Error;
 use crate::model::GuestKind;
@@ -14,7 +15,7 @@ use crate::workflow::Outcome;
 /// A gated action (stop) without `--yes` and without a terminal is refused with its plan,
 /// exit 3, and nothing is sent.
 pub async fn gated_action_without_consent_exits_3(b: &Arc<dyn Backend>, env: &CaseEnv) {
-    let vmid = env.seed(0, GuestKind::Qemu, |g| g.running());
+    let vmid = env.seed(0, GuestKind::Qemu, GuestSeed::running);
     match power(b, vmid, PowerAction::Stop, Consent::None).await {
         Ok(Outcome::Refused(plan, e)) => {
             assert_eq!(e.exit_code(), 3, "{e}");
@@ -27,7 +28,7 @@ pub async fn gated_action_without_consent_exits_3(b: &Arc<dyn Backend>, env: &Ca
 
 /// `--dry-run` returns the plan (the one call it would make) and sends nothing.
 pub async fn dry_run_sends_nothing(b: &Arc<dyn Backend>, env: &CaseEnv) {
-    let vmid = env.seed(0, GuestKind::Lxc, |g| g.running());
+    let vmid = env.seed(0, GuestKind::Lxc, GuestSeed::running);
     match power(b, vmid, PowerAction::Stop, Consent::DryRun).await {
         Ok(Outcome::Planned(plan)) => {
             assert_eq!(plan.calls.len(), 1, "{plan:?}");

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::drive::{Consent, done, engine_run, power};
 use super::env::CaseEnv;
+use crate::backend::sim::GuestSeed;
 use crate::backend::{Backend, PowerAction};
 use crate::model::{GuestKind, SnapshotName};
 use crate::workflow::{Report, SnapshotAction, SnapshotOp};
@@ -35,7 +36,7 @@ pub async fn start_reports_the_change(b: &Arc<dyn Backend>, env: &CaseEnv) {
 
 /// Starting a running guest changes nothing and sends nothing: `changed: false`, no task.
 pub async fn start_of_running_guest_is_a_noop(b: &Arc<dyn Backend>, env: &CaseEnv) {
-    let vmid = env.seed(0, GuestKind::Lxc, |g| g.running());
+    let vmid = env.seed(0, GuestKind::Lxc, GuestSeed::running);
     let r = done(power(b, vmid, PowerAction::Start, Consent::None).await);
     assert!(!r.changed && r.task.is_none(), "{r:?}");
     assert_eq!(r.before.as_ref().map(|s| s.status.as_str()), Some("running"));
@@ -45,8 +46,8 @@ pub async fn start_of_running_guest_is_a_noop(b: &Arc<dyn Backend>, env: &CaseEn
 /// With consent, shutdown (disruptive) of a qemu guest and stop (destructive) of a container
 /// report the change to `stopped`.
 pub async fn shutdown_and_stop_report_with_consent(b: &Arc<dyn Backend>, env: &CaseEnv) {
-    let vm = env.seed(0, GuestKind::Qemu, |g| g.running());
-    let ct = env.seed(1, GuestKind::Lxc, |g| g.running());
+    let vm = env.seed(0, GuestKind::Qemu, GuestSeed::running);
+    let ct = env.seed(1, GuestKind::Lxc, GuestSeed::running);
     let r = done(power(b, vm, PowerAction::Shutdown, Consent::Yes).await);
     assert_changed(&r, env, "shutdown", "running", "stopped");
     let r = done(power(b, ct, PowerAction::Stop, Consent::Yes).await);

@@ -65,7 +65,7 @@ async fn fixture(mode: Tools, jump: bool) -> Fixture {
 /// Every case an API backend runs (`pvesh`).
 macro_rules! pvesh_cases {
     ($fixture:path) => {
-        pvectl::conformance_tests!($fixture, Caps::api(); [
+        pvectl::conformance_tests!(async $fixture, Caps::api(); [
             lists_seeded_guests, reads_one_guest, unknown_guest_is_not_found, cluster_reads, task_reads,
             execute_stop_and_start, start_reports_the_change, start_of_running_guest_is_a_noop,
             shutdown_and_stop_report_with_consent, snapshot_create_and_delete_report,
@@ -80,7 +80,7 @@ macro_rules! pvesh_cases {
 /// the node: no caller identity whose privileges PVE checks).
 macro_rules! qm_pct_cases {
     ($fixture:path) => {
-        pvectl::conformance_tests!($fixture, Caps::qm_pct(&node()); [
+        pvectl::conformance_tests!(async $fixture, Caps::qm_pct(&node()); [
             lists_seeded_guests, reads_one_guest, unknown_guest_is_not_found, cluster_reads,
             execute_stop_and_start, start_reports_the_change, start_of_running_guest_is_a_noop,
             shutdown_and_stop_report_with_consent, snapshot_create_and_delete_report,

@@ -11,7 +11,7 @@ use pvectl::conformance::{Caps, CaseEnv, Fixture};
 
 use crate::support::SimServer;
 
-async fn fixture() -> Fixture {
+fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
     let (state, log) = (dir.path().join("state.json"), dir.path().join("calls.log"));
     let server = SimServer::start(&state, &log);

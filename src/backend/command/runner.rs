@@ -55,9 +55,9 @@ static LOCAL_TOOL_ENV: std::sync::OnceLock<Vec<(std::ffi::OsString, std::ffi::Os
 /// # Errors
 /// `Usage` when different variables were set before.
 #[cfg(feature = "test-support")]
-pub fn set_local_tool_env(vars: Vec<(std::ffi::OsString, std::ffi::OsString)>) -> Result<()> {
-    let set = LOCAL_TOOL_ENV.get_or_init(|| vars.clone());
-    if *set == vars { Ok(()) } else { Err(Error::Usage("the local tool environment is already set to other values".into())) }
+pub fn set_local_tool_env(vars: &[(std::ffi::OsString, std::ffi::OsString)]) -> Result<()> {
+    let set = LOCAL_TOOL_ENV.get_or_init(|| vars.to_vec());
+    if set.as_slice() == vars { Ok(()) } else { Err(Error::Usage("the local tool environment is already set to other values".into())) }
 }
 
 /// Runs commands on one target.
