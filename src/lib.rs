@@ -6,6 +6,8 @@
 
 pub mod backend;
 pub mod cli;
+#[cfg(feature = "test-support")]
+pub mod conformance;
 pub mod error;
 pub mod exit_codes;
 pub mod model;

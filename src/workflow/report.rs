@@ -61,10 +61,13 @@ impl GuestState {
     }
 
     /// Whether `other` shows a different guest state (run state, lock, snapshots), ignoring
-    /// what was read only once (protection, HA state).
+    /// what was read only once (protection, HA state). The QEMU run state counts only when
+    /// both reads have it: a state read from the listing has none, so a stopped guest re-read
+    /// from `status/current` (`qmpstatus: stopped`) is not a change.
     pub fn differs(&self, other: &Self) -> bool {
-        (&self.status, &self.qmpstatus, &self.lock, &self.snapshots, &self.current_parent)
-            != (&other.status, &other.qmpstatus, &other.lock, &other.snapshots, &other.current_parent)
+        let qmp = matches!((&self.qmpstatus, &other.qmpstatus), (Some(a), Some(b)) if a != b);
+        qmp || (&self.status, &self.lock, &self.snapshots, &self.current_parent)
+            != (&other.status, &other.lock, &other.snapshots, &other.current_parent)
     }
 
     /// Whether it runs and is not suspended.
@@ -234,4 +237,22 @@ pub enum Outcome {
     Refused(Plan, Error),
     /// The task failed (exit 7) or its outcome is not known (exit 8): what is known, and why.
     Incomplete(Report, Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listing_without_qmpstatus_does_not_differ_from_a_status_read() {
+        let listed = GuestState { status: "stopped".into(), ..GuestState::default() };
+        let read = GuestState { status: "stopped".into(), qmpstatus: Some("stopped".into()), ..GuestState::default() };
+        assert!(!listed.differs(&read) && !read.differs(&listed));
+        let paused = GuestState { status: "running".into(), qmpstatus: Some("paused".into()), ..GuestState::default() };
+        let running = GuestState { qmpstatus: Some("running".into()), ..paused.clone() };
+        assert!(paused.differs(&running), "both read: the QEMU run state counts");
+        assert!(listed.differs(&running), "the run state counts");
+        let locked = GuestState { lock: Some("backup".into()), ..listed.clone() };
+        assert!(listed.differs(&locked));
+    }
 }

@@ -1,14 +1,25 @@
-//! The conformance suite over a real sshd, directly and through a jump host, in both tool modes.
+//! The conformance suite (`pvectl::conformance`) over a real sshd, directly and through a
+//! jump host, in both tool modes; each case is its own test, `<backend>::<case>`, with its own
+//! sshd (and jump host) and state, so the tests share nothing.
+
+use std::path::Path;
+use std::sync::Arc;
 
 use pvectl::backend::command::{HostKeyPolicy, PveshTransport, QmPctBackend, Runner, SshOptions, SshRunner};
+use pvectl::backend::sim::SimTransport;
 use pvectl::backend::{ApiBackend, Backend};
+use pvectl::conformance::{Caps, CaseEnv, Fixture};
+use pvectl::model::NodeName;
 
 use crate::cli::{runtime_dir, sshd_for};
-use crate::conformance::{Caps, run_all};
 use crate::sshd::{Sshd, VIA_JUMP_ALIAS, client_config_with_jump};
 use crate::support::SimTools;
 
-fn options(host: &str, port: Option<u16>, user: Option<&str>, config: &std::path::Path) -> SshOptions {
+fn node() -> NodeName {
+    "pve1".parse().expect("node name")
+}
+
+fn options(host: &str, port: Option<u16>, user: Option<&str>, config: &Path) -> SshOptions {
     SshOptions {
         user: user.map(str::to_owned),
         host: host.to_owned(),
@@ -21,30 +32,96 @@ fn options(host: &str, port: Option<u16>, user: Option<&str>, config: &std::path
     }
 }
 
-async fn both_modes(opts: SshOptions, rt: &std::path::Path) {
-    let pvesh: Box<dyn Backend> =
-        Box::new(ApiBackend::new(PveshTransport::new(Runner::Ssh(SshRunner::connect_in(opts.clone(), rt).await.expect("ssh")))));
-    run_all(pvesh.as_ref(), &Caps { cluster_api: true, node: None }).await;
-    pvesh.close().await.expect("close");
-    let qm: Box<dyn Backend> = Box::new(QmPctBackend::new(Runner::Ssh(SshRunner::connect_in(opts, rt).await.expect("ssh"))));
-    run_all(qm.as_ref(), &Caps { cluster_api: false, node: Some("pve1".parse().expect("node")) }).await;
-    qm.close().await.expect("close");
+/// Tool mode.
+#[derive(Clone, Copy)]
+enum Tools {
+    Pvesh,
+    QmPct,
 }
 
-#[tokio::test]
-async fn conforms_over_ssh() {
-    let tools = SimTools::new();
-    let sshd = sshd_for(&tools, &[("PVE_SIM_NODE", "pve1")]);
-    let rt = runtime_dir();
-    both_modes(options("127.0.0.1", Some(sshd.port()), Some(sshd.user()), &sshd.config_path()), rt.path()).await;
-}
-
-#[tokio::test]
-async fn conforms_through_a_jump_host() {
+/// A fresh sshd (behind a jump host with `jump`) over fresh tools, and a backend connected
+/// to it in `mode`.
+async fn fixture(mode: Tools, jump: bool) -> Fixture {
     let tools = SimTools::new();
     let target = sshd_for(&tools, &[("PVE_SIM_NODE", "pve1")]);
-    let jump = Sshd::start_jump();
-    let cfg = client_config_with_jump(&target, &jump);
     let rt = runtime_dir();
-    both_modes(options(VIA_JUMP_ALIAS, None, None, &cfg), rt.path()).await;
+    let (opts, hop) = if jump {
+        let hop = Sshd::start_jump();
+        let cfg = client_config_with_jump(&target, &hop);
+        (options(VIA_JUMP_ALIAS, None, None, &cfg), Some(hop))
+    } else {
+        (options("127.0.0.1", Some(target.port()), Some(target.user()), &target.config_path()), None)
+    };
+    let runner = Runner::Ssh(SshRunner::connect_in(opts, rt.path()).await.expect("ssh connects"));
+    let (backend, caps): (Arc<dyn Backend>, Caps) = match mode {
+        Tools::Pvesh => (Arc::new(ApiBackend::new(PveshTransport::new(runner))), Caps::api()),
+        Tools::QmPct => (Arc::new(QmPctBackend::new(runner)), Caps::qm_pct(&node())),
+    };
+    let env = CaseEnv::new(caps, node(), SimTransport::from_file(&tools.state()));
+    // Dropped in this order after the case: the sessions' servers, then the files.
+    Fixture { backend, env, keep: Box::new((hop, target, rt, tools)) }
+}
+
+/// Every case an API backend runs (`pvesh`).
+macro_rules! pvesh_cases {
+    ($fixture:path) => {
+        pvectl::conformance_tests!(async $fixture, Caps::api(); [
+            lists_seeded_guests, reads_one_guest, unknown_guest_is_not_found, cluster_reads, task_reads,
+            execute_stop_and_start, start_reports_the_change, start_of_running_guest_is_a_noop,
+            shutdown_and_stop_report_with_consent, snapshot_create_and_delete_report,
+            gated_action_without_consent_exits_3, dry_run_sends_nothing, protected_guest_exits_10,
+            locked_guest_exits_6, failed_task_exits_7, permission_denied_exits_4,
+        ]);
+    };
+}
+
+/// Every case qm-pct runs. Not listed (its `Caps` say so): `task_reads` (no cluster API to
+/// list tasks, no UPIDs printed) and `permission_denied_exits_4` (`qm`/`pct` run as root on
+/// the node: no caller identity whose privileges PVE checks).
+macro_rules! qm_pct_cases {
+    ($fixture:path) => {
+        pvectl::conformance_tests!(async $fixture, Caps::qm_pct(&node()); [
+            lists_seeded_guests, reads_one_guest, unknown_guest_is_not_found, cluster_reads,
+            execute_stop_and_start, start_reports_the_change, start_of_running_guest_is_a_noop,
+            shutdown_and_stop_report_with_consent, snapshot_create_and_delete_report,
+            gated_action_without_consent_exits_3, dry_run_sends_nothing, protected_guest_exits_10,
+            locked_guest_exits_6, failed_task_exits_7,
+        ]);
+    };
+}
+
+/// `pvesh` over ssh to 127.0.0.1.
+mod pvesh_ssh {
+    use super::*;
+    async fn fixture() -> Fixture {
+        super::fixture(Tools::Pvesh, false).await
+    }
+    pvesh_cases!(fixture);
+}
+
+/// `qm`/`pct` over ssh to 127.0.0.1.
+mod qm_pct_ssh {
+    use super::*;
+    async fn fixture() -> Fixture {
+        super::fixture(Tools::QmPct, false).await
+    }
+    qm_pct_cases!(fixture);
+}
+
+/// `pvesh` over ssh through a jump host.
+mod pvesh_jump {
+    use super::*;
+    async fn fixture() -> Fixture {
+        super::fixture(Tools::Pvesh, true).await
+    }
+    pvesh_cases!(fixture);
+}
+
+/// `qm`/`pct` over ssh through a jump host.
+mod qm_pct_jump {
+    use super::*;
+    async fn fixture() -> Fixture {
+        super::fixture(Tools::QmPct, true).await
+    }
+    qm_pct_cases!(fixture);
 }

@@ -4,8 +4,6 @@
 //! (`/usr/sbin/sshd`), which `scripts/test.sh` installs; without it they fail rather than
 //! skip, so a CI run can never pass by not testing.
 
-#[path = "../conformance/mod.rs"]
-mod conformance;
 #[path = "../support/mod.rs"]
 mod support;
 

@@ -1,14 +1,10 @@
 //! Parity: the same read and action scenarios through REST (`pve-sim serve --tls`, pinned
 //! fingerprint, API token) and through pvesh over the loopback sshd, on equal starting states,
-//! give identical `-o json` output, UPIDs and timestamps aside. Also the conformance suite over
-//! REST.
+//! give identical `-o json` output, UPIDs and timestamps aside.
 
-use pvectl::backend::ApiBackend;
-use pvectl::backend::rest::{Credentials, Endpoint, RestOptions, RestTransport, Secret, TlsTrust};
 use serde_json::Value;
 
 use crate::cli::{over_ssh, runtime_dir, sshd_for};
-use crate::conformance::{Caps, run_all};
 use crate::support::{Pvectl, SimServer, SimTools};
 
 /// Replaces what legitimately differs between two runs: UPIDs, and times taken from the clock.
@@ -77,21 +73,6 @@ fn rest_and_pvesh_over_ssh_give_identical_json() {
         normalise(&mut jb);
         assert_eq!(ja, jb, "{args:?}: same JSON over ssh/pvesh and REST");
     }
-}
-
-#[tokio::test]
-async fn rest_conforms() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let server = SimServer::start(&dir.path().join("state.json"), &dir.path().join("calls.log"));
-    let (id, secret) = pvectl::backend::sim::DEMO_TOKENS[0];
-    let creds = Credentials { token_id: id.parse().expect("token id"), secret: Secret::new(secret) };
-    let opts = RestOptions::new(
-        Endpoint::parse(&server.url).expect("url"),
-        creds,
-        TlsTrust::Pinned(server.fingerprint.parse().expect("fingerprint")),
-    );
-    let b = ApiBackend::new(RestTransport::new(opts).expect("client"));
-    run_all(&b, &Caps { cluster_api: true, node: None }).await;
 }
 
 #[test]

@@ -134,7 +134,12 @@ impl SimTools {
     /// Creates `bin/{pvesh,qm,pct,hostname}` linked to `pve-sim`; the state file does not
     /// exist yet (the first call seeds it with the demo cluster).
     pub(crate) fn new() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
+        Self::new_in(&std::env::temp_dir())
+    }
+
+    /// As [`SimTools::new`], in a new directory under `parent`.
+    pub(crate) fn new_in(parent: &Path) -> Self {
+        let dir = tempfile::Builder::new().prefix("pve-sim-tools-").tempdir_in(parent).expect("temp dir");
         let bin = dir.path().join("bin");
         std::fs::create_dir(&bin).expect("bin dir");
         for tool in ["pvesh", "qm", "pct", "hostname"] {

@@ -16,6 +16,8 @@ pub use errors::classify_cli_error;
 pub(crate) use errors::{TextClass, classify_text, strip_code, strip_perl_location};
 pub use pvesh::{PveshTransport, last_json_value};
 pub use qmpct::{CommandRunner, QmPctBackend};
+#[cfg(feature = "test-support")]
+pub use runner::set_local_tool_env;
 pub use runner::{CommandOutput, Runner, set_trace};
 pub use ssh::{HostKeyPolicy, SshOptions, SshRunner};
 pub use ssh_dir::{check_private_dir, control_dir};

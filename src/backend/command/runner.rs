@@ -42,6 +42,24 @@ impl CommandOutput {
     }
 }
 
+/// Test support: variables every local tool run gets, set once per process.
+#[cfg(feature = "test-support")]
+static LOCAL_TOOL_ENV: std::sync::OnceLock<Vec<(std::ffi::OsString, std::ffi::OsString)>> = std::sync::OnceLock::new();
+
+/// Test support: from now on, every tool [`Runner::Local`] runs gets `vars` on top of this
+/// process's environment (`PATH` with the `pve-sim` tools first, `PVE_SIM_STATE`, ...), and a
+/// `PATH` among them is where the tool is looked up. Set once per process, so that tests
+/// running in parallel threads never change the environment under each other (unlike
+/// `std::env::set_var`); a later call with other values is refused.
+///
+/// # Errors
+/// `Usage` when different variables were set before.
+#[cfg(feature = "test-support")]
+pub fn set_local_tool_env(vars: &[(std::ffi::OsString, std::ffi::OsString)]) -> Result<()> {
+    let set = LOCAL_TOOL_ENV.get_or_init(|| vars.to_vec());
+    if set.as_slice() == vars { Ok(()) } else { Err(Error::Usage("the local tool environment is already set to other values".into())) }
+}
+
 /// Runs commands on one target.
 #[derive(Debug)]
 #[expect(clippy::large_enum_variant, reason = "one runner per run; boxing buys nothing")]
@@ -147,7 +165,13 @@ impl Drop for GroupGuard {
 /// [`MAX_OUTPUT`] bytes of each stream. When the program exits, what is left of its group is
 /// killed, so the pipes reach EOF even if a child inherited them.
 async fn run_local(prog: &str, args: &[String]) -> Result<CommandOutput> {
-    let mut child = tokio::process::Command::new(prog)
+    let mut cmd = tokio::process::Command::new(prog);
+    #[cfg(feature = "test-support")]
+    if let Some(vars) = LOCAL_TOOL_ENV.get() {
+        // A `PATH` set here is also where the program is looked up (std `Command::env`).
+        cmd.envs(vars.iter().map(|(k, v)| (k, v)));
+    }
+    let mut child = cmd
         .args(args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())

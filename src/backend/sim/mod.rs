@@ -27,6 +27,7 @@ mod read_task;
 mod read_tests;
 mod route;
 mod seed;
+mod seed_guest;
 pub mod serve;
 #[cfg(test)]
 mod snapshot_tests;
@@ -47,6 +48,7 @@ pub use demo::{DEMO_TOKENS, demo_state, generated_state};
 pub use error::SimError;
 pub use faults::{Denied, FaultOutcome, Faults, TaskFault, ToolHang};
 pub use pvesh_face::Output;
+pub use seed_guest::GuestSeed;
 pub use state::{SimGuest, SimNode, SimPool, SimSnapshot, SimState, SimStorage, StorageUsage, VersionInfo};
 pub use statefile::{SimEnv, append_log, save_state, with_state};
 pub use task_state::{Effect, HaPending, Pending, PowerTo, Settings, SimTask};

@@ -1,0 +1,100 @@
+//! Seeding one guest into a running simulator ([`Sim::seed_guest`]): a test states the facts
+//! it depends on (vmid, kind, node, run state, protection, lock) and gets a plausible guest
+//! with them, instead of relying on the demo cluster's particular guests. The `pve-sim` state
+//! file is seeded the same way under its lock (`SimTransport::from_file(..).with_sim(..)`).
+
+use super::core::Sim;
+use super::seed::{lxc, node, qemu};
+use crate::model::GuestKind;
+
+/// The facts of a guest to seed; everything else (config, sizes, figures) is filled in by the
+/// same builders as the demo cluster's guests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestSeed {
+    /// Guest id.
+    pub vmid: u32,
+    /// qemu or lxc.
+    pub kind: GuestKind,
+    /// The node it lives on (added to the cluster when missing).
+    pub node: String,
+    /// `running`, else `stopped`.
+    pub running: bool,
+    /// PVE's `protection` flag.
+    pub protection: bool,
+    /// A config lock (`backup`, `snapshot`, ...).
+    pub lock: Option<String>,
+}
+
+impl GuestSeed {
+    /// A stopped, unprotected, unlocked guest.
+    pub fn new(vmid: u32, kind: GuestKind, node: &str) -> Self {
+        Self { vmid, kind, node: node.to_owned(), running: false, protection: false, lock: None }
+    }
+
+    /// The same guest, running.
+    #[must_use]
+    pub fn running(mut self) -> Self {
+        self.running = true;
+        self
+    }
+
+    /// The same guest with `protection: 1`.
+    #[must_use]
+    pub fn protected(mut self) -> Self {
+        self.protection = true;
+        self
+    }
+
+    /// The same guest locked with `lock`.
+    #[must_use]
+    pub fn locked(mut self, lock: &str) -> Self {
+        self.lock = Some(lock.to_owned());
+        self
+    }
+}
+
+impl Sim {
+    /// Adds the guest `seed` describes, replacing one with the same vmid, and its node when the
+    /// cluster has none of that name. Its name is `vm<vmid>` (qemu) or `ct<vmid>` (lxc).
+    pub fn seed_guest(&mut self, seed: &GuestSeed) {
+        let GuestSeed { vmid, kind, node: on, running, protection, lock } = seed;
+        let state = self.state_mut();
+        if state.node(on).is_none() {
+            let ip = format!("192.0.2.{}", 100 + state.nodes.len());
+            state.nodes.push(node(on, &ip, 8, 32, 10));
+        }
+        let mut g = match kind {
+            GuestKind::Qemu => qemu(*vmid, on, &format!("vm{vmid}"), 1024, 1, 8, *running),
+            GuestKind::Lxc => lxc(*vmid, on, &format!("ct{vmid}"), 512, 1, 4, *running),
+        };
+        g.protection = *protection;
+        g.lock.clone_from(lock);
+        state.guests.retain(|x| x.vmid != *vmid);
+        state.guests.push(g);
+        state.sort_guests();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::api::{Method, Params};
+    use crate::backend::sim::demo_state;
+
+    #[test]
+    fn a_seeded_guest_reads_back_with_its_facts() {
+        let mut sim = Sim::new(demo_state());
+        sim.seed_guest(&GuestSeed::new(7001, GuestKind::Lxc, "pve9").running().protected().locked("backup"));
+        let g = sim.state().guest(7001).expect("seeded");
+        assert_eq!(
+            (g.kind, g.node.as_str(), g.is_running(), g.protection, g.lock.as_deref()),
+            (GuestKind::Lxc, "pve9", true, true, Some("backup"))
+        );
+        assert!(sim.state().node("pve9").is_some(), "the missing node was added");
+        let cfg = sim.handle(Method::Get, "/nodes/pve9/lxc/7001/config", &Params::new()).expect("config");
+        assert_eq!((cfg["lock"].as_str(), cfg["hostname"].as_str()), (Some("backup"), Some("ct7001")));
+        sim.seed_guest(&GuestSeed::new(7001, GuestKind::Qemu, "pve1"));
+        assert_eq!(sim.state().guests.iter().filter(|g| g.vmid == 7001).count(), 1, "replaced, not doubled");
+        assert!(sim.state().guests.windows(2).all(|w| w[0].vmid < w[1].vmid));
+    }
+}

@@ -1,0 +1,166 @@
+//! The conformance suite (DESIGN.md §6, STYLE.md §17): one behaviour per case, each an
+//! `async fn(&Arc<dyn Backend>, &CaseEnv)`, so every backend — the in-process simulator, the
+//! command backend on the `pve-sim` tools locally (`pvesh` and qm-pct), over a real sshd and
+//! through a jump host, and REST against `pve-sim serve` — is held to the same answers.
+//!
+//! Cases seed the guests and faults they need into the simulator behind the backend
+//! ([`CaseEnv::seed`], [`CaseEnv::fail_tasks`], [`CaseEnv::deny`]) with vmids of their own
+//! ([`Case::vmids`]), so they run in parallel against one shared state and never depend on
+//! the demo cluster's guests; afterwards they check the simulator itself for what was sent.
+//! Reads and the backend's own contract go straight through [`Backend`]; pvectl's write
+//! contract (reports, consent, policy, exit codes) goes through [`crate::safety::Guarded`]
+//! and [`crate::workflow::engine`].
+//!
+//! A test binary lists the cases a backend runs with [`conformance_tests!`](crate::conformance_tests),
+//! one `#[test]` each; [`check_listed`] (generated with them) fails when the list and the
+//! backend's [`Caps`] disagree, so no case is skipped silently. Adding a case: write the
+//! function in a topic file, add a [`Case`] row to [`CASES`] with a fresh vmid range, and add
+//! its name to each backend's list whose `Caps` it applies to.
+//!
+//! A case panics when the backend breaks the contract: that is its result, not a bug.
+
+#![expect(clippy::missing_panics_doc, reason = "a case reports a broken contract by panicking, as a test does")]
+
+mod drive;
+mod env;
+mod reads;
+mod refusals;
+mod reports;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+pub use env::{Caps, CaseEnv, Fixture};
+pub use reads::{cluster_reads, execute_stop_and_start, lists_seeded_guests, reads_one_guest, task_reads, unknown_guest_is_not_found};
+pub use refusals::{
+    dry_run_sends_nothing, failed_task_exits_7, gated_action_without_consent_exits_3, locked_guest_exits_6, permission_denied_exits_4,
+    protected_guest_exits_10,
+};
+pub use reports::{
+    shutdown_and_stop_report_with_consent, snapshot_create_and_delete_report, start_of_running_guest_is_a_noop, start_reports_the_change,
+};
+
+use crate::backend::Backend;
+
+/// A case as a plain function pointer.
+pub type CaseFn = for<'a> fn(&'a Arc<dyn Backend>, &'a CaseEnv) -> Pin<Box<dyn Future<Output = ()> + 'a>>;
+
+/// One row of [`CASES`].
+pub struct Case {
+    /// The function's name.
+    pub name: &'static str,
+    /// First of the 100 vmids the case may seed ([`CaseEnv::vmid`]).
+    pub vmids: u32,
+    /// Whether a backend with these capabilities can express the case at all.
+    pub applies: fn(&Caps) -> bool,
+    /// The case.
+    pub run: CaseFn,
+}
+
+fn always(_: &Caps) -> bool {
+    true
+}
+
+fn with_cluster_api(c: &Caps) -> bool {
+    c.cluster_api
+}
+
+fn with_permissions(c: &Caps) -> bool {
+    c.permissions
+}
+
+macro_rules! case {
+    ($name:ident, $vmids:expr, $applies:expr) => {
+        Case { name: stringify!($name), vmids: $vmids, applies: $applies, run: |b, e| Box::pin($name(b, e)) }
+    };
+}
+
+/// Every case, with its vmid range and the capabilities it needs.
+pub const CASES: &[Case] = &[
+    case!(lists_seeded_guests, 71_000, always),
+    case!(reads_one_guest, 71_100, always),
+    case!(unknown_guest_is_not_found, 71_200, always),
+    case!(cluster_reads, 71_300, always),
+    case!(task_reads, 71_400, with_cluster_api),
+    case!(execute_stop_and_start, 71_500, always),
+    case!(start_reports_the_change, 72_000, always),
+    case!(start_of_running_guest_is_a_noop, 72_100, always),
+    case!(shutdown_and_stop_report_with_consent, 72_200, always),
+    case!(snapshot_create_and_delete_report, 72_300, always),
+    case!(gated_action_without_consent_exits_3, 73_000, always),
+    case!(dry_run_sends_nothing, 73_100, always),
+    case!(protected_guest_exits_10, 73_200, always),
+    case!(locked_guest_exits_6, 73_300, always),
+    case!(failed_task_exits_7, 73_400, always),
+    case!(permission_denied_exits_4, 73_500, with_permissions),
+];
+
+/// Checks a backend's test list against its capabilities: every case that applies is listed,
+/// and none that does not.
+///
+/// # Panics
+/// Naming the cases missing from the list, listed wrongly, or unknown.
+pub fn check_listed(listed: &[&str], caps: &Caps) {
+    let unknown: Vec<_> = listed.iter().filter(|n| !CASES.iter().any(|c| c.name == **n)).collect();
+    let missing: Vec<_> = CASES.iter().filter(|c| (c.applies)(caps) && !listed.contains(&c.name)).map(|c| c.name).collect();
+    let wrong: Vec<_> = CASES.iter().filter(|c| !(c.applies)(caps) && listed.contains(&c.name)).map(|c| c.name).collect();
+    assert!(
+        unknown.is_empty() && missing.is_empty() && wrong.is_empty(),
+        "conformance list vs {caps:?}: unknown {unknown:?}; applicable but not listed {missing:?}; listed but not applicable {wrong:?}"
+    );
+}
+
+/// Generates one `#[tokio::test]` per listed case, each running it against a fresh
+/// [`Fixture`] from `$fixture` (a fn, or with `async` an async fn), plus
+/// `every_applicable_case_is_listed`, which runs [`check_listed`] against `$caps`. Invoke it
+/// once per backend, inside its own module, so the tests read `<backend>::<case>`:
+///
+/// ```ignore
+/// mod sim {
+///     pvectl::conformance_tests!(fixture, pvectl::conformance::Caps::api(); [lists_seeded_guests, reads_one_guest]);
+/// }
+/// mod pvesh_ssh {
+///     pvectl::conformance_tests!(async fixture, pvectl::conformance::Caps::api(); [lists_seeded_guests]);
+/// }
+/// ```
+#[macro_export]
+macro_rules! conformance_tests {
+    (async $fixture:path, $caps:expr; [$($case:ident),+ $(,)?]) => {
+        $crate::conformance_tests!(@tests ($fixture().await), $caps; [$($case),+]);
+    };
+    ($fixture:path, $caps:expr; [$($case:ident),+ $(,)?]) => {
+        $crate::conformance_tests!(@tests ($fixture()), $caps; [$($case),+]);
+    };
+    (@tests ($make:expr), $caps:expr; [$($case:ident),+]) => {
+        $(
+            #[tokio::test(flavor = "current_thread")]
+            async fn $case() {
+                // Names the function, so a misspelt case does not compile.
+                let _ = $crate::conformance::$case;
+                $make.run(stringify!($case)).await;
+            }
+        )+
+
+        #[test]
+        fn every_applicable_case_is_listed() {
+            $crate::conformance::check_listed(&[$(stringify!($case)),+], &$caps);
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cases_have_unique_names_and_vmid_ranges() {
+        for (i, a) in CASES.iter().enumerate() {
+            for b in &CASES[i + 1..] {
+                assert_ne!(a.name, b.name);
+                assert!(a.vmids.abs_diff(b.vmids) >= 100, "{} and {} overlap", a.name, b.name);
+            }
+            assert!(a.vmids >= 1000 && a.vmids % 100 == 0, "{}", a.name);
+        }
+    }
+}
