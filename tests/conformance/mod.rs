@@ -8,7 +8,7 @@
 #![allow(dead_code, reason = "each test binary runs the functions its backends support")]
 
 use pvectl::backend::{Backend, BackendExt, GuestFilter, Mutation, PowerAction, Started, TaskFilter};
-use pvectl::model::{ExitStatus, GuestKind, GuestRef, NodeName, Vmid};
+use pvectl::model::{ExitStatus, GuestKind, GuestRef, NodeName, Upid, Vmid};
 
 /// What a backend can do.
 #[derive(Debug, Clone)]
@@ -82,6 +82,17 @@ pub(crate) async fn cluster_reads(b: &dyn Backend, caps: &Caps) {
     assert!(b.cluster_status().await.expect("cluster status").iter().any(|e| e.entry_type == "cluster"));
 }
 
+/// A task the node never had is `NotFound` (exit 5) for its status and its log, though PVE
+/// answers the log of such a task with a line, not an error (qm-pct: unsupported, exit 2).
+pub(crate) async fn unknown_task_is_not_found(b: &dyn Backend, caps: &Caps) {
+    let upid: Upid = "UPID:pve1:00000001:00000001:00000001:qmstart:100:root@pam:".parse().expect("upid");
+    let want = if caps.cluster_api { 5 } else { 2 };
+    let e = b.task_status(&upid).await.expect_err("no such task");
+    assert_eq!(e.exit_code(), want, "status: {e}");
+    let e = b.task_log(&upid, 0, 50).await.expect_err("no such task");
+    assert_eq!(e.exit_code(), want, "log: {e}");
+}
+
 /// Stop then start guest 100 through `execute`, following the task to its end, and see the
 /// state change; the same calls on every backend (qm/pct end in the foreground).
 pub(crate) async fn stop_and_start(b: &dyn Backend, _caps: &Caps) {
@@ -113,6 +124,7 @@ pub(crate) async fn run_all(b: &dyn Backend, caps: &Caps) {
     lists_guests(b, caps).await;
     reads_one_guest(b, caps).await;
     unknown_guest_is_not_found(b, caps).await;
+    unknown_task_is_not_found(b, caps).await;
     cluster_reads(b, caps).await;
     stop_and_start(b, caps).await;
 }

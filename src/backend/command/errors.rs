@@ -40,8 +40,8 @@ pub fn classify_cli_error(program: &str, status: i32, stderr: &str) -> Error {
             .skip(1)
             .take_while(|l| !l.trim().is_empty())
             .filter_map(|l| PARAM_LINE.captures(l.trim()).map(|c| (c[1].to_owned(), PERL_AT.replace(&c[2], "").into_owned())))
-            .collect();
-        return Error::InvalidParameter { message: rest.to_owned(), params };
+            .collect::<Vec<_>>();
+        return missing_object(&params).unwrap_or_else(|| Error::InvalidParameter { message: rest.to_owned(), params });
     }
     let class = classify_text(&headline);
     if class == Some(TextClass::PermissionDenied) {
@@ -121,6 +121,14 @@ pub(crate) fn classify_text(headline: &str) -> Option<TextClass> {
     None
 }
 
+/// A 400 whose every parameter error says the object is missing (`upid: no such task`, PVE's
+/// answer for a task the node never had: pve-manager `PVE/API2/Tasks.pm`) is `NotFound`, not a
+/// usage error: the parameter was well-formed, the thing it names does not exist.
+pub(crate) fn missing_object(params: &[(String, String)]) -> Option<Error> {
+    let missing = !params.is_empty() && params.iter().all(|(_, m)| classify_text(m) == Some(TextClass::NotFound));
+    missing.then(|| Error::NotFound(params.iter().map(|(k, m)| format!("{k}: {m}")).collect::<Vec<_>>().join("; ")))
+}
+
 /// Removes Perl's ` at /usr/share/perl5/... line N.` suffix from a `die` text.
 pub(crate) fn strip_perl_location(s: &str) -> String {
     PERL_AT.replace(s, "").into_owned()
@@ -176,6 +184,15 @@ mod tests {
             }
             other => panic!("expected InvalidParameter, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn unknown_task_is_not_found() {
+        // PM:PVE/API2/Tasks.pm read_task_status: raise_param_exc({ upid => "no such task" }).
+        let e = classify_cli_error("pvesh", 255, "400 Parameter verification failed.\nupid: no such task\n");
+        assert_eq!((e.kind(), e.exit_code(), e.to_string().as_str()), ("not_found", 5, "upid: no such task"));
+        let e = classify_cli_error("pvesh", 255, "400 Parameter verification failed.\nupid: unable to parse worker upid\n");
+        assert_eq!(e.kind(), "invalid_parameter");
     }
 
     #[test]

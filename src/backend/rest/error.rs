@@ -9,14 +9,15 @@
 
 use serde_json::Value;
 
-use crate::backend::command::{TextClass, classify_text, strip_code, strip_perl_location};
+use crate::backend::command::{TextClass, classify_text, missing_object, strip_code, strip_perl_location};
 use crate::error::Error;
 
 /// Classifies a non-2xx answer.
 ///
 /// - 401 -> `PermissionDenied` (`No ticket`, `Authentication failed!`, ...), 403 likewise;
 /// - 400 with `errors: {param: msg}` -> `InvalidParameter` with each parameter (sorted by name:
-///   PVE sends them in hash order);
+///   PVE sends them in hash order), or `NotFound` when each says its object is missing
+///   (`upid: no such task`);
 /// - 595/596 (pveproxy could not reach the node it proxies to) -> `Transport`;
 /// - 501 (`Method 'GET /x' not implemented`, an unknown path) and 404 -> `NotFound`;
 /// - otherwise by the text: not found, locked/wrong state -> `NotFound`/`Conflict`, else `Api`.
@@ -44,7 +45,7 @@ pub fn classify_http(status: u16, reason: &str, body: &[u8]) -> Error {
 
     match status {
         401 | 403 => Error::PermissionDenied(message),
-        400 if !params.is_empty() => Error::InvalidParameter { message, params },
+        400 if !params.is_empty() => missing_object(&params).unwrap_or(Error::InvalidParameter { message, params }),
         595 | 596 => {
             Error::Transport { message: format!("the node could not reach another cluster node (HTTP {status}): {message}"), source: None }
         }
@@ -130,6 +131,13 @@ mod tests {
             }
             other => panic!("expected InvalidParameter, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn unknown_task_is_not_found() {
+        // PM:PVE/API2/Tasks.pm read_task_status: raise_param_exc({ upid => "no such task" }).
+        let e = classify_http(400, "Parameter verification failed.", br#"{"data":null,"errors":{"upid":"no such task"}}"#);
+        assert_eq!((e.kind(), e.exit_code(), e.to_string().as_str()), ("not_found", 5, "upid: no such task"));
     }
 
     #[test]
