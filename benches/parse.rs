@@ -8,6 +8,7 @@
 //! task log, as a foreground `pvesh` prints it: `last_json_value` against parsing the document
 //! alone (`extract_over_value` near 1: the log is skipped in linear time). Not a test.
 
+use std::fmt::Write as _;
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -90,7 +91,7 @@ fn extraction(doc: &str, rounds: usize, log_lines: usize) {
     let pretty = serde_json::to_string_pretty(&serde_json::from_str::<Value>(doc).expect("valid JSON")).expect("serialises");
     let mut out = String::with_capacity(pretty.len() + log_lines * 48);
     for i in 0..log_lines {
-        out.push_str(&format!("transferred {i} MiB of {log_lines} MiB\n"));
+        let _ = writeln!(out, "transferred {i} MiB of {log_lines} MiB");
         if i % 1000 == 0 {
             out.push_str(&"\n".repeat(100));
         }

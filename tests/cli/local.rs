@@ -130,21 +130,16 @@ fn unknown_upid_exits_5_on_every_backend() {
     let tools = SimTools::new();
     let server = crate::support::SimServer::start(&tools.state(), &tools.log());
     let (token_id, secret_file) = crate::support::SimServer::root_token(tools.dir.path());
-    let faces: [(&str, Box<dyn Fn() -> Pvectl>); 3] = [
-        ("sim", Box::new(|| Pvectl::new().env("PVE_SIM_STATE", tools.state()).args(["-t", "sim"]))),
-        ("local pvesh", Box::new(|| tools.apply(Pvectl::new()).args(["-t", "local"]))),
-        (
-            "rest",
-            Box::new(|| {
-                Pvectl::new()
-                    .args(["-t", &server.url, "--fingerprint", &server.fingerprint, "--token-id", &token_id, "--token-secret-file"])
-                    .arg_path(&secret_file)
-            }),
-        ),
-    ];
-    for (face, pvectl) in &faces {
+    let pvectl = |face: &str| match face {
+        "sim" => Pvectl::new().env("PVE_SIM_STATE", tools.state()).args(["-t", "sim"]),
+        "local pvesh" => tools.apply(Pvectl::new()).args(["-t", "local"]),
+        _ => Pvectl::new()
+            .args(["-t", &server.url, "--fingerprint", &server.fingerprint, "--token-id", &token_id, "--token-secret-file"])
+            .arg_path(&secret_file),
+    };
+    for face in ["sim", "local pvesh", "rest"] {
         for verb in ["status", "log"] {
-            let r = pvectl().args(["task", verb, UNKNOWN, "-o", "json"]).run();
+            let r = pvectl(face).args(["task", verb, UNKNOWN, "-o", "json"]).run();
             assert_eq!(r.code, 5, "{face} task {verb}: stdout {}\nstderr {}", r.stdout, r.stderr);
             let e: serde_json::Value = serde_json::from_str(r.stderr.trim()).expect("a JSON error");
             assert_eq!(e["error"]["kind"], "not_found", "{face} task {verb}");

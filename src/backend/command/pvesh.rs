@@ -156,6 +156,7 @@ impl ApiTransport for PveshTransport {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::fmt::Write as _;
 
     #[test]
     fn argv_keeps_each_value_one_argument() {
@@ -187,11 +188,11 @@ mod tests {
     fn huge_task_log() -> String {
         let mut log = String::with_capacity(8 << 20);
         for i in 0..150_000 {
-            log.push_str(&format!("transferred {i} MiB of 150000 MiB ({}.00%)\n", i / 1500));
+            let _ = writeln!(log, "transferred {i} MiB of 150000 MiB ({}.00%)", i / 1500);
         }
         log.push_str(&"\n".repeat(25_000));
         for i in 0..25_000 {
-            log.push_str(&format!("[{i},\n"));
+            let _ = writeln!(log, "[{i},");
         }
         log.push_str("TASK OK\n");
         log
