@@ -4,8 +4,11 @@
 //! `pve-sim resources --guests 10000`), then times, over several rounds, the whole read path
 //! after the transport: JSON text -> `serde_json::Value` -> typed `Guest`s through the shared
 //! API layer, and as a baseline the JSON text -> `Value` step alone. Prints medians in
-//! milliseconds and their ratio. Not a test.
+//! milliseconds and their ratio. Then the same document pretty-printed after 200,000 lines of
+//! task log, as a foreground `pvesh` prints it: `last_json_value` against parsing the document
+//! alone (`extract_over_value` near 1: the log is skipped in linear time). Not a test.
 
+use std::fmt::Write as _;
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -75,5 +78,46 @@ fn main() {
         doc.len(),
         times[0],
         med / bmed
+    );
+    extraction(&doc, rounds, if benching { 200_000 } else { 1_000 });
+}
+
+/// pvesh's stdout of a foreground task: `log_lines` lines of task log, then the document
+/// pretty-printed after an old `200 OK`. Times `last_json_value` on it against parsing the
+/// pretty document alone: a ratio near 1 means the log costs next to nothing (the extraction
+/// is linear, not a parse attempt per line).
+fn extraction(doc: &str, rounds: usize, log_lines: usize) {
+    use pvectl::backend::command::last_json_value;
+    let pretty = serde_json::to_string_pretty(&serde_json::from_str::<Value>(doc).expect("valid JSON")).expect("serialises");
+    let mut out = String::with_capacity(pretty.len() + log_lines * 48);
+    for i in 0..log_lines {
+        let _ = writeln!(out, "transferred {i} MiB of {log_lines} MiB");
+        if i % 1000 == 0 {
+            out.push_str(&"\n".repeat(100));
+        }
+    }
+    out.push_str("200 OK\n");
+    out.push_str(&pretty);
+    let median = |f: &dyn Fn()| {
+        let mut t: Vec<f64> = (0..rounds)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect();
+        t.sort_by(f64::total_cmp);
+        t[t.len() / 2]
+    };
+    let ext = median(&|| {
+        std::hint::black_box(last_json_value(&out).expect("a JSON value at the end"));
+    });
+    let plain = median(&|| {
+        std::hint::black_box(serde_json::from_str::<Value>(&pretty).expect("valid JSON"));
+    });
+    println!(
+        "pvesh_extract log_lines={log_lines} bytes={} extract_median_ms={ext:.2} pretty_value_only_median_ms={plain:.2} extract_over_value={:.2}",
+        out.len(),
+        ext / plain
     );
 }

@@ -336,7 +336,17 @@ impl<T: ApiTransport> Backend for ApiBackend<T> {
 
     async fn task_log(&self, upid: &Upid, start: u64, limit: u64) -> Result<Vec<TaskLogLine>> {
         let params = vec![("start".to_owned(), start.to_string()), ("limit".to_owned(), limit.to_string())];
-        self.get(&format!("/nodes/{}/tasks/{upid}/log", upid.node), &params, "task log").await
+        let lines: Vec<TaskLogLine> = self.get(&format!("/nodes/{}/tasks/{upid}/log", upid.node), &params, "task log").await?;
+        // PVE answers the log of a task it never had with one line, `unable to open file - No
+        // such file or directory`, and no error (pve-common `Tools.pm` `dump_logfile`): its
+        // status read tells a missing task (`upid: no such task`, NotFound) from a log that
+        // says so.
+        if let [only] = lines.as_slice() {
+            if only.n == 1 && only.t.starts_with("unable to open file - ") {
+                self.task_status(upid).await?;
+            }
+        }
+        Ok(lines)
     }
 
     async fn storages(&self, node: Option<&NodeName>) -> Result<Vec<Storage>> {

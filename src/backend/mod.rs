@@ -7,6 +7,7 @@
 pub mod api;
 pub mod command;
 mod deadline;
+pub mod lookup;
 mod mutation;
 pub mod rest;
 pub mod routes;
@@ -192,14 +193,10 @@ pub trait BackendExt: Backend {
     /// Finds where a guest lives from one guest listing (`/cluster/resources` over the API).
     ///
     /// # Errors
-    /// `NotFound` when no guest has that vmid.
+    /// `NotFound` when no guest has that vmid; `Conflict` when the listing names it twice.
     async fn locate(&self, vmid: Vmid) -> Result<GuestRef> {
         let guests = self.guests(&GuestFilter::default()).await?;
-        guests
-            .into_iter()
-            .find(|g| g.vmid == vmid)
-            .map(|g| g.guest_ref())
-            .ok_or_else(|| Error::NotFound(format!("guest {vmid} does not exist")))
+        lookup::guest_in(guests, vmid)?.map(|g| g.guest_ref()).ok_or_else(|| Error::NotFound(format!("guest {vmid} does not exist")))
     }
 }
 

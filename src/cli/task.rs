@@ -56,6 +56,10 @@ pub(crate) async fn run(env: &Env<'_>, cmd: TaskCmd) -> Result<()> {
                 t.row(vec!["type".into(), opt(s.task_type.as_deref())]);
                 t.row(vec!["id".into(), opt(s.id.as_deref())]);
                 t.row(vec!["user".into(), opt(s.user.as_deref())]);
+                t.row(vec!["node".into(), opt(s.node.as_deref())]);
+                t.row(vec!["pid".into(), s.pid.map_or_else(|| "-".into(), |p| p.to_string())]);
+                t.row(vec!["pstart".into(), s.pstart.map_or_else(|| "-".into(), |p| p.to_string())]);
+                t.row(vec!["start".into(), s.starttime.map_or_else(|| "-".into(), crate::model::time::format_utc)]);
                 t
             })
         }

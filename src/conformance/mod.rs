@@ -32,7 +32,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 pub use env::{Caps, CaseEnv, Fixture};
-pub use reads::{cluster_reads, execute_stop_and_start, lists_seeded_guests, reads_one_guest, task_reads, unknown_guest_is_not_found};
+pub use reads::{
+    cluster_reads, execute_stop_and_start, lists_seeded_guests, reads_one_guest, task_reads, unknown_guest_is_not_found,
+    unknown_task_is_not_found,
+};
 pub use refusals::{
     dry_run_sends_nothing, failed_task_exits_7, gated_action_without_consent_exits_3, locked_guest_exits_6, permission_denied_exits_4,
     protected_guest_exits_10,
@@ -84,6 +87,7 @@ pub const CASES: &[Case] = &[
     case!(cluster_reads, 71_300, always),
     case!(task_reads, 71_400, with_cluster_api),
     case!(execute_stop_and_start, 71_500, always),
+    case!(unknown_task_is_not_found, 71_600, always),
     case!(start_reports_the_change, 72_000, always),
     case!(start_of_running_guest_is_a_noop, 72_100, always),
     case!(shutdown_and_stop_report_with_consent, 72_200, always),

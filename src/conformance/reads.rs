@@ -52,6 +52,18 @@ pub async fn unknown_guest_is_not_found(b: &Arc<dyn Backend>, env: &CaseEnv) {
     assert_eq!(e.exit_code(), 5, "{e}");
 }
 
+/// A task the node never had is `NotFound` (exit 5) for its status and its log, though PVE
+/// answers the log of such a task with a line, not an error (qm-pct: unsupported, exit 2).
+pub async fn unknown_task_is_not_found(b: &Arc<dyn Backend>, env: &CaseEnv) {
+    let upid: crate::model::Upid =
+        format!("UPID:{}:00000001:00000001:00000001:qmstart:{}:root@pam:", env.node, env.vmid(0)).parse().expect("upid");
+    let want = if env.caps.cluster_api { 5 } else { 2 };
+    let e = b.task_status(&upid).await.expect_err("no such task");
+    assert_eq!(e.exit_code(), want, "status: {e}");
+    let e = b.task_log(&upid, 0, 50).await.expect_err("no such task");
+    assert_eq!(e.exit_code(), want, "log: {e}");
+}
+
 /// Nodes list the seeding node; with the cluster API, its status, storages and the cluster
 /// status read too (qm-pct reports storages unsupported, exit 2).
 pub async fn cluster_reads(b: &Arc<dyn Backend>, env: &CaseEnv) {

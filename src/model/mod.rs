@@ -18,5 +18,5 @@ pub use guest::{Guest, GuestKind, GuestRef, GuestStatus, RawGuestFields, split_t
 pub use ids::{IdError, NodeName, SnapshotName, StorageId, Vmid};
 pub use snapshot::Snapshot;
 pub use task::{ExitStatus, Task, TaskLogLine, TaskStatus};
-pub use text::{escape_control, excerpt};
+pub use text::{clip, escape_control, excerpt};
 pub use upid::{Upid, UpidError};

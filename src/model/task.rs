@@ -95,11 +95,16 @@ pub struct Task {
     pub status: Option<String>,
 }
 
-/// `GET /nodes/{node}/tasks/{upid}/status`.
+/// `GET /nodes/{node}/tasks/{upid}/status`: PVE's fields `upid`, `node`, `status`,
+/// `exitstatus`, `type`, `id`, `user`, `pid`, `pstart`, `starttime` (pve-manager
+/// `PVE/API2/Tasks.pm` `read_task_status`, FORMATS.md §0.4).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskStatus {
     /// Task id.
     pub upid: Upid,
+    /// Node the task runs on.
+    #[serde(default, deserialize_with = "loose::opt_string")]
+    pub node: Option<String>,
     /// `running` or `stopped`.
     pub status: String,
     /// Set only when stopped.
@@ -114,6 +119,13 @@ pub struct TaskStatus {
     /// User (the owning user for token-started tasks).
     #[serde(default, deserialize_with = "loose::opt_string")]
     pub user: Option<String>,
+    /// Process id of the worker.
+    #[serde(default, deserialize_with = "loose::opt_u64")]
+    pub pid: Option<u64>,
+    /// Start of the worker process, in clock ticks since boot: with `pid`, what PVE compares
+    /// to tell a running task from a stopped one.
+    #[serde(default, deserialize_with = "loose::opt_u64")]
+    pub pstart: Option<u64>,
     /// Start time, seconds since the Unix epoch.
     #[serde(default, deserialize_with = "loose::opt_u64")]
     pub starttime: Option<u64>,
@@ -144,6 +156,18 @@ fn line_no<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_keeps_node_pid_and_pstart() {
+        // fixtures/api-json-task-status/1.txt
+        let raw = r#"{"id":"100","pid":29475,"status":"stopped","type":"qmstart","pstart":1062565,"exitstatus":"WARNINGS: 1","upid":"UPID:dahu-2:00007323:001036A5:6419CAF8:qmstart:100:root@pam:","starttime":1679411960,"user":"root@pam","node":"dahu-2"}"#;
+        let t: TaskStatus = serde_json::from_str(raw).expect("parses");
+        assert_eq!((t.node.as_deref(), t.pid, t.pstart, t.starttime), (Some("dahu-2"), Some(29475), Some(1_062_565), Some(1_679_411_960)));
+        let back = serde_json::to_value(&t).expect("serialises");
+        for k in ["node", "pid", "pstart", "starttime", "type", "id", "user", "upid", "status", "exitstatus"] {
+            assert_eq!(back[k], serde_json::from_str::<serde_json::Value>(raw).expect("json")[k], "{k}");
+        }
+    }
 
     #[test]
     fn classifies_exit_status() {

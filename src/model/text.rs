@@ -14,6 +14,20 @@ pub fn excerpt(s: &str, max: usize) -> String {
     format!("{cut:?}")
 }
 
+/// At most `max` bytes of the start of `s`, cut at a character boundary and marked with `…`:
+/// for PVE's texts inside error messages, whose meaning is at the start (the CLI escapes
+/// control characters when it prints them).
+pub fn clip(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
 /// `s` with every control character (ESC, BEL, CR, LF, TAB, DEL, the C1 range, and the
 /// bidirectional overrides that reorder a line) replaced by its `\u{..}` escape, so a table
 /// cell cannot move the cursor, ring the bell or rewrite the line.
@@ -42,6 +56,14 @@ mod tests {
         assert_eq!(excerpt("abc", 10), "\"abc\"");
         assert_eq!(excerpt("abcdef", 3), "\"abc…\"");
         assert_eq!(excerpt("a\u{1b}[2Jb", 10), "\"a\\u{1b}[2Jb\"");
+    }
+
+    #[test]
+    fn clips_keep_the_start_at_a_character_boundary() {
+        assert_eq!(clip("abc", 3), "abc");
+        assert_eq!(clip("abcdef", 3), "abc…");
+        assert_eq!(clip("aé", 2), "a…");
+        assert_eq!(clip(&"x".repeat(1 << 20), 200).len(), 200 + '…'.len_utf8());
     }
 
     #[test]

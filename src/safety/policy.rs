@@ -182,7 +182,8 @@ pub fn flag_set(value: &str) -> bool {
 /// Nothing is read for a mutation without a guest or below the destructive tier.
 ///
 /// # Errors
-/// Read errors (a missing guest is `NotFound`, exit 5: nothing was sent).
+/// Read errors (a missing guest is `NotFound`, exit 5; a vmid listed twice is `Conflict`,
+/// exit 6: nothing was sent).
 pub async fn gather(b: &dyn Backend, rules: &PolicyRules, m: &Mutation) -> Result<Facts> {
     let Some(guest) = m.guest() else { return Ok(Facts::default()) };
     if m.tier() < Tier::Destructive {
@@ -194,7 +195,7 @@ pub async fn gather(b: &dyn Backend, rules: &PolicyRules, m: &Mutation) -> Resul
     facts.tags = Some(config.get("tags").map(crate::model::split_tags).unwrap_or_default());
     if !rules.protected_pools.is_empty() {
         let items = b.cluster_resources(Some(ResourceType::Vm)).await?;
-        let pool = items.into_iter().find(|r| r.vmid == Some(u64::from(guest.vmid.get()))).and_then(|r| r.pool);
+        let pool = crate::backend::lookup::resource_in(items, guest.vmid)?.and_then(|r| r.pool);
         facts.pool = Some(pool);
     }
     Ok(facts)

@@ -120,3 +120,30 @@ fn doctor_skips_what_qm_pct_cannot_do_and_fails_without_the_tools() {
     r.expect_code(9);
     assert_eq!(r.json()["checks"][0]["result"], "failed");
 }
+
+#[test]
+fn unknown_upid_exits_5_on_every_backend() {
+    // A well-formed UPID of a task pve1 never ran: PVE answers its status with 400 `upid: no
+    // such task` and its log with one line `unable to open file - ...` (pve-manager
+    // `PVE/API2/Tasks.pm`); pvectl reports both as not found.
+    const UNKNOWN: &str = "UPID:pve1:00000001:00000001:00000001:qmstart:100:root@pam:";
+    let tools = SimTools::new();
+    let server = crate::support::SimServer::start(&tools.state(), &tools.log());
+    let (token_id, secret_file) = crate::support::SimServer::root_token(tools.dir.path());
+    let pvectl = |face: &str| match face {
+        "sim" => Pvectl::new().env("PVE_SIM_STATE", tools.state()).args(["-t", "sim"]),
+        "local pvesh" => tools.apply(Pvectl::new()).args(["-t", "local"]),
+        _ => Pvectl::new()
+            .args(["-t", &server.url, "--fingerprint", &server.fingerprint, "--token-id", &token_id, "--token-secret-file"])
+            .arg_path(&secret_file),
+    };
+    for face in ["sim", "local pvesh", "rest"] {
+        for verb in ["status", "log"] {
+            let r = pvectl(face).args(["task", verb, UNKNOWN, "-o", "json"]).run();
+            assert_eq!(r.code, 5, "{face} task {verb}: stdout {}\nstderr {}", r.stdout, r.stderr);
+            let e: serde_json::Value = serde_json::from_str(r.stderr.trim()).expect("a JSON error");
+            assert_eq!(e["error"]["kind"], "not_found", "{face} task {verb}");
+            assert!(r.stdout.is_empty(), "{face} task {verb}: no data on stdout");
+        }
+    }
+}

@@ -104,6 +104,17 @@ fn tasks_status_and_log() {
     let upid = tasks[0]["upid"].as_str().expect("upid");
     let st = sim(&["task", "status", upid, "-o", "json"]).json();
     assert_eq!(st["upid"], upid);
+    // PVE's node, pid and pstart are kept; they are the UPID's fields (hex there).
+    let u: Vec<&str> = upid.split(':').collect();
+    let hex = |s: &str| u64::from_str_radix(s, 16).expect("hex");
+    assert_eq!((st["node"].as_str(), st["pid"].as_u64(), st["pstart"].as_u64()), (Some(u[1]), Some(hex(u[2])), Some(hex(u[3]))));
+    assert_eq!(st["starttime"].as_u64(), Some(hex(u[4])));
+    let table = sim(&["task", "status", upid, "-o", "table"]);
+    table.expect_code(0);
+    for row in ["node", "pid", "pstart"] {
+        assert!(table.stdout.lines().any(|l| l.split_whitespace().next() == Some(row)), "row {row} in:\n{}", table.stdout);
+    }
+    assert!(table.stdout.contains(&hex(u[2]).to_string()) && table.stdout.contains(&hex(u[3]).to_string()), "{}", table.stdout);
     let log = sim(&["task", "log", upid, "-o", "json"]).json();
     let last = log.as_array().expect("array").last().expect("a line")["t"].as_str().expect("text").to_owned();
     assert!(last.starts_with("TASK "), "last log line is the task end marker: {last}");

@@ -66,7 +66,7 @@ async fn fixture(mode: Tools, jump: bool) -> Fixture {
 macro_rules! pvesh_cases {
     ($fixture:path) => {
         pvectl::conformance_tests!(async $fixture, Caps::api(); [
-            lists_seeded_guests, reads_one_guest, unknown_guest_is_not_found, cluster_reads, task_reads,
+            lists_seeded_guests, reads_one_guest, unknown_guest_is_not_found, unknown_task_is_not_found, cluster_reads, task_reads,
             execute_stop_and_start, start_reports_the_change, start_of_running_guest_is_a_noop,
             shutdown_and_stop_report_with_consent, snapshot_create_and_delete_report,
             gated_action_without_consent_exits_3, dry_run_sends_nothing, protected_guest_exits_10,
@@ -81,7 +81,7 @@ macro_rules! pvesh_cases {
 macro_rules! qm_pct_cases {
     ($fixture:path) => {
         pvectl::conformance_tests!(async $fixture, Caps::qm_pct(&node()); [
-            lists_seeded_guests, reads_one_guest, unknown_guest_is_not_found, cluster_reads,
+            lists_seeded_guests, reads_one_guest, unknown_guest_is_not_found, unknown_task_is_not_found, cluster_reads,
             execute_stop_and_start, start_reports_the_change, start_of_running_guest_is_a_noop,
             shutdown_and_stop_report_with_consent, snapshot_create_and_delete_report,
             gated_action_without_consent_exits_3, dry_run_sends_nothing, protected_guest_exits_10,

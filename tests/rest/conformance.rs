@@ -33,7 +33,7 @@ mod rest {
     use super::*;
 
     pvectl::conformance_tests!(fixture, Caps::api(); [
-        lists_seeded_guests, reads_one_guest, unknown_guest_is_not_found, cluster_reads, task_reads,
+        lists_seeded_guests, reads_one_guest, unknown_guest_is_not_found, unknown_task_is_not_found, cluster_reads, task_reads,
         execute_stop_and_start, start_reports_the_change, start_of_running_guest_is_a_noop,
         shutdown_and_stop_report_with_consent, snapshot_create_and_delete_report,
         gated_action_without_consent_exits_3, dry_run_sends_nothing, protected_guest_exits_10,

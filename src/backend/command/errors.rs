@@ -10,19 +10,28 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::error::Error;
+use crate::model::clip;
 
 static PERL_AT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r" at \S+ line \d+\.?$").expect("regex is valid"));
 static PARAM_LINE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^([A-Za-z0-9_.\[\]-]+): (.+)$").expect("regex is valid"));
+
+/// Most bytes of PVE's headline kept in a message; its meaning is at the start.
+const MAX_HEADLINE: usize = 200;
+/// Most parameter errors kept, and bytes of each name and message.
+const MAX_PARAMS: usize = 5;
+const MAX_PARAM_NAME: usize = 32;
+const MAX_PARAM_TEXT: usize = 110;
 
 /// Classifies a failed command. `status` is the exit code, `stderr` its standard error,
 /// `program` the tool that ran (for messages).
 pub fn classify_cli_error(program: &str, status: i32, stderr: &str) -> Error {
     let text = stderr.trim();
     if status == 127 || text.ends_with("command not found") || text.contains("No such file or directory (os error") {
+        let text = clip(text, MAX_HEADLINE);
         return Error::Transport { message: format!("{program} is not installed on the target (exit {status}): {text}"), source: None };
     }
     if text.starts_with("sudo:") {
-        return Error::PermissionDenied(format!("sudo refused to run {program}: {text}"));
+        return Error::PermissionDenied(format!("sudo refused to run {program}: {}", clip(text, MAX_HEADLINE)));
     }
     // The first meaningful line is the message; later lines are parameter errors or usage.
     let lines: Vec<&str> = text.lines().collect();
@@ -31,7 +40,7 @@ pub fn classify_cli_error(program: &str, status: i32, stderr: &str) -> Error {
         .map(|l| l.trim())
         .find(|l| !l.is_empty() && !l.starts_with("trying to acquire lock") && *l != "OK" && !l.starts_with("WARN:"))
         .unwrap_or("");
-    let headline = strip_perl_location(headline);
+    let headline = clip(&strip_perl_location(headline), MAX_HEADLINE);
 
     if let Some(rest) = headline.strip_prefix("400 ") {
         let params = lines
@@ -41,7 +50,7 @@ pub fn classify_cli_error(program: &str, status: i32, stderr: &str) -> Error {
             .take_while(|l| !l.trim().is_empty())
             .filter_map(|l| PARAM_LINE.captures(l.trim()).map(|c| (c[1].to_owned(), PERL_AT.replace(&c[2], "").into_owned())))
             .collect();
-        return Error::InvalidParameter { message: rest.to_owned(), params };
+        return param_error(rest, params);
     }
     let class = classify_text(&headline);
     if class == Some(TextClass::PermissionDenied) {
@@ -121,6 +130,29 @@ pub(crate) fn classify_text(headline: &str) -> Option<TextClass> {
     None
 }
 
+/// A 400 with parameter errors: `InvalidParameter` with at most [`MAX_PARAMS`] of them, each
+/// clipped. When every one says its object is missing (`upid: no such task`, PVE's answer for
+/// a task the node never had: pve-manager `PVE/API2/Tasks.pm`) it is `NotFound` instead: the
+/// parameter was well-formed, the thing it names does not exist.
+pub(crate) fn param_error(message: &str, params: Vec<(String, String)>) -> Error {
+    let missing = !params.is_empty() && params.iter().all(|(_, m)| classify_text(m) == Some(TextClass::NotFound));
+    let more = params.len().saturating_sub(MAX_PARAMS);
+    let mut params: Vec<(String, String)> =
+        params.into_iter().take(MAX_PARAMS).map(|(k, m)| (clip(&k, MAX_PARAM_NAME), clip(&m, MAX_PARAM_TEXT))).collect();
+    if missing {
+        return Error::NotFound(params.iter().map(|(k, m)| format!("{k}: {m}")).collect::<Vec<_>>().join("; "));
+    }
+    if more > 0 {
+        params.push(("…".to_owned(), format!("{more} more")));
+    }
+    Error::InvalidParameter { message: clip(message, MAX_HEADLINE), params }
+}
+
+/// `s` cut for a message (see [`MAX_HEADLINE`]).
+pub(crate) fn clip_headline(s: &str) -> String {
+    clip(s, MAX_HEADLINE)
+}
+
 /// Removes Perl's ` at /usr/share/perl5/... line N.` suffix from a `die` text.
 pub(crate) fn strip_perl_location(s: &str) -> String {
     PERL_AT.replace(s, "").into_owned()
@@ -176,6 +208,37 @@ mod tests {
             }
             other => panic!("expected InvalidParameter, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn unknown_task_is_not_found() {
+        // PM:PVE/API2/Tasks.pm read_task_status: raise_param_exc({ upid => "no such task" }).
+        let e = classify_cli_error("pvesh", 255, "400 Parameter verification failed.\nupid: no such task\n");
+        assert_eq!((e.kind(), e.exit_code(), e.to_string().as_str()), ("not_found", 5, "upid: no such task"));
+        let e = classify_cli_error("pvesh", 255, "400 Parameter verification failed.\nupid: unable to parse worker upid\n");
+        assert_eq!(e.kind(), "invalid_parameter");
+    }
+
+    #[test]
+    fn a_huge_error_text_gives_a_short_message() {
+        let mib = 1 << 20;
+        let long_line = format!("VM is locked (backup) {}\n", "x".repeat(mib));
+        let many_params =
+            format!("400 Parameter verification failed.\n{}", format!("{}: {}\n", "p".repeat(100), "y".repeat(200)).repeat(mib / 300));
+        let many_lines = format!("{}\n", "z\n".repeat(mib / 2));
+        for (status, text) in
+            [(255, long_line.as_str()), (255, many_params.as_str()), (255, many_lines.as_str()), (127, long_line.as_str())]
+        {
+            assert!(text.len() >= mib);
+            let e = classify_cli_error("pvesh", status, text);
+            let m = e.to_string();
+            assert!(m.len() < 1024, "{} bytes: {}", m.len(), &m[..200]);
+        }
+        let e = classify_cli_error("pvesh", 255, &long_line);
+        assert_eq!(e.kind(), "conflict");
+        assert!(e.to_string().starts_with("VM is locked (backup) xxx") && e.to_string().ends_with('…'));
+        let e = classify_cli_error("sudo", 1, &format!("sudo: {}", "s".repeat(mib)));
+        assert!(e.to_string().len() < 1024);
     }
 
     #[test]

@@ -43,6 +43,10 @@ impl PveshTransport {
 /// Extracts the result from pvesh's stdout: the last JSON value, after any task-log lines or
 /// an old `200 OK`. Empty output is `null` (pvesh prints nothing for a `null` result).
 ///
+/// Linear in the output's length: a foreground task can print a log of any size before the
+/// JSON, so the value's start is found by one backward scan from the end (matching brackets,
+/// skipping strings), then parsed once, instead of trying a parse from every line start.
+///
 /// # Errors
 /// `Parse` when stdout holds text but no JSON value at the end.
 pub fn last_json_value(stdout: &str) -> Result<Value> {
@@ -54,20 +58,66 @@ pub fn last_json_value(stdout: &str) -> Result<Value> {
     if let Ok(v) = serde_json::from_str(trimmed) {
         return Ok(v);
     }
-    // Otherwise try each line start from the end: the JSON may span several lines (old
-    // pretty output) but starts at the beginning of a line. Old pvesh printed a bare UPID
-    // string without quotes, which is taken as a string.
-    let starts: Vec<usize> = std::iter::once(0).chain(trimmed.match_indices('\n').map(|(i, _)| i + 1)).collect();
-    for &s in starts.iter().rev() {
-        let tail = &trimmed[s..];
-        if let Ok(v) = serde_json::from_str::<Value>(tail) {
-            return Ok(v);
-        }
-        if !tail.contains('\n') && tail.starts_with("UPID:") && tail.parse::<crate::model::Upid>().is_ok() {
-            return Ok(Value::String(tail.to_owned()));
+    // Otherwise the value ends the output and starts a line (old pvesh printed pretty JSON
+    // over several lines); only whitespace may precede it on its line.
+    if let Some(start) = last_value_start(trimmed.as_bytes()) {
+        let line_start = trimmed[..start].rfind('\n').map_or(0, |i| i + 1);
+        if trimmed[line_start..start].trim().is_empty() {
+            if let Ok(v) = serde_json::from_str::<Value>(&trimmed[start..]) {
+                return Ok(v);
+            }
         }
     }
+    // Old pvesh printed a bare UPID string without quotes, which is taken as a string.
+    let last_line = &trimmed[trimmed.rfind('\n').map_or(0, |i| i + 1)..];
+    if last_line.starts_with("UPID:") && last_line.parse::<crate::model::Upid>().is_ok() {
+        return Ok(Value::String(last_line.to_owned()));
+    }
     Err(Error::parse("pvesh output", format!("no JSON value at the end of: {}", tail_excerpt(trimmed))))
+}
+
+/// Where the JSON value that ends `s` starts, if `s` ends like one: for `]`/`}` the matching
+/// opening bracket (brackets inside strings skipped), for `"` the string's opening quote, for
+/// a number or literal the first byte after the preceding whitespace. One backward pass over
+/// the value only; whether it really is JSON is for the parser to say. Works on bytes: the
+/// ASCII bytes it looks for never occur inside a multi-byte UTF-8 character.
+fn last_value_start(s: &[u8]) -> Option<usize> {
+    // The opening quote of the string whose closing quote is at `close`: the previous quote
+    // that is not escaped (preceded by an even number of backslashes).
+    let opening_quote = |close: usize| -> Option<usize> {
+        let mut i = close;
+        while i > 0 {
+            i -= 1;
+            if s[i] == b'"' && s[..i].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0 {
+                return Some(i);
+            }
+        }
+        None
+    };
+    let last = s.len().checked_sub(1)?;
+    match s[last] {
+        b'"' => opening_quote(last),
+        b']' | b'}' => {
+            let mut depth = 0usize;
+            let mut i = last + 1;
+            while i > 0 {
+                i -= 1;
+                match s[i] {
+                    b']' | b'}' => depth += 1,
+                    b'[' | b'{' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i);
+                        }
+                    }
+                    b'"' => i = opening_quote(i)?,
+                    _ => {}
+                }
+            }
+            None
+        }
+        _ => Some(s.iter().rposition(u8::is_ascii_whitespace).map_or(0, |i| i + 1)),
+    }
 }
 
 fn tail_excerpt(s: &str) -> String {
@@ -106,6 +156,7 @@ impl ApiTransport for PveshTransport {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::fmt::Write as _;
 
     #[test]
     fn argv_keeps_each_value_one_argument() {
@@ -129,6 +180,47 @@ mod tests {
     fn old_pvesh_bare_upid() {
         let out = "UPID:pve:000934AF:0D015579:68BF3A41:qmstart:100:root@pam:";
         assert_eq!(last_json_value(out).expect("json"), json!(out));
+    }
+
+    /// About 200,000 lines of a foreground task's log, with the shapes that made a parse from
+    /// every line start slow: runs of empty lines (the parser skips them as whitespace) and
+    /// lines opening a bracket that the following lines keep open.
+    fn huge_task_log() -> String {
+        let mut log = String::with_capacity(8 << 20);
+        for i in 0..150_000 {
+            let _ = writeln!(log, "transferred {i} MiB of 150000 MiB ({}.00%)", i / 1500);
+        }
+        log.push_str(&"\n".repeat(25_000));
+        for i in 0..25_000 {
+            let _ = writeln!(log, "[{i},");
+        }
+        log.push_str("TASK OK\n");
+        log
+    }
+
+    #[test]
+    fn huge_task_log_before_the_json_is_read_in_one_pass() {
+        let log = huge_task_log();
+        assert!(log.lines().count() > 199_000);
+        let upid = "UPID:pve:000934AF:0D015579:68BF3A41:qmstart:100:root@pam:";
+        assert_eq!(last_json_value(&format!("{log}\"{upid}\"\n")).expect("json"), json!(upid));
+        let pretty = format!("{log}200 OK\n[\n   {{\n      \"vmid\" : 100,\n      \"tags\" : \"a]{{\\\"\"\n   }}\n]\n");
+        assert_eq!(last_json_value(&pretty).expect("json"), json!([{"vmid": 100, "tags": "a]{\""}]));
+        assert_eq!(last_json_value(&format!("{log}{upid}")).expect("bare upid"), json!(upid));
+        // No value at the end: every line start was once tried, each parse running to the
+        // end of its run of blank lines or open brackets (quadratic; minutes in debug).
+        let e = last_json_value(&format!("{log}interrupted\n")).expect_err("no JSON");
+        assert!(e.to_string().starts_with("could not parse"), "{e}");
+    }
+
+    #[test]
+    fn only_a_value_that_starts_its_line_counts() {
+        assert_eq!(last_json_value("log\n  {\"a\": [1, \"]\"]}").expect("json"), json!({"a": [1, "]"]}));
+        assert_eq!(last_json_value("log\n-1.5e3").expect("json"), json!(-1500.0));
+        assert_eq!(last_json_value("log\n\"a\\\\\"").expect("json"), json!("a\\"));
+        for bad in ["log\n1 2", "200 OK [1]", "log\nx\"a\"", "log\n]", "log\n\"open", "log\n{\"a\":1}}"] {
+            assert!(matches!(last_json_value(bad), Err(Error::Parse { .. })), "{bad:?}");
+        }
     }
 
     #[test]

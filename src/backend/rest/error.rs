@@ -9,14 +9,15 @@
 
 use serde_json::Value;
 
-use crate::backend::command::{TextClass, classify_text, strip_code, strip_perl_location};
+use crate::backend::command::{TextClass, classify_text, clip_headline, param_error, strip_code, strip_perl_location};
 use crate::error::Error;
 
 /// Classifies a non-2xx answer.
 ///
 /// - 401 -> `PermissionDenied` (`No ticket`, `Authentication failed!`, ...), 403 likewise;
 /// - 400 with `errors: {param: msg}` -> `InvalidParameter` with each parameter (sorted by name:
-///   PVE sends them in hash order);
+///   PVE sends them in hash order), or `NotFound` when each says its object is missing
+///   (`upid: no such task`);
 /// - 595/596 (pveproxy could not reach the node it proxies to) -> `Transport`;
 /// - 501 (`Method 'GET /x' not implemented`, an unknown path) and 404 -> `NotFound`;
 /// - otherwise by the text: not found, locked/wrong state -> `NotFound`/`Conflict`, else `Api`.
@@ -25,7 +26,7 @@ pub fn classify_http(status: u16, reason: &str, body: &[u8]) -> Error {
     let body_message = json.as_ref().and_then(|v| v.get("message")).and_then(Value::as_str).map(str::trim).filter(|m| !m.is_empty());
     let text = body_message.unwrap_or_else(|| reason.trim());
     let first = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
-    let headline = strip_code(&strip_perl_location(first));
+    let headline = clip_headline(&strip_code(&strip_perl_location(first)));
     let message = if headline.is_empty() { format!("HTTP {status} without a message") } else { headline.clone() };
 
     let params: Vec<(String, String)> = json
@@ -44,7 +45,7 @@ pub fn classify_http(status: u16, reason: &str, body: &[u8]) -> Error {
 
     match status {
         401 | 403 => Error::PermissionDenied(message),
-        400 if !params.is_empty() => Error::InvalidParameter { message, params },
+        400 if !params.is_empty() => param_error(&message, params),
         595 | 596 => {
             Error::Transport { message: format!("the node could not reach another cluster node (HTTP {status}): {message}"), source: None }
         }
@@ -130,6 +131,36 @@ mod tests {
             }
             other => panic!("expected InvalidParameter, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn unknown_task_is_not_found() {
+        // PM:PVE/API2/Tasks.pm read_task_status: raise_param_exc({ upid => "no such task" }).
+        let e = classify_http(400, "Parameter verification failed.", br#"{"data":null,"errors":{"upid":"no such task"}}"#);
+        assert_eq!((e.kind(), e.exit_code(), e.to_string().as_str()), ("not_found", 5, "upid: no such task"));
+    }
+
+    #[test]
+    fn a_huge_body_or_reason_gives_a_short_message() {
+        let mib = 1 << 20;
+        let long = format!("VM is locked (backup) {}", "x".repeat(mib));
+        let body = serde_json::to_vec(&serde_json::json!({"data": null, "message": format!("{long}\n")})).expect("json");
+        let errors: serde_json::Map<String, Value> =
+            (0..mib / 200).map(|i| (format!("p{i:05}{}", "n".repeat(60)), Value::from("v".repeat(140)))).collect();
+        let params = serde_json::to_vec(&serde_json::json!({"data": null, "errors": errors})).expect("json");
+        for (status, reason, body) in [
+            (500, "Internal Server Error", body.as_slice()),
+            (500, long.as_str(), NULL),
+            (400, "Parameter verification failed.", params.as_slice()),
+        ] {
+            assert!(body.len() >= mib || reason.len() >= mib);
+            let e = classify_http(status, reason, body);
+            let m = e.to_string();
+            assert!(m.len() < 1024, "{} bytes: {}", m.len(), &m[..200]);
+        }
+        let e = classify_http(500, "Internal Server Error", &body);
+        assert_eq!(e.kind(), "conflict");
+        assert!(e.to_string().starts_with("VM is locked (backup) xxx"));
     }
 
     #[test]

@@ -110,9 +110,11 @@ async fn tasks_and_storage() {
 
     let unknown: Upid = "UPID:pve1:00000001:00000001:00000001:qmstart:100:root@pam:".parse().expect("upid");
     match b.task_status(&unknown).await {
-        Err(Error::InvalidParameter { params, .. }) => assert_eq!(params, vec![("upid".to_owned(), "no such task".to_owned())]),
+        Err(Error::NotFound(m)) => assert_eq!(m, "upid: no such task"),
         other => panic!("expected no such task, got {other:?}"),
     }
+    let e = b.task_log(&unknown, 0, 50).await.expect_err("log of a task the node never had");
+    assert_eq!(e.exit_code(), 5, "{e}");
 
     let per_node = b.storages(Some(&node("pve2"))).await.expect("storage");
     assert_eq!(per_node.iter().map(|s| s.storage.as_str()).collect::<Vec<_>>(), ["local", "nas"]);
