@@ -198,6 +198,9 @@ impl Error {
         match self {
             Self::PermissionDenied(_) => Some("check the user's or token's privileges on that path (pveum acl list)"),
             Self::NotFound(_) => Some("list what exists with `pvectl guest list` or `pvectl node list`"),
+            Self::Conflict(m) if m.contains(" is listed ") => {
+                Some("the cluster lists that vmid twice: check `pvectl cluster resources --type vm`")
+            }
             Self::Conflict(_) => Some("wait for the running operation to finish, or inspect the lock with `pvectl guest status`"),
             Self::Transport { .. } => Some(
                 "for ssh:// check the target with `ssh` directly (host keys are checked strictly, see --accept-new-host-key); for https:// check host, port (8006) and the TLS options (--fingerprint, --ca-file)",
@@ -206,6 +209,9 @@ impl Error {
             Self::ConfirmationRequired(_) => Some("review the plan, then re-run with --yes (or answer yes at a terminal)"),
             Self::Timeout { .. } => Some("the task may still be running: `pvectl task wait <upid>` resumes waiting"),
             Self::OutcomeUnknown { .. } => Some("do not repeat the change blindly: `pvectl task wait <upid>` or re-read the guest"),
+            Self::Policy(m) if m.contains("audit") => Some(
+                "check the audit log (PVECTL_AUDIT_LOG): its directory must be writable, the file 0600; `pvectl audit verify` checks the chain",
+            ),
             Self::Policy(_) => Some("see the effective rules with `pvectl policy show`"),
             _ => None,
         }

@@ -209,7 +209,7 @@ async fn act(ctx: &Ctx<'_>, m: &Mutation, deadline: &Deadline) -> Result<Acted> 
         Started::Finished { exit, log } => {
             let error = match &exit {
                 ExitStatus::Failed(message) => {
-                    let tail = log.iter().rev().take(TAIL_LINES).rev().cloned().collect();
+                    let tail = log.iter().rev().take(TAIL_LINES).rev().map(|l| crate::model::clip(l, 300)).collect();
                     Some(Error::TaskFailed { upid: String::new(), message: message.clone(), log_tail: tail })
                 }
                 _ => None,

@@ -138,11 +138,12 @@ pub async fn wait_task(b: &dyn Backend, upid: &Upid, deadline: &Deadline, progre
     }
 }
 
-/// The last `n` lines of a task's log (empty when it cannot be read).
+/// The last `n` lines of a task's log, each cut to 300 bytes (empty when it cannot be read).
 pub async fn log_tail(b: &dyn Backend, upid: &Upid, n: usize) -> Vec<String> {
     let lines = b.task_log(upid, 0, 100_000).await.unwrap_or_default();
     let skip = lines.len().saturating_sub(n);
-    lines.into_iter().skip(skip).map(|l| l.t).collect()
+    // Each line bounded: a task log is the target's text, and it ends up in an error message.
+    lines.into_iter().skip(skip).map(|l| crate::model::clip(&l.t, 300)).collect()
 }
 
 /// Turns a finished task's exit status into success or `TaskFailed` (exit 7) with the log tail.

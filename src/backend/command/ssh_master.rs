@@ -184,7 +184,7 @@ pub(super) async fn launch_master(opts: &SshOptions, socket: &Path) -> Result<()
                 reason = more;
             }
         }
-        let reason = reason.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("; ");
+        let reason = crate::model::clip(&reason.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("; "), 600);
         let target = match (&opts.user, opts.port) {
             (Some(u), Some(p)) => format!("{u}@{}:{p}", opts.host),
             (Some(u), None) => format!("{u}@{}", opts.host),
