@@ -135,3 +135,18 @@ fn wrong_state_is_a_conflict() {
     r.expect_code(0);
     assert_eq!(r.json()["changed"], false);
 }
+
+#[test]
+fn start_of_a_paused_guest_gives_one_answer_both_ways() {
+    // 104 is paused in the demo: /cluster/resources says `running`, status/current `paused`.
+    let sim = Sim::new();
+    for args in
+        [vec!["guest", "start", "104", "-o", "json"], vec!["guest", "start", "104", "--node", "pve2", "--kind", "qemu", "-o", "json"]]
+    {
+        let r = sim.run(&args);
+        r.expect_code(6);
+        let e: Value = serde_json::from_str(r.stderr.trim()).expect("JSON error");
+        assert!(e["error"]["message"].as_str().is_some_and(|m| m.contains("paused") && m.contains("resume")), "{args:?}: {e}");
+    }
+    assert!(sim.audit().is_empty(), "nothing sent");
+}

@@ -103,6 +103,24 @@ async fn probe(opts: &SshOptions) -> Option<String> {
 /// Most bytes of a master's log read back for an error message.
 const MAX_LOG: u64 = 64 << 10;
 
+/// ssh's reason for a failure, bounded: its non-blank lines (without the `@@@` banner rules)
+/// joined by `; `, keeping the last ones — where ssh puts the verdict ("Host key verification
+/// failed.") — within `max` bytes.
+fn last_lines(text: &str, max: usize) -> String {
+    let mut kept: Vec<&str> = Vec::new();
+    let mut len = 0;
+    for l in text.lines().rev().map(str::trim).filter(|l| !l.is_empty() && !l.chars().all(|c| c == '@')) {
+        if len + l.len() + 2 > max {
+            kept.push("…");
+            break;
+        }
+        len += l.len() + 2;
+        kept.push(l);
+    }
+    kept.reverse();
+    kept.join("; ")
+}
+
 /// `path` as an ssh config value: `%` escaped (ssh expands `%h` and friends in
 /// `ControlPath`) and double-quoted, so a space does not end the value.
 fn ssh_config_path(path: &Path) -> String {
@@ -184,7 +202,7 @@ pub(super) async fn launch_master(opts: &SshOptions, socket: &Path) -> Result<()
                 reason = more;
             }
         }
-        let reason = crate::model::clip(&reason.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("; "), 600);
+        let reason = last_lines(&reason, 800);
         let target = match (&opts.user, opts.port) {
             (Some(u), Some(p)) => format!("{u}@{}:{p}", opts.host),
             (Some(u), None) => format!("{u}@{}", opts.host),
@@ -224,6 +242,14 @@ mod tests {
         let p = o.probe_args();
         assert_eq!(&p[p.len() - 3..], ["--", "h", "true"]);
         assert!(p.contains(&"ControlPath=none".to_owned()));
+    }
+
+    #[test]
+    fn failure_reasons_keep_the_verdict_within_the_bound() {
+        let noisy = format!("@@@@@@\n@ WARNING @\n{}\nHost key verification failed.\n", "x".repeat(5000));
+        let r = last_lines(&noisy, 800);
+        assert_eq!(r, "…; Host key verification failed.");
+        assert_eq!(last_lines("a\n\nb\n", 800), "a; b");
     }
 
     #[test]
