@@ -201,7 +201,9 @@ impl Error {
             Self::Conflict(m) if m.contains(" is listed ") => {
                 Some("the cluster lists that vmid twice: check `pvectl cluster resources --type vm`")
             }
-            Self::Conflict(_) => Some("wait for the running operation to finish, or inspect the lock with `pvectl guest status`"),
+            Self::Conflict(_) => {
+                Some("the guest's state or lock forbids it now: check `pvectl guest status <vmid>` (a running task may still hold it)")
+            }
             Self::Transport { .. } => Some(
                 "for ssh:// check the target with `ssh` directly (host keys are checked strictly, see --accept-new-host-key); for https:// check host, port (8006) and the TLS options (--fingerprint, --ca-file)",
             ),

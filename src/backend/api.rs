@@ -385,7 +385,7 @@ impl<T: ApiTransport> Backend for ApiBackend<T> {
     }
 
     fn render(&self, mutation: &Mutation) -> String {
-        let (method, path, params) = mutation.api_call();
+        let (method, path, params) = mutation.api_call_shown();
         self.transport.render(method, &path, &params)
     }
 

@@ -26,7 +26,7 @@ use crate::model::{
 
 pub use api::{ApiBackend, ApiTransport, Method, Params};
 pub use deadline::{Deadlined, MAX_TIMEOUT_SECS};
-pub use mutation::{Mutation, PowerAction, Started, Tier};
+pub use mutation::{METADATA_KEYS, Mutation, PowerAction, Started, Tier, config_tier};
 
 /// The `type` filter of `GET /cluster/resources`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::api::{Method, Params};
-use crate::model::{ExitStatus, GuestKind, GuestRef, SnapshotName, Upid};
+use crate::model::{ExitStatus, GuestKind, GuestRef, NodeName, SnapshotName, StorageId, Upid, Vmid};
 
 /// A power action: PVE's `POST /nodes/{node}/{kind}/{vmid}/status/{action}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
@@ -146,6 +146,96 @@ pub enum Mutation {
         /// Snapshot to delete.
         name: SnapshotName,
     },
+    /// One backup job on one node: `POST /nodes/{node}/vzdump` with `vmid=<list>`
+    /// (`vzdump <vmid>... --opts`); one task for all its guests.
+    Backup {
+        /// The node whose guests it backs up.
+        node: NodeName,
+        /// The guests, all on `node`.
+        vmids: Vec<Vmid>,
+        /// `storage`, `mode`, `compress`, `notes-template`, `protected`, `remove`, in order.
+        params: Params,
+    },
+    /// A restore: `POST /nodes/{node}/qemu` with `archive=<volid>`, or `POST /nodes/{node}/lxc`
+    /// with `ostemplate=<volid>` and `restore=1` (`qmrestore <volid> <vmid>`,
+    /// `pct restore <vmid> <volid>`).
+    Restore {
+        /// The guest it creates or replaces (node, kind of the backup, vmid).
+        guest: GuestRef,
+        /// The backup's volid.
+        archive: String,
+        /// Replace an existing guest (PVE's `force=1`): destructive.
+        force: bool,
+        /// `storage`, `start`, `unique`, in order.
+        params: Params,
+    },
+    /// `PUT /nodes/{node}/storage/{storage}/content/{volume}` with `protected=0|1`.
+    BackupProtect {
+        /// A node that sees the storage.
+        node: NodeName,
+        /// The storage.
+        storage: StorageId,
+        /// The backup's volid.
+        volid: String,
+        /// The new flag.
+        protected: bool,
+    },
+    /// `DELETE /nodes/{node}/storage/{storage}/content/{volume}`.
+    BackupDelete {
+        /// A node that sees the storage.
+        node: NodeName,
+        /// The storage.
+        storage: StorageId,
+        /// The backup's volid.
+        volid: String,
+    },
+    /// `POST .../clone` with `newid` (`qm|pct clone <vmid> <newid>`).
+    Clone {
+        /// The source guest.
+        guest: GuestRef,
+        /// The new vmid.
+        newid: Vmid,
+        /// `name`/`hostname`, `full`, `target`, `storage`, `pool`, `description`, in order.
+        params: Params,
+    },
+    /// `POST .../template` (`qm|pct template <vmid>`): irreversible.
+    Template {
+        /// The guest.
+        guest: GuestRef,
+    },
+    /// `POST /nodes/{node}/{kind}` with `vmid` (`qm create <vmid>`, `pct create <vmid> <ostemplate>`).
+    Create {
+        /// The new guest.
+        guest: GuestRef,
+        /// Its parameters, in order (for lxc, `ostemplate` among them).
+        params: Params,
+        /// Parameters holding secrets (`password`): sent, never shown in plans, audit or traces.
+        secrets: Vec<(String, crate::backend::rest::Secret)>,
+    },
+    /// `DELETE /nodes/{node}/{kind}/{vmid}` (`qm|pct destroy <vmid>`).
+    Delete {
+        /// The guest.
+        guest: GuestRef,
+        /// `purge`, `destroy-unreferenced-disks`, in order.
+        params: Params,
+    },
+    /// `PUT .../config` (`qm|pct set <vmid> --key value ... [--delete k,...] [--digest D]`).
+    SetConfig {
+        /// The guest.
+        guest: GuestRef,
+        /// Keys to set, in order.
+        set: Params,
+        /// Keys to delete.
+        delete: Vec<String>,
+        /// PVE's config digest read first: a concurrent edit makes PVE refuse.
+        digest: Option<String>,
+    },
+    /// Clears a guest's lock: `PUT .../config` with `delete=lock` and `skiplock=1`
+    /// (`qm|pct unlock <vmid>`).
+    Unlock {
+        /// The guest.
+        guest: GuestRef,
+    },
     /// Any other write (`api create|set|delete`).
     Raw {
         /// `POST`, `PUT` or `DELETE`.
@@ -178,6 +268,76 @@ impl Mutation {
             }
             Self::SnapshotDelete { guest, name } => (Method::Delete, format!("{}/snapshot/{name}", guest.path()), Vec::new()),
             Self::Raw { method, path, params } => (*method, path.clone(), params.clone()),
+            Self::Create { guest, params, secrets } => {
+                let mut p = vec![("vmid".to_owned(), guest.vmid.to_string())];
+                p.extend(params.iter().cloned());
+                p.extend(secrets.iter().map(|(k, v)| (k.clone(), v.expose().to_owned())));
+                (Method::Post, format!("/nodes/{}/{}", guest.node, guest.kind), p)
+            }
+            other => other.api_call_shown(),
+        }
+    }
+
+    /// [`Mutation::api_call`] with secret parameters as `***`: what plans, audit records and
+    /// traces show.
+    pub fn api_call_shown(&self) -> (Method, String, Params) {
+        let flag = |b: bool| if b { "1" } else { "0" }.to_owned();
+        match self {
+            Self::Backup { node, vmids, params } => {
+                let list = vmids.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+                let mut p = vec![("vmid".to_owned(), list)];
+                p.extend(params.iter().cloned());
+                (Method::Post, format!("/nodes/{node}/vzdump"), p)
+            }
+            Self::Restore { guest, archive, force, params } => {
+                let mut p = vec![("vmid".to_owned(), guest.vmid.to_string())];
+                match guest.kind {
+                    GuestKind::Qemu => p.push(("archive".to_owned(), archive.clone())),
+                    GuestKind::Lxc => p.extend([("ostemplate".to_owned(), archive.clone()), ("restore".to_owned(), "1".to_owned())]),
+                }
+                if *force {
+                    p.push(("force".to_owned(), "1".to_owned()));
+                }
+                p.extend(params.iter().cloned());
+                (Method::Post, format!("/nodes/{}/{}", guest.node, guest.kind), p)
+            }
+            Self::BackupProtect { node, storage, volid, protected } => {
+                (Method::Put, content_path(node, storage, volid), vec![("protected".to_owned(), flag(*protected))])
+            }
+            Self::BackupDelete { node, storage, volid } => (Method::Delete, content_path(node, storage, volid), Vec::new()),
+            Self::Clone { guest, newid, params } => {
+                let mut p = vec![("newid".to_owned(), newid.to_string())];
+                p.extend(params.iter().cloned());
+                (Method::Post, format!("{}/clone", guest.path()), p)
+            }
+            Self::Template { guest } => (Method::Post, format!("{}/template", guest.path()), Vec::new()),
+            Self::Create { guest, params, secrets } => {
+                let mut p = vec![("vmid".to_owned(), guest.vmid.to_string())];
+                p.extend(params.iter().cloned());
+                p.extend(secrets.iter().map(|(k, _)| (k.clone(), "***".to_owned())));
+                (Method::Post, format!("/nodes/{}/{}", guest.node, guest.kind), p)
+            }
+            Self::Delete { guest, params } => (Method::Delete, guest.path(), params.clone()),
+            Self::SetConfig { guest, set, delete, digest } => {
+                let mut p = set.clone();
+                if !delete.is_empty() {
+                    p.push(("delete".to_owned(), delete.join(",")));
+                }
+                if let Some(d) = digest {
+                    p.push(("digest".to_owned(), d.clone()));
+                }
+                (Method::Put, format!("{}/config", guest.path()), p)
+            }
+            Self::Unlock { guest } => (
+                Method::Put,
+                format!("{}/config", guest.path()),
+                vec![("delete".to_owned(), "lock".to_owned()), ("skiplock".to_owned(), "1".to_owned())],
+            ),
+            Self::Power { .. }
+            | Self::SnapshotCreate { .. }
+            | Self::SnapshotRollback { .. }
+            | Self::SnapshotDelete { .. }
+            | Self::Raw { .. } => self.api_call(),
         }
     }
 
@@ -210,17 +370,97 @@ impl Mutation {
                 (guest, a)
             }
             Self::SnapshotDelete { guest, name } => (guest, vec!["delsnapshot".to_owned(), guest.vmid.to_string(), name.to_string()]),
-            Self::Raw { .. } => return None,
+            Self::Raw { .. } | Self::BackupProtect { .. } | Self::BackupDelete { .. } => return None,
+            Self::Backup { vmids, params, .. } => {
+                let mut a: Vec<String> = vmids.iter().map(ToString::to_string).collect();
+                a.extend(opts(params));
+                return Some(("vzdump", a));
+            }
+            Self::Restore { guest, archive, force, params } => {
+                let mut a = match guest.kind {
+                    GuestKind::Qemu => vec![archive.clone(), guest.vmid.to_string()],
+                    GuestKind::Lxc => vec!["restore".to_owned(), guest.vmid.to_string(), archive.clone()],
+                };
+                if *force {
+                    a.extend(["--force".to_owned(), "1".to_owned()]);
+                }
+                a.extend(opts(params));
+                return Some((if guest.kind == GuestKind::Qemu { "qmrestore" } else { "pct" }, a));
+            }
+            Self::Clone { guest, newid, params } => {
+                let mut a = vec!["clone".to_owned(), guest.vmid.to_string(), newid.to_string()];
+                a.extend(opts(params));
+                (guest, a)
+            }
+            Self::Template { guest } => (guest, vec!["template".to_owned(), guest.vmid.to_string()]),
+            Self::Create { guest, params, secrets } => {
+                let mut a = vec!["create".to_owned(), guest.vmid.to_string()];
+                let mut rest = params.clone();
+                if guest.kind == GuestKind::Lxc {
+                    // `pct create <vmid> <ostemplate>`: the template is positional.
+                    if let Some(i) = rest.iter().position(|(k, _)| k == "ostemplate") {
+                        a.push(rest.remove(i).1);
+                    }
+                }
+                a.extend(opts(&rest));
+                a.extend(secrets.iter().flat_map(|(k, v)| [format!("--{k}"), v.expose().to_owned()]));
+                (guest, a)
+            }
+            Self::Delete { guest, params } => {
+                let mut a = vec!["destroy".to_owned(), guest.vmid.to_string()];
+                a.extend(opts(params));
+                (guest, a)
+            }
+            Self::SetConfig { guest, .. } => {
+                let (_, _, p) = self.api_call();
+                let mut a = vec!["set".to_owned(), guest.vmid.to_string()];
+                a.extend(opts(&p));
+                (guest, a)
+            }
+            Self::Unlock { guest } => (guest, vec!["unlock".to_owned(), guest.vmid.to_string()]),
         };
         Some((guest.kind.tool(), args))
+    }
+
+    /// [`Mutation::tool_line`] with secret values as `***`, for plans and traces.
+    pub fn tool_line_shown(&self) -> Option<(&'static str, Vec<String>)> {
+        let (tool, mut args) = self.tool_line()?;
+        if let Self::Create { secrets, .. } = self {
+            for a in &mut args {
+                if secrets.iter().any(|(_, v)| v.expose() == a.as_str()) {
+                    "***".clone_into(a);
+                }
+            }
+        }
+        Some((tool, args))
     }
 
     /// The safety tier.
     pub fn tier(&self) -> Tier {
         match self {
             Self::Power { action, .. } => action.tier(),
-            Self::SnapshotCreate { .. } => Tier::Change,
-            Self::SnapshotRollback { .. } | Self::SnapshotDelete { .. } => Tier::Destructive,
+            Self::SnapshotCreate { .. } | Self::Backup { .. } | Self::Clone { .. } | Self::Create { .. } => Tier::Change,
+            Self::Restore { force, .. } => {
+                if *force {
+                    Tier::Destructive
+                } else {
+                    Tier::Change
+                }
+            }
+            Self::BackupProtect { protected, .. } => {
+                if *protected {
+                    Tier::Change
+                } else {
+                    Tier::Destructive
+                }
+            }
+            Self::SnapshotRollback { .. }
+            | Self::SnapshotDelete { .. }
+            | Self::BackupDelete { .. }
+            | Self::Template { .. }
+            | Self::Delete { .. }
+            | Self::Unlock { .. } => Tier::Destructive,
+            Self::SetConfig { set, delete, .. } => config_tier(set, delete),
             // A path no route matches is refused before it is sent (`Guarded`); rated at the top.
             Self::Raw { method, path, params } => super::routes::classify(*method, path, params).map_or(Tier::Destructive, |c| c.tier),
         }
@@ -232,7 +472,15 @@ impl Mutation {
             Self::Power { guest, .. }
             | Self::SnapshotCreate { guest, .. }
             | Self::SnapshotRollback { guest, .. }
-            | Self::SnapshotDelete { guest, .. } => Some(guest.clone()),
+            | Self::SnapshotDelete { guest, .. }
+            | Self::Restore { guest, .. }
+            | Self::Clone { guest, .. }
+            | Self::Template { guest }
+            | Self::Create { guest, .. }
+            | Self::Delete { guest, .. }
+            | Self::SetConfig { guest, .. }
+            | Self::Unlock { guest } => Some(guest.clone()),
+            Self::Backup { .. } | Self::BackupProtect { .. } | Self::BackupDelete { .. } => None,
             Self::Raw { method, path, params } => super::routes::classify(*method, path, params).ok().and_then(|c| c.guest),
         }
     }
@@ -245,8 +493,36 @@ impl Mutation {
             Self::SnapshotRollback { .. } => "snapshot rollback".into(),
             Self::SnapshotDelete { .. } => "snapshot delete".into(),
             Self::Raw { method, .. } => format!("api {}", method.pvesh_verb()),
+            Self::Backup { .. } => "backup create".into(),
+            Self::Restore { .. } => "backup restore".into(),
+            Self::BackupProtect { .. } => "backup protect".into(),
+            Self::BackupDelete { .. } => "backup delete".into(),
+            Self::Clone { .. } => "clone".into(),
+            Self::Template { .. } => "template".into(),
+            Self::Create { .. } => "create".into(),
+            Self::Delete { .. } => "delete".into(),
+            Self::SetConfig { .. } => "set".into(),
+            Self::Unlock { .. } => "unlock".into(),
         }
     }
+}
+
+/// Config keys whose change is metadata (DESIGN.md §4: tier change): what a guest is called
+/// and how it is described, tagged, started at boot. Everything else, and clearing
+/// `protection`, is destructive.
+pub const METADATA_KEYS: &[&str] = &["name", "description", "tags", "onboot"];
+
+/// The tier of a config change: change when it only sets or deletes metadata keys (or sets
+/// `protection=1`), destructive otherwise.
+pub fn config_tier(set: &[(String, String)], delete: &[String]) -> Tier {
+    let meta_set = set.iter().all(|(k, v)| METADATA_KEYS.contains(&k.as_str()) || (k == "protection" && crate::model::loose::truthy(v)));
+    let meta_delete = delete.iter().all(|k| METADATA_KEYS.contains(&k.as_str()));
+    if meta_set && meta_delete { Tier::Change } else { Tier::Destructive }
+}
+
+/// `/nodes/{node}/storage/{storage}/content/{volume}`.
+fn content_path(node: &NodeName, storage: &StorageId, volid: &str) -> String {
+    format!("/nodes/{node}/storage/{storage}/content/{volid}")
 }
 
 /// What executing a mutation gave back.

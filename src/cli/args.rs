@@ -7,7 +7,7 @@ use crate::backend::ResourceType;
 use crate::backend::command::Tools;
 use crate::backend::rest::Fingerprint;
 use crate::model::SnapshotName;
-use crate::model::{GuestKind, NodeName, Upid, Vmid};
+use crate::model::{GuestKind, NodeName, StorageId, Upid, Vmid};
 
 /// pvectl: manage Proxmox VE clusters safely.
 #[derive(Debug, Parser)]
@@ -256,6 +256,171 @@ pub enum GuestCmd {
         #[command(flatten)]
         at: Locate,
     },
+    /// Config changes waiting for a restart (`GET .../pending`).
+    Pending {
+        /// Guest id.
+        vmid: Vmid,
+    },
+    /// Clone a guest (tier: change). A linked clone (`--linked`) only from a template.
+    Clone(CloneArgs),
+    /// Convert a guest into a template (tier: destructive: irreversible); refused while it runs.
+    Template {
+        /// Guest id.
+        vmid: Vmid,
+    },
+    /// Create a guest: lxc from an ostemplate, or an empty qemu VM (tier: change).
+    Create(Box<CreateArgs>),
+    /// Delete a guest and its disks (tier: destructive).
+    Delete {
+        /// Guest id.
+        vmid: Vmid,
+        /// Also remove it from backup jobs, replication and HA (PVE's `purge`).
+        #[arg(long)]
+        purge: bool,
+        /// Also destroy disks not referenced in its config.
+        #[arg(long)]
+        destroy_unreferenced_disks: bool,
+    },
+    /// Change config keys (tier: change for name, description, tags, onboot, protection=1;
+    /// destructive otherwise). Passes PVE's config digest: a concurrent edit is refused (exit 6).
+    Set(SetArgs),
+    /// Clear a guest's lock (`backup`, `clone`, `migrate`, ...) (tier: destructive).
+    Unlock {
+        /// Guest id.
+        vmid: Vmid,
+    },
+}
+
+/// `guest clone` options.
+#[derive(Debug, Clone, Args)]
+pub struct CloneArgs {
+    /// Source guest id.
+    pub vmid: Vmid,
+    /// New guest id (default: the next free one, `/cluster/nextid`).
+    pub newid: Option<Vmid>,
+    /// Name of the new guest (its hostname for lxc).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Copy every disk.
+    #[arg(long, conflicts_with = "linked")]
+    pub full: bool,
+    /// Share the template's disks (templates only).
+    #[arg(long)]
+    pub linked: bool,
+    /// Node for the new guest.
+    #[arg(long)]
+    pub target_node: Option<NodeName>,
+    /// Storage for the copied disks (full clones).
+    #[arg(long)]
+    pub storage: Option<StorageId>,
+    /// Pool to add the new guest to.
+    #[arg(long)]
+    pub pool: Option<String>,
+    /// Description of the new guest.
+    #[arg(long)]
+    pub description: Option<String>,
+}
+
+/// `guest create` options. Secrets come only from files (`-` = stdin), never from argv.
+#[derive(Debug, Clone, Args)]
+pub struct CreateArgs {
+    /// qemu or lxc.
+    #[arg(long, value_parser = parse_kind)]
+    pub kind: GuestKind,
+    /// Guest id (default: the next free one).
+    #[arg(long)]
+    pub vmid: Option<Vmid>,
+    /// Node to create it on (required in a cluster of several nodes).
+    #[arg(long)]
+    pub node: Option<NodeName>,
+    /// lxc: the OS template volid (`local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst`).
+    #[arg(long)]
+    pub ostemplate: Option<String>,
+    /// lxc: host name.
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// qemu: name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Storage for the root disk (lxc `rootfs` as `STORAGE:SIZE_GB` when `--rootfs` is a size).
+    #[arg(long)]
+    pub storage: Option<StorageId>,
+    /// lxc: root disk size in GiB (with --storage) or PVE's full `rootfs` value.
+    #[arg(long)]
+    pub rootfs: Option<String>,
+    /// Memory, MiB.
+    #[arg(long)]
+    pub memory: Option<u64>,
+    /// CPU cores.
+    #[arg(long)]
+    pub cores: Option<u32>,
+    /// First network device, PVE's `net0` value (`name=eth0,bridge=vmbr0,ip=dhcp` for lxc,
+    /// `virtio,bridge=vmbr0` for qemu).
+    #[arg(long)]
+    pub net0: Option<String>,
+    /// lxc: a file of SSH public keys for root.
+    #[arg(long, value_name = "FILE")]
+    pub ssh_public_keys: Option<std::path::PathBuf>,
+    /// lxc: a file holding root's password (`-` reads stdin). Never on the command line.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<std::path::PathBuf>,
+    /// lxc: unprivileged container.
+    #[arg(long)]
+    pub unprivileged: bool,
+    /// qemu: first SCSI disk, `STORAGE:SIZE_GB`.
+    #[arg(long)]
+    pub scsi0: Option<String>,
+    /// qemu: OS type (`l26`, `win11`, ...).
+    #[arg(long)]
+    pub ostype: Option<String>,
+    /// qemu: an ISO volid for the CD drive (`ide2`).
+    #[arg(long)]
+    pub cdrom: Option<String>,
+    /// qemu cloud-init: user name.
+    #[arg(long)]
+    pub ciuser: Option<String>,
+    /// qemu cloud-init: a file of SSH public keys.
+    #[arg(long, value_name = "FILE")]
+    pub sshkeys: Option<std::path::PathBuf>,
+    /// qemu cloud-init: `ipconfig0` (`ip=dhcp` or `ip=10.0.0.5/24,gw=10.0.0.1`).
+    #[arg(long)]
+    pub ipconfig0: Option<String>,
+    /// Start it once created.
+    #[arg(long)]
+    pub start: bool,
+}
+
+/// `guest set` options.
+#[derive(Debug, Clone, Args)]
+pub struct SetArgs {
+    /// Guest id.
+    pub vmid: Vmid,
+    /// Config keys as `key=value`, in order.
+    pub params: Vec<String>,
+    /// Keys to remove (repeatable, or comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub delete: Vec<String>,
+    /// Memory, MiB.
+    #[arg(long)]
+    pub memory: Option<u64>,
+    /// CPU cores.
+    #[arg(long)]
+    pub cores: Option<u32>,
+    /// Tags, `;`-separated.
+    #[arg(long)]
+    pub tags: Option<String>,
+    /// Start at boot (0 or 1).
+    #[arg(long)]
+    pub onboot: Option<u8>,
+    /// PVE's protection flag (0 or 1; clearing it is destructive).
+    #[arg(long)]
+    pub protection: Option<u8>,
+    /// Description.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Name (the hostname for lxc).
+    #[arg(long)]
+    pub name: Option<String>,
 }
 
 /// `snapshot ...`

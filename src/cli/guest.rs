@@ -73,6 +73,7 @@ pub(crate) async fn run(env: &Env<'_>, cmd: GuestCmd) -> Result<()> {
         GuestCmd::Reset(a) => (PowerAction::Reset, a, false),
         GuestCmd::Suspend(a) => (PowerAction::Suspend, a, false),
         GuestCmd::Resume(a) => (PowerAction::Resume, a, false),
+        other => return super::provision::run(env, other).await,
     };
     let shutdown_timeout = if action == PowerAction::Shutdown { env.cfg.timeout_given } else { None };
     let timeout = shutdown_timeout.map_or(env.cfg.timeout, |t| Duration::from_secs(t + SHUTDOWN_SLACK));

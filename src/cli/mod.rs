@@ -13,6 +13,7 @@ mod guest;
 mod node;
 mod output;
 mod policy;
+mod provision;
 mod report;
 mod snapshot;
 mod storage;
@@ -86,7 +87,9 @@ fn deadline_for(cfg: &Config, cmd: &Noun) -> Duration {
         Noun::Guest(GuestCmd::Shutdown { .. }) => {
             return cfg.timeout_given.map_or(cfg.timeout, |t| Duration::from_secs(t + guest::SHUTDOWN_SLACK));
         }
-        Noun::Guest(g) => !matches!(g, GuestCmd::List { .. } | GuestCmd::Status { .. } | GuestCmd::Config { .. }),
+        Noun::Guest(g) => {
+            !matches!(g, GuestCmd::List { .. } | GuestCmd::Status { .. } | GuestCmd::Config { .. } | GuestCmd::Pending { .. })
+        }
         Noun::Snapshot(s) => !matches!(s, SnapshotCmd::List { .. }),
         Noun::Api(a) => !matches!(a, ApiCmd::Get { .. }),
         Noun::Task(t) => matches!(t, TaskCmd::Wait { .. } | TaskCmd::Log { follow: true, .. }),

@@ -86,6 +86,13 @@ pub fn value_string(v: &Value) -> Option<String> {
     }
 }
 
+/// Whether a flag's text is set, in every form PVE or a tool prints it: `1`, `1.0`, `true`,
+/// `yes`, `on` (any case, blanks ignored); `0`, `false`, empty and anything else is unset.
+pub fn truthy(value: &str) -> bool {
+    let v = value.trim().to_ascii_lowercase();
+    matches!(v.as_str(), "true" | "yes" | "on") || v.parse::<f64>().is_ok_and(|n| n != 0.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

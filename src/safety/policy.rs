@@ -173,8 +173,7 @@ pub struct Facts {
 /// Whether PVE's `protection` value is set, in any of the forms PVE or a tool prints it:
 /// `1`, `"1"`, `1.0`, `true`, `yes`, `on`.
 pub fn flag_set(value: &str) -> bool {
-    let v = value.trim().to_ascii_lowercase();
-    matches!(v.as_str(), "true" | "yes" | "on") || v.parse::<f64>().is_ok_and(|n| n != 0.0)
+    crate::model::loose::truthy(value)
 }
 
 /// Reads what `rules` need to decide on `m`: the guest's config (protection, tags) for a

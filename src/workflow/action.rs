@@ -25,7 +25,7 @@ pub enum Prepared {
 }
 
 /// A plan before the engine adds policy facts, consent requirements and the digest.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Draft {
     /// The guest, if any.
     pub target: Option<GuestRef>,
@@ -37,6 +37,26 @@ pub struct Draft {
     pub mutations: Vec<Mutation>,
     /// Warnings to show with the plan.
     pub warnings: Vec<String>,
+    /// The guest the action makes (a clone, a restore, a create): what the re-check reads.
+    pub creates: Option<GuestRef>,
+    /// What PVE would refuse before starting a task (a running guest's delete): raised after
+    /// policy has decided, so pvectl's own refusals (10) come first, as PVE's own checks order
+    /// protection before state; nothing is sent either way.
+    pub refusal: Option<Error>,
+    /// Action-specific plan data (old -> new config values), shown in the plan and report.
+    pub details: Option<serde_json::Value>,
+}
+
+impl Draft {
+    /// A draft of `mutations` on `target`, with the state read first.
+    pub fn new(target: Option<GuestRef>, before: Option<GuestState>, mutations: Vec<Mutation>) -> Self {
+        Self { target, snapshot: None, before, mutations, warnings: Vec::new(), creates: None, refusal: None, details: None }
+    }
+
+    /// The guest the re-check reads: the one the action makes, else its target.
+    pub fn subject(&self) -> Option<&GuestRef> {
+        self.creates.as_ref().or(self.target.as_ref())
+    }
 }
 
 /// One operation on the engine.
@@ -66,9 +86,16 @@ pub trait Action: Send + Sync {
     fn reached(&self, draft: &Draft, after: &GuestState) -> bool;
 
     /// Whether the observed state can lag the task's end, so the engine re-reads until
-    /// [`Action::reached`] or the deadline (HA-managed power actions).
+    /// [`Action::reached`] or the deadline (HA-managed power actions, a clone's lock).
     fn may_lag(&self, _draft: &Draft) -> bool {
         false
+    }
+
+    /// After the calls (done or failed): adds what only this action knows to the report
+    /// (`details`, e.g. per-guest backup outcomes from the task logs) and may sharpen the
+    /// error with it (`job errors` naming the guests that failed). Reads only.
+    async fn conclude(&self, _b: &dyn Backend, _draft: &Draft, _report: &mut Report, error: Option<Error>) -> Option<Error> {
+        error
     }
 }
 

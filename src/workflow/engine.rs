@@ -55,6 +55,10 @@ pub async fn plan(ctx: &Ctx<'_>, action: &dyn Action) -> Result<ControlFlow<Repo
             return Err(ctx.backend.refuse(m, &plan.digest, reason));
         }
     }
+    let mut draft = draft;
+    if let Some(e) = draft.refusal.take() {
+        return Err(e);
+    }
     Ok(ControlFlow::Continue((plan, draft)))
 }
 
@@ -90,25 +94,37 @@ pub async fn apply(ctx: &Ctx<'_>, action: &dyn Action, (plan, draft): (Plan, Dra
         after: None,
         changed: true,
         result: None,
+        tasks: Vec::new(),
+        details: plan.details.clone(),
     };
+    let mut failed = None;
     for (m, _) in &plan.mutations {
         let acted = act(ctx, m, deadline).await?;
+        report.tasks.extend(acted.task.iter().cloned());
         report.task = acted.task;
         report.result = acted.value;
-        match acted.error {
-            Some(e @ Error::TaskFailed { .. }) => {
-                // What did the failed task leave behind? One read; unknown if it fails.
-                let after = action.observe(ctx.b(), &draft).await.ok().flatten();
-                report.changed = match (&report.before, &after) {
-                    (Some(b), Some(a)) => b.differs(a),
-                    _ => true,
-                };
-                report.after = after;
-                return Ok(Outcome::Incomplete(report, e));
-            }
-            Some(e) => return Ok(Outcome::Incomplete(report, e)),
-            None => {}
+        if let Some(e) = acted.error {
+            failed = Some(e);
+            break;
         }
+    }
+    if report.tasks.len() < 2 {
+        report.tasks.clear();
+    }
+    match failed {
+        Some(e @ Error::TaskFailed { .. }) => {
+            // What did the failed task leave behind? One read; unknown if it fails.
+            let after = action.observe(ctx.b(), &draft).await.ok().flatten();
+            report.changed = match (&report.before, &after) {
+                (Some(b), Some(a)) => b.differs(a),
+                _ => true,
+            };
+            report.after = after;
+            let e = action.conclude(ctx.b(), &draft, &mut report, Some(e)).await;
+            return Ok(incomplete(report, e));
+        }
+        Some(e) => return Ok(Outcome::Incomplete(report, e)),
+        None => {}
     }
     if !ctx.wait || report.task.as_ref().is_some_and(|t| t.status == "running") {
         return Ok(Outcome::Done(report));
@@ -116,12 +132,21 @@ pub async fn apply(ctx: &Ctx<'_>, action: &dyn Action, (plan, draft): (Plan, Dra
     match recheck(ctx.b(), action, &draft, deadline).await {
         Ok(after) => {
             report.after = after;
-            Ok(Outcome::Done(report))
+            let e = action.conclude(ctx.b(), &draft, &mut report, None).await;
+            Ok(incomplete(report, e))
         }
         Err(e) => {
             let upid = report.task.as_ref().and_then(|t| t.upid.as_ref()).map(ToString::to_string);
             Ok(Outcome::Incomplete(report, sent_but(e, "re-checking after the task", upid)))
         }
+    }
+}
+
+/// `Done` without an error, else `Incomplete`.
+fn incomplete(report: Report, e: Option<Error>) -> Outcome {
+    match e {
+        Some(e) => Outcome::Incomplete(report, e),
+        None => Outcome::Done(report),
     }
 }
 

@@ -114,6 +114,8 @@ impl Action for Power {
                 after: None,
                 changed: false,
                 result: None,
+                tasks: Vec::new(),
+                details: None,
             };
             return Ok(Prepared::Noop(Box::new(report)));
         }
@@ -138,6 +140,9 @@ impl Action for Power {
             before: Some(before),
             mutations: vec![m],
             warnings: Vec::new(),
+            creates: None,
+            refusal: None,
+            details: None,
         })))
     }
 

@@ -48,7 +48,16 @@ impl Action for RawWrite {
             None => None,
         };
         let m = Mutation::Raw { method: self.method, path: self.path.clone(), params: self.params.clone() };
-        Ok(Prepared::Changes(Box::new(Draft { target: class.guest, snapshot: None, before, mutations: vec![m], warnings: Vec::new() })))
+        Ok(Prepared::Changes(Box::new(Draft {
+            target: class.guest,
+            snapshot: None,
+            before,
+            mutations: vec![m],
+            warnings: Vec::new(),
+            creates: None,
+            refusal: None,
+            details: None,
+        })))
     }
 
     async fn observe(&self, _b: &dyn Backend, _d: &Draft) -> Result<Option<GuestState>> {

@@ -21,6 +21,9 @@ pub struct GuestState {
     pub lock: Option<String>,
     /// HA state when the guest is HA-managed.
     pub ha_state: Option<String>,
+    /// Whether it is a template, when read from `status/current`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<bool>,
     /// PVE's `protection` flag, when the config was read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub protection: Option<bool>,
@@ -50,6 +53,7 @@ impl GuestState {
             qmpstatus: s.qmpstatus.clone(),
             lock: s.lock.clone(),
             ha_state: s.ha_state.clone(),
+            template: Some(s.template),
             ..Self::default()
         }
     }
@@ -124,6 +128,13 @@ pub struct Report {
     /// What a raw write returned when it was not a task.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<serde_json::Value>,
+    /// Every task, when the action ran more than one (a backup on several nodes).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<TaskReport>,
+    /// What only this action knows: per-guest backup outcomes, old -> new config values, the
+    /// new guest of a clone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
 }
 
 /// One call of a plan, as data.
@@ -137,6 +148,24 @@ pub struct PlannedCall {
     pub params: Vec<(String, String)>,
     /// The exact call the backend makes (`pvesh create ...`, `qm stop 100`, `POST /nodes/...`).
     pub rendered: String,
+}
+
+impl Report {
+    /// The report of an action that had nothing to do: `changed: false`, no task.
+    pub fn noop(action: String, target: GuestRef, before: GuestState) -> Self {
+        Self {
+            action,
+            target: Some(target),
+            snapshot: None,
+            before: Some(before),
+            task: None,
+            after: None,
+            changed: false,
+            result: None,
+            tasks: Vec::new(),
+            details: None,
+        }
+    }
 }
 
 /// What a mutating command would do: printed for `--dry-run` and when confirmation is needed;
@@ -165,6 +194,9 @@ pub struct Plan {
     /// Warnings about the action (e.g. RAM state freezes the guest).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Action-specific plan data (old -> new config values).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
     /// SHA-256 (hex) over the state read first, the policy facts and the calls.
     pub digest: String,
     /// The mutations with the policy facts read for each.
@@ -180,7 +212,7 @@ impl Plan {
             .mutations
             .iter()
             .map(|m| {
-                let (method, path, params) = m.api_call();
+                let (method, path, params) = m.api_call_shown();
                 PlannedCall { method: method.as_str().to_owned(), path, params, rendered: b.render(m) }
             })
             .collect();
@@ -196,6 +228,7 @@ impl Plan {
             "before": before,
             "facts": mutations.iter().map(|(_, f)| f).collect::<Vec<_>>(),
             "calls": calls.iter().map(|c| (&c.method, &c.path, &c.params)).collect::<Vec<_>>(),
+            "details": draft.details,
             "via": b.describe(),
         }));
         Self {
@@ -209,6 +242,7 @@ impl Plan {
             via: b.describe(),
             requires: tier.is_gated().then_some("--yes"),
             warnings: draft.warnings.clone(),
+            details: draft.details.clone(),
             digest,
             mutations,
         }

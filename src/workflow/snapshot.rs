@@ -131,6 +131,9 @@ impl Action for SnapshotAction {
             before: Some(before),
             mutations: vec![m],
             warnings,
+            creates: None,
+            refusal: None,
+            details: None,
         })))
     }
 

@@ -124,6 +124,13 @@ pub(crate) fn classify_text(headline: &str) -> Option<TextClass> {
         || lower.contains("is a template")
         || lower.contains("if it's a template")
         || lower.contains("if vm is a template")
+        // A stale config digest: someone else changed the config (pve-common/qemu-server
+        // `assert_if_modified`); PVE's delete refusals (qemu-server API2/Qemu.pm destroy_vm,
+        // pve-container API2/LXC.pm): the guest's state forbids it.
+        || lower.contains("detected modified configuration")
+        || lower.contains("protection mode enabled")
+        || lower.contains("container is running")
+        || lower.contains("purge parameter not set")
     {
         return Some(TextClass::Conflict);
     }

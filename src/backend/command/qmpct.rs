@@ -282,7 +282,7 @@ impl Backend for QmPctBackend {
     }
 
     fn render(&self, mutation: &Mutation) -> String {
-        match Self::tool_argv(mutation) {
+        match Self::tool_argv(mutation).and_then(|_| mutation.tool_line_shown().ok_or_else(|| unsupported(mutation.name()))) {
             Ok((tool, args)) => super::render_argv(&std::iter::once(tool.to_owned()).chain(args).collect::<Vec<_>>()),
             Err(e) => format!("(not possible: {e})"),
         }
