@@ -188,6 +188,9 @@ pub enum Mutation {
         storage: StorageId,
         /// The backup's volid.
         volid: String,
+        /// The plan clears the backup's `protected` flag first (`backup delete --force`);
+        /// without it policy refuses a protected backup.
+        force: bool,
     },
     /// `POST .../clone` with `newid` (`qm|pct clone <vmid> <newid>`).
     Clone {
@@ -304,7 +307,7 @@ impl Mutation {
             Self::BackupProtect { node, storage, volid, protected } => {
                 (Method::Put, content_path(node, storage, volid), vec![("protected".to_owned(), flag(*protected))])
             }
-            Self::BackupDelete { node, storage, volid } => (Method::Delete, content_path(node, storage, volid), Vec::new()),
+            Self::BackupDelete { node, storage, volid, .. } => (Method::Delete, content_path(node, storage, volid), Vec::new()),
             Self::Clone { guest, newid, params } => {
                 let mut p = vec![("newid".to_owned(), newid.to_string())];
                 p.extend(params.iter().cloned());

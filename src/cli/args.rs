@@ -142,6 +142,116 @@ pub enum Noun {
     /// pvectl's own safety policy.
     #[command(subcommand)]
     Policy(PolicyCmd),
+    /// Backups (vzdump archives): create, list, restore, delete; backup jobs.
+    #[command(subcommand)]
+    Backup(BackupCmd),
+}
+
+/// vzdump's `--mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackupMode {
+    /// Live backup (qemu: a QMP backup job; lxc: a storage snapshot).
+    Snapshot,
+    /// Suspend the guest for the backup.
+    Suspend,
+    /// Stop the guest for the backup and start it again.
+    Stop,
+}
+
+/// vzdump's `--compress`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Compress {
+    /// zstd.
+    Zstd,
+    /// lzo.
+    Lzo,
+    /// gzip.
+    Gzip,
+    /// No compression.
+    #[value(name = "0")]
+    None,
+}
+
+/// `backup ...`
+#[derive(Debug, Subcommand)]
+pub enum BackupCmd {
+    /// Back up guests with vzdump: one task per node (tier: change).
+    Create {
+        /// Guest ids.
+        vmids: Vec<Vmid>,
+        /// Every guest of the cluster.
+        #[arg(long, conflicts_with = "vmids")]
+        all: bool,
+        /// Target storage (a storage with `backup` content).
+        #[arg(long)]
+        storage: Option<StorageId>,
+        /// Backup mode.
+        #[arg(long, value_enum)]
+        mode: Option<BackupMode>,
+        /// Compression.
+        #[arg(long, value_enum)]
+        compress: Option<Compress>,
+        /// Notes for the archive (PVE's `notes-template`: `{{guestname}}`, `{{vmid}}`, ... expand).
+        #[arg(long)]
+        notes: Option<String>,
+        /// Protect the new archive from deletion and pruning.
+        #[arg(long)]
+        protected: bool,
+        /// Prune older backups per the storage's retention (`remove`, 0 or 1).
+        #[arg(long)]
+        remove: Option<u8>,
+        /// Return the UPIDs at once instead of waiting.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Backups on every node's backup storages, newest first.
+    List {
+        /// Only this storage.
+        #[arg(long)]
+        storage: Option<StorageId>,
+        /// Only storages seen from this node.
+        #[arg(long)]
+        node: Option<NodeName>,
+        /// Only backups of this guest.
+        #[arg(long)]
+        vmid: Option<Vmid>,
+        /// Only this kind.
+        #[arg(long, value_parser = parse_kind)]
+        kind: Option<GuestKind>,
+    },
+    /// Restore a backup: to a new vmid (tier: change) or over an existing guest with `--force`
+    /// (tier: destructive).
+    Restore {
+        /// The backup's volid (`STORAGE:backup/vzdump-...`).
+        volid: String,
+        /// The guest id to restore to (default: the backed-up guest's).
+        #[arg(long)]
+        vmid: Option<Vmid>,
+        /// Replace the existing guest (PVE's `force=1`).
+        #[arg(long)]
+        force: bool,
+        /// Storage for the restored disks.
+        #[arg(long)]
+        storage: Option<StorageId>,
+        /// Start the guest afterwards.
+        #[arg(long)]
+        start: bool,
+        /// Give the restored guest new MAC addresses (PVE's `unique`).
+        #[arg(long)]
+        unique: bool,
+    },
+    /// Delete a backup (tier: destructive); a protected one only with `--force`.
+    Delete {
+        /// The backup's volid.
+        volid: String,
+        /// Clear the backup's protected flag first.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Scheduled backup jobs with their next run (`GET /cluster/backup`).
+    Jobs,
+    /// Guests no backup job covers (`GET /cluster/backup-info/not-backed-up`).
+    Missing,
 }
 
 /// `policy ...`

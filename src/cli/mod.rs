@@ -6,6 +6,7 @@
 mod api;
 mod args;
 mod audit;
+mod backup;
 mod cluster;
 mod config;
 mod doctor;
@@ -82,7 +83,7 @@ pub fn main() -> i32 {
 /// How long a command may take: `--timeout`, else 300 s for actions and waits, 60 s for reads;
 /// `guest shutdown --timeout T` waits T + 60 s (PVE's forced stop comes after T).
 fn deadline_for(cfg: &Config, cmd: &Noun) -> Duration {
-    use args::{ApiCmd, GuestCmd, SnapshotCmd, TaskCmd};
+    use args::{ApiCmd, BackupCmd, GuestCmd, SnapshotCmd, TaskCmd};
     let acts = match cmd {
         Noun::Guest(GuestCmd::Shutdown { .. }) => {
             return cfg.timeout_given.map_or(cfg.timeout, |t| Duration::from_secs(t + guest::SHUTDOWN_SLACK));
@@ -92,6 +93,7 @@ fn deadline_for(cfg: &Config, cmd: &Noun) -> Duration {
         }
         Noun::Snapshot(s) => !matches!(s, SnapshotCmd::List { .. }),
         Noun::Api(a) => !matches!(a, ApiCmd::Get { .. }),
+        Noun::Backup(b) => matches!(b, BackupCmd::Create { .. } | BackupCmd::Restore { .. } | BackupCmd::Delete { .. }),
         Noun::Task(t) => matches!(t, TaskCmd::Wait { .. } | TaskCmd::Log { follow: true, .. }),
         _ => false,
     };
@@ -182,6 +184,7 @@ async fn dispatch(env: &Env<'_>, command: Noun) -> Result<()> {
         Noun::Api(c) => api::run(env, c).await,
         Noun::Doctor => doctor::doctor(env.cfg.output, env.b()).await,
         Noun::Policy(c) => policy::run(env.cfg, &c),
+        Noun::Backup(c) => backup::run(env, c).await,
         Noun::Audit(_) => Err(Error::Internal("audit is handled before a backend is opened".into())),
     }
 }

@@ -168,6 +168,9 @@ pub struct Facts {
     /// The guest's pool, when read (`Some(None)`: in no pool).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pool: Option<Option<String>>,
+    /// A backup's `protected` flag, read for `backup delete`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_protected: Option<bool>,
 }
 
 /// Whether PVE's `protection` value is set, in any of the forms PVE or a tool prints it:
@@ -184,6 +187,9 @@ pub fn flag_set(value: &str) -> bool {
 /// Read errors (a missing guest is `NotFound`, exit 5; a vmid listed twice is `Conflict`,
 /// exit 6: nothing was sent).
 pub async fn gather(b: &dyn Backend, rules: &PolicyRules, m: &Mutation) -> Result<Facts> {
+    if let Mutation::BackupDelete { node, storage, volid, .. } = m {
+        return Ok(Facts { backup_protected: Some(backup_protected(b, node, storage, volid).await?), ..Facts::default() });
+    }
     let Some(guest) = m.guest() else { return Ok(Facts::default()) };
     if m.tier() < Tier::Destructive {
         return Ok(Facts::default());
@@ -200,6 +206,23 @@ pub async fn gather(b: &dyn Backend, rules: &PolicyRules, m: &Mutation) -> Resul
     Ok(facts)
 }
 
+/// A backup's `protected` flag from its storage's content listing
+/// (`GET /nodes/{node}/storage/{storage}/content?content=backup`; absent means not protected).
+///
+/// # Errors
+/// `NotFound` when the storage does not list `volid`; read errors.
+async fn backup_protected(b: &dyn Backend, node: &crate::model::NodeName, storage: &crate::model::StorageId, volid: &str) -> Result<bool> {
+    let params = vec![("content".to_owned(), "backup".to_owned())];
+    let items = b.raw(crate::backend::Method::Get, &format!("/nodes/{node}/storage/{storage}/content"), &params).await?;
+    let item = items
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|i| i["volid"].as_str() == Some(volid))
+        .ok_or_else(|| Error::NotFound(format!("backup {} is not on storage {storage}", crate::model::excerpt(volid, 120))))?;
+    Ok(crate::model::loose::value_bool(&item["protected"]))
+}
+
 /// Decides one mutation. Pure: the same inputs give the same verdict.
 pub fn decide(rules: &PolicyRules, m: &Mutation, facts: &Facts) -> Verdict {
     let tier = m.tier();
@@ -211,6 +234,14 @@ pub fn decide(rules: &PolicyRules, m: &Mutation, facts: &Facts) -> Verdict {
     if let (Some(allowed), Some(g)) = (&rules.allowed_nodes, &guest) {
         if !allowed.iter().any(|n| n == g.node.as_str()) {
             return Verdict::Refuse(format!("{what}: node {} is not among the policy's allowed_nodes; nothing was sent", g.node));
+        }
+    }
+    if let Mutation::BackupDelete { volid, force: false, .. } = m {
+        if facts.backup_protected == Some(true) {
+            return Verdict::Refuse(format!(
+                "backup {} is protected: pass --force to clear the flag and delete it; nothing was sent",
+                crate::model::excerpt(volid, 120)
+            ));
         }
     }
     if tier == Tier::Destructive {

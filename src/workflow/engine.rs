@@ -239,7 +239,9 @@ async fn act(ctx: &Ctx<'_>, m: &Mutation, deadline: &Deadline) -> Result<Acted> 
                 }
                 _ => None,
             };
-            Ok(Acted { task: Some(TaskReport::finished(None, &exit)), value: None, error })
+            let mut task = TaskReport::finished(None, &exit);
+            task.log = log;
+            Ok(Acted { task: Some(task), value: None, error })
         }
         Started::Value(v) => Ok(Acted { task: None, value: Some(v), error: None }),
     }

@@ -91,18 +91,22 @@ pub struct TaskReport {
     pub exitstatus: Option<String>,
     /// Number of warnings (0 unless `WARNINGS: n`).
     pub warnings: u32,
+    /// The log a foreground tool printed (`qm`/`pct`/`vzdump` run the task in the
+    /// foreground and print no UPID), for actions that read their task's log.
+    #[serde(skip)]
+    pub log: Vec<String>,
 }
 
 impl TaskReport {
     /// A finished task.
     pub fn finished(upid: Option<Upid>, exit: &ExitStatus) -> Self {
         let warnings = if let ExitStatus::Warnings(n) = exit { *n } else { 0 };
-        Self { upid, status: "stopped".into(), exitstatus: Some(exit.as_text()), warnings }
+        Self { upid, status: "stopped".into(), exitstatus: Some(exit.as_text()), warnings, log: Vec::new() }
     }
 
     /// A task still running.
     pub fn running(upid: Option<Upid>) -> Self {
-        Self { upid, status: "running".into(), exitstatus: None, warnings: 0 }
+        Self { upid, status: "running".into(), exitstatus: None, warnings: 0, log: Vec::new() }
     }
 }
 
