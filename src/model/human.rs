@@ -35,7 +35,7 @@ pub fn parse_size(s: &str) -> Option<u64> {
         _ => return None,
     };
     let bytes = (value * 1024_f64.powi(power)).round();
-    if !bytes.is_finite() || bytes < 0.0 || bytes > 1.8e19 {
+    if !(0.0..=1.8e19).contains(&bytes) {
         return None;
     }
     #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "checked finite, non-negative and below u64::MAX")]
