@@ -206,4 +206,15 @@ mod tests {
         let none = b.backups(&BackupFilter { storage: Some("nope".parse().expect("id")), ..BackupFilter::default() }).await;
         assert_eq!(none.expect_err("missing storage").exit_code(), 5);
     }
+
+    #[tokio::test]
+    async fn a_vmid_filter_is_passed_to_pve_and_an_offline_node_is_not_found() {
+        let b = ApiBackend::new(Table::default());
+        let f = BackupFilter { vmid: Some(Vmid::new(100).expect("vmid")), kind: Some(GuestKind::Lxc), ..BackupFilter::default() };
+        assert!(b.backups(&f).await.expect("backups").is_empty(), "all three are qemu");
+        let calls = b.transport().calls.lock().expect("not poisoned").clone();
+        assert!(calls.iter().filter(|c| c.contains("/content")).all(|c| c.ends_with("?content=backup&vmid=100")), "{calls:?}");
+        let off = BackupFilter { node: Some("c".parse().expect("node")), ..BackupFilter::default() };
+        assert_eq!(b.backups(&off).await.expect_err("offline").exit_code(), 5);
+    }
 }
