@@ -7,6 +7,7 @@
 pub mod api;
 pub mod command;
 mod deadline;
+pub mod inventory;
 pub mod lookup;
 mod mutation;
 pub mod rest;
@@ -26,6 +27,7 @@ use crate::model::{
 
 pub use api::{ApiBackend, ApiTransport, Method, Params};
 pub use deadline::{Deadlined, MAX_TIMEOUT_SECS};
+pub use inventory::{BackupFilter, InventoryExt};
 pub use mutation::{METADATA_KEYS, Mutation, PowerAction, Started, Tier, config_tier};
 
 /// The `type` filter of `GET /cluster/resources`.

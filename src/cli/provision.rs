@@ -14,7 +14,7 @@ use super::args::{CloneArgs, CreateArgs, GuestCmd, SetArgs};
 use super::output::{Table, opt, print};
 use super::report::act;
 use crate::backend::rest::{Secret, read_secret_file};
-use crate::backend::{Method, Params};
+use crate::backend::{InventoryExt, Params};
 use crate::error::{Error, Result};
 use crate::model::{GuestKind, Vmid};
 use crate::workflow::{CloneGuest, CreateGuest, DeleteGuest, MakeTemplate, SetConfig, Unlock, discover};
@@ -202,11 +202,12 @@ fn create_action(a: CreateArgs) -> Result<CreateGuest> {
 /// `guest pending`: `GET /nodes/{node}/{kind}/{vmid}/pending`, one row a key.
 async fn pending(env: &Env<'_>, vmid: Vmid) -> Result<()> {
     let (guest, _) = discover(env.b(), vmid, None, None).await?;
-    let v = env.b().raw(Method::Get, &format!("{}/pending", guest.path()), &Params::new()).await?;
-    print(env.cfg.output, &v, |v: &Value| {
+    let list = env.b().pending(&guest).await?;
+    print(env.cfg.output, &list, |list| {
         let mut t = Table::new(&["KEY", "VALUE", "PENDING", "DELETE"]);
-        for e in v.as_array().into_iter().flatten() {
-            let text = |k: &str| opt(crate::model::loose::value_string(&e[k]).as_deref());
+        for e in list {
+            let v = serde_json::to_value(e).unwrap_or(Value::Null);
+            let text = |k: &str| opt(crate::model::loose::value_string(&v[k]).as_deref());
             t.row(vec![text("key"), text("value"), text("pending"), text("delete")]);
         }
         t

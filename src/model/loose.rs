@@ -27,6 +27,13 @@ pub fn bool01<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     Ok(v.as_ref().is_some_and(value_bool))
 }
 
+/// Reads a PVE boolean keeping "absent" apart: `None` when absent or `null`, else as
+/// [`bool01`] (`protected` of a backup is absent, not 0, when unset).
+pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    let v = Option::<Value>::deserialize(d)?;
+    Ok(v.as_ref().map(value_bool))
+}
+
 /// Reads a string that PVE may send as a number; `null` and `""` give `None`.
 pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let v = Option::<Value>::deserialize(d)?;

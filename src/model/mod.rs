@@ -1,22 +1,35 @@
 //! The typed model of a PVE cluster. No I/O: types, parsing of identifiers and PVE's loose
 //! JSON, nothing else.
 
+mod backup;
 mod cluster;
 mod config;
 mod guest;
+pub mod human;
 mod ids;
+mod jobs;
 pub mod loose;
+mod progress;
 mod snapshot;
 mod task;
 mod text;
 pub mod time;
 mod upid;
+mod vzdump_log;
 
+pub use backup::{Backup, StorageVolume, Verification};
 pub use cluster::{ClusterResource, ClusterStatusEntry, CpuInfo, Node, NodeStatus, Storage, Usage, Version};
 pub use config::{GuestConfig, decode_text, encode_text};
 pub use guest::{Guest, GuestKind, GuestRef, GuestStatus, RawGuestFields, split_tags};
 pub use ids::{IdError, NodeName, SnapshotName, StorageId, Vmid};
+pub use jobs::{BackupJob, JobSelection, NotBackedUp, PendingChange, PendingDelete, parse_next_id};
+pub use progress::{
+    CloneDrive, CloneLog, CopyProgress, RestoreProgress, RestoreSource, clone_drive, copy_progress, parse_clone_log, restore_progress,
+};
 pub use snapshot::Snapshot;
 pub use task::{ExitStatus, Task, TaskLogLine, TaskStatus};
 pub use text::{clip, escape_control, excerpt};
 pub use upid::{Upid, UpidError};
+pub use vzdump_log::{
+    BackupOutcome, GuestBackup, JobOutcome, SizeSource, VzdumpSummary, backup_progress, parse_vzdump_log, parse_vzdump_text,
+};

@@ -58,7 +58,8 @@ impl Action for BackupCreate {
         let mut by_node: BTreeMap<NodeName, Vec<(Vmid, GuestState)>> = BTreeMap::new();
         let mut targets = Vec::new();
         let wanted: Vec<Vmid> = if self.all {
-            let mut v: Vec<Vmid> = items.iter().filter_map(|r| r.vmid.and_then(|v| u32::try_from(v).ok()).and_then(|v| Vmid::new(v).ok())).collect();
+            let mut v: Vec<Vmid> =
+                items.iter().filter_map(|r| r.vmid.and_then(|v| u32::try_from(v).ok()).and_then(|v| Vmid::new(v).ok())).collect();
             v.sort_unstable();
             v.dedup();
             v
@@ -88,7 +89,11 @@ impl Action for BackupCreate {
         }
         let mutations: Vec<Mutation> = by_node
             .iter()
-            .map(|(node, gs)| Mutation::Backup { node: node.clone(), vmids: gs.iter().map(|(v, _)| *v).collect(), params: self.params.clone() })
+            .map(|(node, gs)| Mutation::Backup {
+                node: node.clone(),
+                vmids: gs.iter().map(|(v, _)| *v).collect(),
+                params: self.params.clone(),
+            })
             .collect();
         let single = (targets.len() == 1).then(|| targets[0].clone());
         let before = single.as_ref().and_then(|_| by_node.values().flatten().next().map(|(_, s)| s.clone()));
@@ -117,8 +122,11 @@ impl Action for BackupCreate {
             };
             guests.extend(parse_vzdump_log(&lines).guests);
         }
-        let failed: Vec<String> =
-            guests.iter().filter(|g| g.error.is_some()).map(|g| format!("VM {} failed - {}", g.vmid, g.error.clone().unwrap_or_default())).collect();
+        let failed: Vec<String> = guests
+            .iter()
+            .filter(|g| g.error.is_some())
+            .map(|g| format!("VM {} failed - {}", g.vmid, g.error.clone().unwrap_or_default()))
+            .collect();
         report.details = Some(json!({ "guests": guests }));
         match error {
             Some(Error::TaskFailed { upid, message, log_tail }) if !failed.is_empty() => {
@@ -181,7 +189,9 @@ impl Action for BackupRestore {
 
     async fn prepare(&self, b: &ReadOnly<'_>) -> Result<Prepared> {
         let backup = find_backup(b, &self.volid).await?;
-        let kind = backup.kind.ok_or_else(|| Error::Usage(format!("cannot tell whether {} is a qemu or lxc backup", crate::model::excerpt(&self.volid, 120))))?;
+        let kind = backup.kind.ok_or_else(|| {
+            Error::Usage(format!("cannot tell whether {} is a qemu or lxc backup", crate::model::excerpt(&self.volid, 120)))
+        })?;
         let vmid = self.vmid.or(backup.vmid).ok_or_else(|| Error::Usage("the backup names no guest: pass --vmid".into()))?;
         let items = b.cluster_resources(Some(ResourceType::Vm)).await?;
         let existing = resource_in(items, vmid)?;
@@ -191,17 +201,28 @@ impl Action for BackupRestore {
                 let (me, it) = (if kind == GuestKind::Lxc { "CT" } else { "VM" }, if g.kind == GuestKind::Lxc { "CT" } else { "VM" });
                 if !self.force {
                     // PVE's own refusal before any task (qemu-server API2/Qemu.pm:1372-1375).
-                    return Err(Error::Conflict(format!("unable to restore {me} {vmid} - {it} {vmid} already exists on node '{}'", g.node)));
+                    return Err(Error::Conflict(format!(
+                        "unable to restore {me} {vmid} - {it} {vmid} already exists on node '{}'",
+                        g.node
+                    )));
                 }
                 if g.kind != kind {
-                    return Err(Error::Conflict(format!("guest {vmid} is {}, the backup is {kind}: --force replaces only a guest of the same kind", g.kind)));
+                    return Err(Error::Conflict(format!(
+                        "guest {vmid} is {}, the backup is {kind}: --force replaces only a guest of the same kind",
+                        g.kind
+                    )));
                 }
                 (g.node, Some(GuestState::from_resource(r)))
             }
             None => (backup.node.clone(), None),
         };
         let guest = GuestRef { vmid, node, kind };
-        let m = Mutation::Restore { guest: guest.clone(), archive: self.volid.clone(), force: self.force && existing.is_some(), params: self.params.clone() };
+        let m = Mutation::Restore {
+            guest: guest.clone(),
+            archive: self.volid.clone(),
+            force: self.force && existing.is_some(),
+            params: self.params.clone(),
+        };
         let mut d = Draft::new(Some(guest.clone()), before, vec![m]);
         d.creates = Some(guest);
         d.details = Some(json!({ "backup": backup }));
@@ -246,7 +267,12 @@ impl Action for BackupDelete {
         let (node, storage, volid) = (backup.node.clone(), backup.storage.clone(), backup.volid.clone());
         let mut mutations = Vec::new();
         if self.force && backup.is_protected() {
-            mutations.push(Mutation::BackupProtect { node: node.clone(), storage: storage.clone(), volid: volid.clone(), protected: false });
+            mutations.push(Mutation::BackupProtect {
+                node: node.clone(),
+                storage: storage.clone(),
+                volid: volid.clone(),
+                protected: false,
+            });
         }
         mutations.push(Mutation::BackupDelete { node, storage, volid, force: self.force });
         let mut d = Draft::new(None, None, mutations);
@@ -268,9 +294,17 @@ impl Action for BackupDelete {
             return error;
         }
         match find_backup(b, &self.volid).await {
-            Ok(_) => Some(Error::OutcomeUnknown { message: "the delete ended OK but the storage still lists the backup".into(), upid: None, source: None }),
+            Ok(_) => Some(Error::OutcomeUnknown {
+                message: "the delete ended OK but the storage still lists the backup".into(),
+                upid: None,
+                source: None,
+            }),
             Err(Error::NotFound(_)) => None,
-            Err(e) => Some(Error::OutcomeUnknown { message: "the backup was deleted, then re-reading the storage failed".into(), upid: None, source: Some(Box::new(e)) }),
+            Err(e) => Some(Error::OutcomeUnknown {
+                message: "the backup was deleted, then re-reading the storage failed".into(),
+                upid: None,
+                source: Some(Box::new(e)),
+            }),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! once, waits for the task, re-checks and reports. Every operation is one `Action`.
 
 mod action;
+mod backup;
 mod config;
 mod context;
 mod discover;
@@ -16,12 +17,13 @@ mod snapshot;
 mod wait;
 
 pub use action::{Action, Draft, Prepared, ReadOnly};
+pub use backup::{BackupCreate, BackupDelete, BackupRestore, find_backup};
 pub use config::{SetConfig, Unlock, valid_key};
 pub use context::Ctx;
 pub use discover::discover;
 pub use naming::{DEFAULT_PREFIX, DEFAULT_TEMPLATE, Naming};
 pub use power::{Power, PowerOptions, reached};
-pub use provision::{CloneGuest, CreateGuest, DeleteGuest, MakeTemplate, next_id};
+pub use provision::{CloneGuest, CreateGuest, DeleteGuest, MakeTemplate};
 pub use raw::RawWrite;
 pub use report::{GuestState, Outcome, Plan, PlannedCall, Report, TaskReport, digest};
 pub use snapshot::{SnapshotAction, SnapshotOp, VMSTATE_WARNING};

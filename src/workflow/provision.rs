@@ -10,22 +10,12 @@
 use async_trait::async_trait;
 
 use crate::backend::lookup::resource_in;
-use crate::backend::{Backend, Method, Mutation, Params, ResourceType};
+use crate::backend::{Backend, InventoryExt, Mutation, Params, ResourceType};
 use crate::error::{Error, Result};
 use crate::model::{GuestKind, GuestRef, NodeName, StorageId, Vmid};
 use crate::workflow::action::{Action, Draft, Prepared, ReadOnly};
 use crate::workflow::discover::discover;
 use crate::workflow::report::{GuestState, Report};
-
-/// The next free vmid: `GET /cluster/nextid` (a string or a number).
-///
-/// # Errors
-/// Read errors; `Parse` when the answer is not a vmid.
-pub async fn next_id(b: &dyn Backend) -> Result<Vmid> {
-    let v = b.raw(Method::Get, "/cluster/nextid", &Params::new()).await?;
-    let text = v.as_str().map(str::to_owned).or_else(|| v.as_u64().map(|n| n.to_string())).unwrap_or_default();
-    text.parse().map_err(|e| Error::parse("the answer of GET /cluster/nextid", e))
-}
 
 /// Refuses a vmid already in use, with PVE's words (`VM|CT <vmid> already exists on node`).
 async fn check_unused(b: &dyn Backend, vmid: Vmid, what: &str, kind: GuestKind) -> Result<()> {
@@ -96,7 +86,7 @@ impl Action for CloneGuest {
         }
         let newid = match self.newid {
             Some(n) => n,
-            None => next_id(b).await?,
+            None => b.next_id().await?,
         };
         check_unused(b, newid, "create", guest.kind).await?;
         let mut params = Params::new();
@@ -306,7 +296,7 @@ impl Action for CreateGuest {
         };
         let vmid = match self.vmid {
             Some(v) => v,
-            None => next_id(b).await?,
+            None => b.next_id().await?,
         };
         check_unused(b, vmid, "create", self.kind).await?;
         let guest = GuestRef { vmid, node, kind: self.kind };
