@@ -158,6 +158,9 @@ impl Faults {
     /// The first task fault for `vmid` and `action` (one of `actions`, e.g. `["stop",
     /// "shutdown"]` for an HA stop); a `once` fault is removed from the list.
     pub fn take_task_fault(&mut self, vmid: u32, actions: &[&str]) -> Option<FaultOutcome> {
+        if actions.is_empty() {
+            return None;
+        }
         let i = self.tasks.iter().position(|f| f.vmid == vmid && f.action.as_deref().is_none_or(|a| actions.contains(&a)))?;
         if self.tasks[i].once { Some(self.tasks.remove(i).outcome) } else { Some(self.tasks[i].outcome.clone()) }
     }
