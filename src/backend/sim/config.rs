@@ -495,3 +495,21 @@ fn pending(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
     items.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(Value::Array(items.into_iter().map(|(_, m)| Value::Object(m)).collect()))
 }
+
+/// `qm unlock <vmid>` / `pct unlock <vmid>`: qm.pm/pct.pm remove the `lock` from the config
+/// file directly (under the config lock), no API call and no lock check.
+///
+/// # Errors
+/// `Configuration file '...' does not exist` for a guest not on `node`.
+pub(crate) fn unlock(sim: &mut Sim, kind: GuestKind, node: &str, vmid: &str) -> Result<(), SimError> {
+    let id: Option<u32> = vmid.parse().ok();
+    let found = id.and_then(|v| sim.state().guest(v)).is_some_and(|g| g.node == node && g.kind == kind);
+    if !found {
+        return Err(SimError::no_config(kind, node, vmid));
+    }
+    if let Some(g) = id.and_then(|v| sim.state_mut().guest_mut(v)) {
+        g.lock = None;
+        g.config_gen += 1;
+    }
+    Ok(())
+}

@@ -43,6 +43,7 @@ mod access;
 mod actions;
 #[cfg(test)]
 mod backend_tests;
+mod backup_tools;
 mod backups;
 pub mod cli;
 mod config;
@@ -55,6 +56,8 @@ mod foreground;
 mod hang;
 mod privileges;
 mod provision;
+#[cfg(test)]
+mod provision_tests;
 mod pvesh_face;
 mod pvesh_format;
 mod read_cluster;
