@@ -454,6 +454,17 @@ fn post(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
     })
 }
 
+/// The item of `key`, added (`{key}`) when missing.
+fn entry<'i>(items: &'i mut Vec<(String, Map<String, Value>)>, key: &str) -> &'i mut Map<String, Value> {
+    let i = items.iter().position(|(k, _)| k == key).unwrap_or_else(|| {
+        let mut m = Map::new();
+        m.insert("key".into(), json!(key));
+        items.push((key.to_owned(), m));
+        items.len() - 1
+    });
+    &mut items[i].1
+}
+
 /// `GET /nodes/{node}/{kind}/{vmid}/pending`.
 fn pending(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
     let g = sim.req_guest(req)?;
@@ -467,30 +478,10 @@ fn pending(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
     }
     for (k, v) in &g.pending {
         let value = if k == "cipassword" { json!("********** ") } else { json!(v) };
-        match items.iter_mut().find(|(key, _)| key == k) {
-            Some((_, m)) => {
-                m.insert("pending".into(), value);
-            }
-            None => {
-                let mut m = Map::new();
-                m.insert("key".into(), json!(k));
-                m.insert("pending".into(), value);
-                items.push((k.clone(), m));
-            }
-        }
+        entry(&mut items, k).insert("pending".into(), value);
     }
     for k in &g.pending_delete {
-        match items.iter_mut().find(|(key, _)| key == k) {
-            Some((_, m)) => {
-                m.insert("delete".into(), json!(1));
-            }
-            None => {
-                let mut m = Map::new();
-                m.insert("key".into(), json!(k));
-                m.insert("delete".into(), json!(1));
-                items.push((k.clone(), m));
-            }
-        }
+        entry(&mut items, k).insert("delete".into(), json!(1));
     }
     items.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(Value::Array(items.into_iter().map(|(_, m)| Value::Object(m)).collect()))

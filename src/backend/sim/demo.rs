@@ -149,7 +149,7 @@ fn demo_volumes(state: &SimState) -> Vec<SimVolume> {
             ..SimVolume::default()
         },
     ];
-    v.sort_by(|a, b| a.volid.to_lowercase().cmp(&b.volid.to_lowercase()));
+    v.sort_by_key(|a| a.volid.to_lowercase());
     v
 }
 

@@ -222,6 +222,7 @@ fn vmid_param(req: &Request<'_>, name: &str) -> Result<u32, SimError> {
 
 /// `POST /nodes/{node}/{qemu,lxc}`: a create, or a restore with `archive` (qemu) /
 /// `restore=1` (lxc).
+#[expect(clippy::too_many_lines, reason = "the checks and the config of both kinds in create_vm's order")]
 fn create(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
     let kind = req_kind(req);
     let vmid = vmid_param(req, "vmid")?;
@@ -380,6 +381,7 @@ fn uuid_of(seed: u32) -> String {
 
 /// `POST /nodes/{node}/{kind}/{vmid}/clone --newid N`: `qmclone`/`vzclone` task of the
 /// SOURCE vmid; the new guest exists with its lock from the start.
+#[expect(clippy::too_many_lines, reason = "the early checks in clone_vm's order, then the new config")]
 fn clone(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
     let kind = req_kind(req);
     let newid = vmid_param(req, "newid")?;

@@ -198,14 +198,13 @@ pub(crate) fn api_path(node: &str, kind: GuestKind, args: &[String]) -> Option<S
     let base = format!("/nodes/{node}/{kind}/{}", p.positional[0]);
     Some(match cmd.as_str() {
         "status" => format!("{base}/status/current"),
-        "config" => format!("{base}/config"),
+        "config" | "set" | "unlock" => format!("{base}/config"),
         "listsnapshot" | "snapshot" => format!("{base}/snapshot"),
         "rollback" => format!("{base}/snapshot/{}/rollback", p.positional[1]),
         "delsnapshot" => format!("{base}/snapshot/{}", p.positional[1]),
         "clone" | "template" | "pending" => format!("{base}/{cmd}"),
         "create" | "restore" => format!("/nodes/{node}/{kind}"),
         "destroy" => base,
-        "set" | "unlock" => format!("{base}/config"),
         power => format!("{base}/status/{power}"),
     })
 }
