@@ -33,6 +33,21 @@
 //! | `GET /cluster/backup` | — | jobs with `id`, `type`, `schedule`, `enabled`, `next-run`, options |
 //! | `GET /cluster/backup-info/not-backed-up` | — | `[{vmid, type, name?}]` |
 //!
+//! Also: vzdump `storage '<id>' does not exist`, `storage '<id>' does not support vzdump
+//! backups`, per-guest `ERROR: Backup of VM <id> failed - VM is locked (<lock>)` (task
+//! `job errors`, the other guests' archives kept); deleting a volume that does not exist is
+//! PVE's `disk image '<path>' does not exist` + `Removed volume '<volid>'`, task OK; a volid
+//! of another storage is 400 `volume: storage ID mismatch (<a> != <b>)`; a CT clone onto a
+//! used id `unable to create CT <newid> - CT <newid> already exists on node '<node>'`. Not
+//! taken from PVE (no source text found in time): a restore of a missing archive
+//! `unable to restore VM <id> - volume '<volid>' does not exist` and a create from a missing
+//! template `unable to create CT <id> - volume '<volid>' does not exist`, both direct.
+//! Tools: `vzdump <vmid>... [OPTIONS]`, `qmrestore <archive> <vmid> [OPTIONS]`, `qm|pct
+//! clone <vmid> <newid>`, `template <vmid>` (prints nothing, exit 0 even on failure), `qm
+//! create <vmid>`, `pct create <vmid> <ostemplate>`, `pct restore <vmid> <archive>`,
+//! `destroy <vmid>`, `set <vmid> --key value ... [--delete k]`, `pending <vmid>` (`cur k: v` /
+//! `new k: v` / `del k: v`, sorted, no `digest`), `unlock <vmid>` (direct config edit).
+//!
 //! A volid in a path: everything after `/content/` is the volume (pve-storage registers
 //! the content handler with `fragmentDelimiter => ''`), so `.../content/nas:backup/vzdump-…`
 //! works as is; over REST `%3A`/`%2F` are decoded first, so the encoded form works too;
