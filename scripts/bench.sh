@@ -37,7 +37,7 @@ trap cleanup EXIT
 
 mkdir -p "$work/bin" "$work/home" "$work/rt"
 chmod 700 "$work/rt"
-for t in pvesh qm pct hostname; do ln -s "$rel/pve-sim" "$work/bin/$t"; done
+for t in pvesh qm pct vzdump qmrestore hostname; do ln -s "$rel/pve-sim" "$work/bin/$t"; done
 ssh-keygen -q -N '' -t ed25519 -f "$work/host_key"
 ssh-keygen -q -N '' -t ed25519 -f "$work/id"
 cp "$work/id.pub" "$work/authorized_keys"

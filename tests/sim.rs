@@ -474,3 +474,76 @@ fn a_hanging_task_sleeps_without_the_state_lock() {
     assert_eq!(stdout(&o), "status: stopped\n");
     assert!(active().is_empty());
 }
+
+#[cfg(unix)]
+#[test]
+fn backup_tools_by_argv0_print_the_log_and_exit_as_pve() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let faults = serde_json::json!([{"vmid": 103, "action": "vzdump", "outcome": "fail", "message": "got timeout", "once": true}]);
+    let (state, log) = (state_with(dir.path(), faults), dir.path().join("calls.log"));
+    let link = |name: &str| -> PathBuf {
+        let p = dir.path().join(name);
+        std::os::unix::fs::symlink(BIN, &p).expect("symlink");
+        p
+    };
+    let (vzdump, qmrestore) = (link("vzdump"), link("qmrestore"));
+    let run = |prog: &Path, args: &[&str]| Sim::program(prog, args).env("PVE_SIM_STATE", &state).env("PVE_SIM_LOG", &log).run();
+    let o = run(&vzdump, &["103", "--storage", "nas", "--compress", "zstd"]);
+    assert_eq!((o.status.code(), stderr(&o).as_str()), (Some(255), "job errors\n"));
+    let out = stdout(&o);
+    assert!(out.contains("\nERROR: Backup of VM 103 failed - got timeout\nINFO: Failed at "), "{out}");
+    assert!(
+        out.ends_with("INFO: Backup job finished with errors\nINFO: notified via target `mail-to-root`\n") && !out.contains("UPID"),
+        "{out}"
+    );
+    let o = run(&vzdump, &["103", "--storage", "nas", "--compress", "zstd"]);
+    assert_eq!((o.status.code(), stderr(&o).as_str()), (Some(0), ""));
+    assert!(stdout(&o).contains("INFO: Finished Backup of VM 103 (00:00:01)\n"));
+    let o = run(&vzdump, &["105"]);
+    assert_eq!((o.status.code(), stdout(&o).as_str()), (Some(0), ""), "105 is on pve2: OK, nothing to do");
+    let o = tool(
+        &state,
+        &log,
+        &["pvesh", "get", "/nodes/pve1/storage/nas/content", "--content", "backup", "--vmid", "103", "--output-format", "json"],
+    );
+    let list: Value = serde_json::from_slice(&o.stdout).expect("json");
+    let volid = list[0]["volid"].as_str().expect("a backup of 103").to_owned();
+    let o = run(&qmrestore, &[&volid, "103"]);
+    assert_eq!((o.status.code(), stderr(&o).as_str()), (Some(255), "unable to restore VM 103 - VM 103 already exists on node 'pve1'\n"));
+    let o = run(&qmrestore, &[&volid, "190", "--start"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("restore vma archive: zstd -q -d -c /mnt/pve/nas/dump/vzdump-qemu-103-"), "{out}");
+    assert!(out.ends_with("rescan volumes...\nExecute autostart\n"), "{out}");
+    let o = tool(&state, &log, &["pvesh", "delete", &format!("/nodes/pve1/storage/nas/content/{volid}"), "--output-format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with(&format!("Removed volume '{volid}'\n\"UPID:pve1:")), "{}", stdout(&o));
+    let calls = log_lines(&log);
+    assert_eq!(calls[0], ["vzdump", "103", "--storage", "nas", "--compress", "zstd"]);
+    assert_eq!(calls[4][0], "qmrestore");
+}
+
+#[test]
+fn qm_clone_template_and_destroy_texts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (state, log) = (state_with(dir.path(), serde_json::json!([])), dir.path().join("calls.log"));
+    let on3 = |args: &[&str]| Sim::new(args).env("PVE_SIM_STATE", &state).env("PVE_SIM_LOG", &log).env("PVE_SIM_NODE", "pve3").run();
+    let o = on3(&["qm", "clone", "9000", "9100", "--name", "ubuntu-2404-smoke-01"]);
+    assert_eq!((o.status.code(), stdout(&o).as_str()), (Some(0), "create linked clone of drive scsi0 (nas:9000/vm-9000-disk-0.qcow2)\n"));
+    let o = on3(&["qm", "clone", "107", "9101", "--full", "0"]);
+    assert_eq!(
+        (o.status.code(), stderr(&o).as_str()),
+        (Some(255), "Linked clone feature is not supported for 'nas:107/vm-107-disk-0.qcow2' (scsi0)\n")
+    );
+    let o = on3(&["qm", "template", "108"]);
+    assert_eq!((o.status.code(), stdout(&o).as_str()), (Some(0), ""), "running: refused, yet exit 0");
+    assert_eq!(stderr(&o), "you can't convert a VM to template if VM is running\n");
+    let o = on3(&["qm", "template", "107"]);
+    assert_eq!((o.status.code(), stdout(&o).as_str(), stderr(&o).as_str()), (Some(0), "", ""));
+    let o = on3(&["qm", "destroy", "108"]);
+    assert_eq!((o.status.code(), stderr(&o).as_str()), (Some(255), "VM 108 is running - destroy failed\n"));
+    let o = on3(&["qm", "destroy", "9100", "--purge"]);
+    assert_eq!((o.status.code(), stdout(&o).as_str()), (Some(0), "purging VM 9100 from related configurations..\n"));
+    let o = on3(&["qm", "pending", "9000"]);
+    assert!(stdout(&o).starts_with("cur agent: 1\n"), "{}", stdout(&o));
+}

@@ -87,14 +87,18 @@ fn session_path_starts_with_the_injected_dir_and_finds_the_tools() {
         ..SshdOptions::default()
     });
 
-    let out = sshd.ssh_command().arg("printenv PATH; printenv PVE_SIM_STATE; command -v pvesh qm pct hostname").output().expect("run ssh");
+    let out = sshd
+        .ssh_command()
+        .arg("printenv PATH; printenv PVE_SIM_STATE; command -v pvesh qm pct vzdump qmrestore hostname")
+        .output()
+        .expect("run ssh");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "ssh failed: {stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines[0], path, "the session PATH is exactly the injected one");
     assert_eq!(lines[1], "/x y");
-    for (line, tool) in lines[2..].iter().zip(["pvesh", "qm", "pct", "hostname"]) {
+    for (line, tool) in lines[2..].iter().zip(["pvesh", "qm", "pct", "vzdump", "qmrestore", "hostname"]) {
         assert_eq!(*line, bin.join(tool).display().to_string());
     }
     let log = std::fs::read_to_string(sshd.log_path()).expect("read the sshd log");

@@ -131,7 +131,7 @@ pub(crate) struct SimTools {
 }
 
 impl SimTools {
-    /// Creates `bin/{pvesh,qm,pct,hostname}` linked to `pve-sim`; the state file does not
+    /// Creates `bin/{pvesh,qm,pct,vzdump,qmrestore,hostname}` linked to `pve-sim`; the state file does not
     /// exist yet (the first call seeds it with the demo cluster).
     pub(crate) fn new() -> Self {
         Self::new_in(&std::env::temp_dir())
@@ -142,7 +142,7 @@ impl SimTools {
         let dir = tempfile::Builder::new().prefix("pve-sim-tools-").tempdir_in(parent).expect("temp dir");
         let bin = dir.path().join("bin");
         std::fs::create_dir(&bin).expect("bin dir");
-        for tool in ["pvesh", "qm", "pct", "hostname"] {
+        for tool in ["pvesh", "qm", "pct", "vzdump", "qmrestore", "hostname"] {
             std::os::unix::fs::symlink(pve_sim_bin(), bin.join(tool)).expect("symlink");
         }
         Self { dir }

@@ -1,9 +1,11 @@
 //! The simulator core: answers `(method, path, params)` with PVE's semantics over a
 //! [`SimState`].
 //!
-//! Two tables map API paths to handlers: reads here (handlers in `read_cluster`,
+//! Tables map API paths to handlers: reads here (handlers in `read_cluster`,
 //! `read_guest`, `read_task`), writes in `actions` (power actions and snapshots, which start
-//! worker tasks). Before a handler runs, the core finalises the tasks whose time has come
+//! worker tasks), and one table per domain next to its handlers: `backups` (vzdump, storage
+//! content, restore, jobs), `provision` (create, clone, template, destroy, nextid), `config`
+//! (config writes, pending). Before a handler runs, the core finalises the tasks whose time has come
 //! (`worker.rs`), refuses unknown parameters, checks path variables as PVE's schema does
 //! (`vmid` an integer >= 100, `node` a known cluster node) and applies the injected faults.
 
@@ -11,7 +13,10 @@ use serde_json::Value;
 
 use super::access::Caller;
 use super::actions::WRITE_ROUTES;
+use super::backups::BACKUP_ROUTES;
+use super::config::CONFIG_ROUTES;
 use super::error::SimError;
+use super::provision::PROVISION_ROUTES;
 use super::route::{self, Request, Route, check_int};
 use super::state::{SimGuest, SimNode, SimState};
 use super::{read_cluster as cl, read_guest as gu, read_task as ta};
@@ -229,7 +234,7 @@ impl Sim {
 
 /// The route for `(method, path)` in the read or the write table, with its path variables.
 fn find_route(method: Method, path: &str) -> Option<(&'static Route, Vec<(&'static str, String)>)> {
-    route::find(ROUTES, method, path).or_else(|| route::find(WRITE_ROUTES, method, path))
+    [ROUTES, WRITE_ROUTES, BACKUP_ROUTES, PROVISION_ROUTES, CONFIG_ROUTES].into_iter().find_map(|table| route::find(table, method, path))
 }
 
 /// The `{kind}` of a request (the router only lets `qemu` and `lxc` through).

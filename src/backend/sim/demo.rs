@@ -6,7 +6,7 @@
 
 use super::access::{PVE_AUDITOR, SimAcl, SimToken};
 use super::seed::{NOW, lxc, node, qemu, snapshot, storage, task};
-use super::state::{SimPool, SimState, VersionInfo};
+use super::state::{SimPool, SimState, SimVolume, VersionInfo};
 
 /// The demo cluster `demo`: nodes `pve1`, `pve2`, `pve3`; qemu guests 100, 101, 103, 104
 /// (paused), 107, 108 and the template 9000; lxc guests 102, 105, 106 (locked `backup`),
@@ -102,9 +102,66 @@ pub fn demo_state() -> SimState {
         settings: super::task_state::Settings::default(),
         ha_pending: Vec::new(),
         tokens: demo_tokens(),
+        volumes: Vec::new(),
+        backup_jobs: vec![demo_job()],
     };
     state.sort_guests();
+    state.volumes = demo_volumes(&state);
     state
+}
+
+/// Backups on `nas` (102 from the finished demo vzdump task, an older one of 106 whose
+/// backup is running now, a protected one of 100 with notes) and a container template on
+/// `local` (on every node).
+fn demo_volumes(state: &SimState) -> Vec<SimVolume> {
+    let backup = |vmid: u32, at: u64, format: &str, size: u64, notes: Option<&str>, protected: bool| {
+        let g = state.guest(vmid).expect("demo guest");
+        let kind = g.kind.as_str();
+        let stamp = crate::model::time::format_utc(at).replace('-', "_").replace(' ', "-").replace(':', "_");
+        let mut copy = g.clone();
+        copy.snapshots.clear();
+        copy.parent = None;
+        copy.lock = None;
+        SimVolume {
+            volid: format!("nas:backup/vzdump-{kind}-{vmid}-{stamp}.{format}"),
+            content: "backup".into(),
+            format: format.into(),
+            size,
+            ctime: at,
+            vmid: Some(vmid),
+            subtype: Some(kind.into()),
+            notes: notes.map(str::to_owned),
+            protected,
+            node: None,
+            guest: Some(Box::new(copy)),
+        }
+    };
+    let mut v = vec![
+        backup(100, NOW - 172_800, "vma.zst", 3_874_201_088, Some("web01 before upgrade\nkept for audit"), true),
+        backup(102, NOW - 5_400, "tar.zst", 412_316_860, Some("dns01"), false),
+        backup(106, NOW - 86_460, "tar.zst", 187_904_819, None, false),
+        SimVolume {
+            volid: "local:vztmpl/debian-13-standard_13.1-2_amd64.tar.zst".into(),
+            content: "vztmpl".into(),
+            format: "tzst".into(),
+            size: 129_468_416,
+            ctime: NOW - 3_000_000,
+            ..SimVolume::default()
+        },
+    ];
+    v.sort_by_key(|a| a.volid.to_lowercase());
+    v
+}
+
+/// The demo's backup job: nightly at 21:00 to `nas`, guests 100, 101, 102 and 105.
+fn demo_job() -> serde_json::Map<String, serde_json::Value> {
+    let job = serde_json::json!({
+        "id": "backup-5ac3d1e0-8b2f", "type": "vzdump", "schedule": "21:00", "enabled": 1,
+        "storage": "nas", "mode": "snapshot", "compress": "zstd", "vmid": "100,101,102,105",
+        "notes-template": "{{guestname}}", "prune-backups": {"keep-last": "3"}, "repeat-missed": 0,
+        "fleecing": {"enabled": "0"}, "comment": "nightly production backup",
+    });
+    job.as_object().cloned().expect("an object")
 }
 
 /// The API tokens of both seeded states as `(tokenid, secret)`. TEST DATA: the secrets are
@@ -223,6 +280,8 @@ pub fn generated_state(guests: usize) -> SimState {
         settings: super::task_state::Settings::default(),
         ha_pending: Vec::new(),
         tokens: demo_tokens(),
+        volumes: Vec::new(),
+        backup_jobs: Vec::new(),
     }
 }
 

@@ -19,6 +19,12 @@
 //! }
 //! ```
 //!
+//! Task fault actions are the task type without its `qm`/`vz` prefix (`start`, `shutdown`,
+//! `snapshot`, `clone`, `create`, `restore`, `destroy`, `template`); `vzdump` is matched per
+//! guest of a backup job: `fail` makes that guest's part fail (`ERROR: Backup of VM <id>
+//! failed - <message>`, the task `job errors`), `warn` logs its warnings; `hang` does not
+//! apply to backup jobs.
+//!
 //! A tool hang (`hang`) stands in for a `pvesh`/`qm`/`pct` that never answers. It is matched
 //! against the API path of each invocation of the `pve-sim` tools: the path `pvesh` is given
 //! (`pvesh get /cluster/resources`), or the one a `qm`/`pct` sub-command calls
@@ -158,6 +164,9 @@ impl Faults {
     /// The first task fault for `vmid` and `action` (one of `actions`, e.g. `["stop",
     /// "shutdown"]` for an HA stop); a `once` fault is removed from the list.
     pub fn take_task_fault(&mut self, vmid: u32, actions: &[&str]) -> Option<FaultOutcome> {
+        if actions.is_empty() {
+            return None;
+        }
         let i = self.tasks.iter().position(|f| f.vmid == vmid && f.action.as_deref().is_none_or(|a| actions.contains(&a)))?;
         if self.tasks[i].once { Some(self.tasks.remove(i).outcome) } else { Some(self.tasks[i].outcome.clone()) }
     }

@@ -32,6 +32,8 @@ pub(crate) enum Report {
     },
     /// `qm`/`pct`: no UPID; exit 255 on a task error.
     Tool,
+    /// `qm template`/`pct template`: as `Tool`, but exit 0 whatever the task's status.
+    ToolExit0,
 }
 
 /// What a face gives back.

@@ -17,6 +17,7 @@ pub(crate) fn tool_path(sim: &Sim, command: &str, args: &[String]) -> Option<Str
         "pvesh" => matches!(args.first()?.as_str(), "get" | "create" | "set" | "delete").then(|| args.get(1).cloned()).flatten(),
         "qm" => tools::api_path(sim.local_node(), GuestKind::Qemu, args),
         "pct" => tools::api_path(sim.local_node(), GuestKind::Lxc, args),
+        "vzdump" | "qmrestore" => super::backup_tools::api_path(sim.local_node(), command),
         _ => None,
     }
 }

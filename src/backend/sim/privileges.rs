@@ -16,6 +16,14 @@
 //! | `GET …/snapshot/{snapname}/config` | `VM.Snapshot`, `VM.Snapshot.Rollback` or `VM.Audit` |
 //! | `PUT`/`POST /nodes/{node}/qemu/{vmid}/config` | any `VM.Config.*` (8 of them) |
 //! | `PUT /nodes/{node}/lxc/{vmid}/config` | any of 5 `VM.Config.*` |
+//! | `GET …/{vmid}/pending` | `VM.Audit` |
+//! | `POST …/{vmid}/clone` | `VM.Clone` (the handler: `VM.Allocate` on `/vms/{newid}`) |
+//! | `POST …/{vmid}/template`, `DELETE /nodes/{node}/{kind}/{vmid}` | `VM.Allocate` |
+//! | `GET /nodes/{node}/storage/{storage}/content` | `Datastore.Audit` or `Datastore.AllocateSpace` on `/storage/{storage}` |
+//! | `GET /cluster/backup`, `GET /cluster/backup-info/not-backed-up` | `Sys.Audit` on `/` |
+//! | `POST /nodes/{node}/vzdump` (handler) | `VM.Backup` on each guest, `Datastore.AllocateSpace` on the storage |
+//! | `POST /nodes/{node}/{qemu,lxc}` (handler) | `VM.Allocate` on `/vms/{vmid}` (restore over an existing guest: `VM.Backup`) |
+//! | `DELETE …/content/{volume}` (handler) | backup: `Datastore.AllocateSpace` + `VM.Backup` on its guest; else `Datastore.Allocate` |
 //! | `GET /nodes/{node}/tasks/{upid}/status`, `…/log` | own task, else `Sys.Audit` on `/nodes/{node}` |
 //! | `DELETE /nodes/{node}/tasks/{upid}` | own task, else `Sys.Modify` on `/nodes/{node}` |
 //!
@@ -81,6 +89,17 @@ const RULES: &[Rule] = &[
     Rule(Method::Put, "/nodes/{node}/qemu/{vmid}/config", Need::Any("/vms/{vmid}", QEMU_CONFIG)),
     Rule(Method::Post, "/nodes/{node}/qemu/{vmid}/config", Need::Any("/vms/{vmid}", QEMU_CONFIG)),
     Rule(Method::Put, "/nodes/{node}/lxc/{vmid}/config", Need::Any("/vms/{vmid}", LXC_CONFIG)),
+    Rule(Method::Get, "/nodes/{node}/{kind}/{vmid}/pending", Need::All("/vms/{vmid}", &["VM.Audit"])),
+    Rule(Method::Post, "/nodes/{node}/{kind}/{vmid}/clone", Need::All("/vms/{vmid}", &["VM.Clone"])),
+    Rule(Method::Post, "/nodes/{node}/{kind}/{vmid}/template", Need::All("/vms/{vmid}", &["VM.Allocate"])),
+    Rule(Method::Delete, "/nodes/{node}/{kind}/{vmid}", Need::All("/vms/{vmid}", &["VM.Allocate"])),
+    Rule(
+        Method::Get,
+        "/nodes/{node}/storage/{storage}/content",
+        Need::Any("/storage/{storage}", &["Datastore.Audit", "Datastore.AllocateSpace"]),
+    ),
+    Rule(Method::Get, "/cluster/backup", Need::All("/", &["Sys.Audit"])),
+    Rule(Method::Get, "/cluster/backup-info/not-backed-up", Need::All("/", &["Sys.Audit"])),
     Rule(Method::Get, "/nodes/{node}/tasks/{upid}/status", Need::OwnTaskOr("Sys.Audit")),
     Rule(Method::Get, "/nodes/{node}/tasks/{upid}/log", Need::OwnTaskOr("Sys.Audit")),
     Rule(Method::Delete, "/nodes/{node}/tasks/{upid}", Need::OwnTaskOr("Sys.Modify")),
@@ -96,7 +115,9 @@ pub(crate) fn check_route(sim: &Sim, method: Method, path: &str) -> Result<(), S
         return Ok(());
     };
     let req = Request { vars, params: &Params::new() };
-    let acl = |template: &str| template.replace("{vmid}", req.var("vmid")).replace("{node}", req.var("node"));
+    let acl = |template: &str| {
+        template.replace("{vmid}", req.var("vmid")).replace("{node}", req.var("node")).replace("{storage}", req.var("storage"))
+    };
     match need {
         Need::All(template, privs) => privs.iter().try_for_each(|p| sim.check_perm(&acl(template), p)),
         Need::Any(template, privs) => {

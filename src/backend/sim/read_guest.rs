@@ -197,8 +197,15 @@ pub(crate) fn config_json(g: &SimGuest, snapshot: Option<&str>) -> Result<Value,
     if !raw.is_empty() {
         m.insert("lxc".into(), Value::Array(raw));
     }
-    m.insert("digest".into(), json!(hex_digest(format!("{:?}{:?}", g.config, g.snapshots).as_bytes(), 40)));
+    m.insert("digest".into(), json!(config_digest(g)));
     Ok(Value::Object(m))
+}
+
+/// The config's `digest`: changes with every write (`config_gen`) and with anything the
+/// config file holds.
+pub(crate) fn config_digest(g: &SimGuest) -> String {
+    let file = (&g.config, &g.snapshots, &g.name, &g.tags, g.protection, g.template, &g.lock, &g.pending, &g.pending_delete);
+    hex_digest(format!("{file:?}/{}", g.config_gen).as_bytes(), 40)
 }
 
 /// `GET /nodes/{node}/{kind}/{vmid}/snapshot`: one entry per snapshot plus `current`.

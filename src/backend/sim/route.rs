@@ -101,6 +101,26 @@ fn split(path: &str) -> Vec<&str> {
 
 fn match_pattern(pattern: &'static str, segs: &[&str]) -> Option<Vec<(&'static str, String)>> {
     let pat = split(pattern);
+    // `{name*}` as the last segment takes the rest of the path, empty fragments skipped and
+    // the others joined with `/` (pve-common `RESTHandler` with `fragmentDelimiter => ''`,
+    // how pve-storage addresses a volume id that contains `/`).
+    if let Some(rest) = pat.last().and_then(|p| p.strip_prefix('{')).and_then(|p| p.strip_suffix("*}")) {
+        let n = pat.len() - 1;
+        if segs.len() <= n {
+            return None;
+        }
+        let mut vars = match_pattern_exact(&pat[..n], &segs[..n])?;
+        let joined = segs[n..].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join("/");
+        if joined.is_empty() {
+            return None;
+        }
+        vars.push((rest, joined));
+        return Some(vars);
+    }
+    match_pattern_exact(&pat, segs)
+}
+
+fn match_pattern_exact(pat: &[&'static str], segs: &[&str]) -> Option<Vec<(&'static str, String)>> {
     if pat.len() != segs.len() {
         return None;
     }
@@ -119,11 +139,20 @@ fn match_pattern(pattern: &'static str, segs: &[&str]) -> Option<Vec<(&'static s
     Some(vars)
 }
 
+/// Whether parameter `name` is the schema's `pattern`: the same name, or for `net[n]` the
+/// prefix and a number (`net0`).
+fn param_matches(pattern: &str, name: &str) -> bool {
+    match pattern.strip_suffix("[n]") {
+        Some(prefix) => name.strip_prefix(prefix).is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())),
+        None => pattern == name,
+    }
+}
+
 /// Refuses parameters the route does not define.
 pub(crate) fn check_allowed(route: &Route, params: &Params) -> Result<(), SimError> {
     let mut err: Option<SimError> = None;
     for (k, _) in params {
-        if !route.params.contains(&k.as_str()) {
+        if !route.params.iter().any(|p| param_matches(p, k)) {
             let msg = "property is not defined in schema and the schema does not allow additional properties";
             match &mut err {
                 Some(e) => {

@@ -44,7 +44,7 @@ pub(crate) fn node(name: &str, ip: &str, cores: u64, mem_gib: u64, load_centi: u
 }
 
 /// A stable MAC address for a guest's first NIC (`BC:24:11` is Proxmox's prefix).
-fn mac(vmid: u32) -> String {
+pub(crate) fn mac(vmid: u32) -> String {
     let b = vmid.to_be_bytes();
     format!("BC:24:11:{:02X}:{:02X}:{:02X}", b[1] ^ 0x5A, b[2], b[3])
 }

@@ -74,6 +74,9 @@ pub(crate) fn create(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError
         effect: Effect::SnapshotCreate { vmid: g.vmid, snapshot },
         lock: Some("snapshot".to_owned()),
         holds_config_lock: false,
+        id: None,
+        locked: Vec::new(),
+        warnings: 0,
     })
 }
 
@@ -101,6 +104,9 @@ pub(crate) fn rollback(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimErr
         effect: Effect::SnapshotRollback { vmid: g.vmid, name, start },
         lock: Some("rollback".to_owned()),
         holds_config_lock: false,
+        id: None,
+        locked: Vec::new(),
+        warnings: 0,
     })
 }
 
@@ -122,6 +128,9 @@ pub(crate) fn delete(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError
         effect: Effect::SnapshotDelete { vmid: g.vmid, name },
         lock: Some("snapshot-delete".to_owned()),
         holds_config_lock: false,
+        id: None,
+        locked: Vec::new(),
+        warnings: 0,
     })
 }
 

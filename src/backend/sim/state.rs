@@ -40,6 +40,55 @@ pub struct SimState {
     pub ha_pending: Vec<HaPending>,
     /// API tokens `pve-sim serve` accepts, with their ACLs (`access.rs`; none = no REST access).
     pub tokens: Vec<super::access::SimToken>,
+    /// Files on storages the simulator lists: backups and container templates.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<SimVolume>,
+    /// Backup jobs (`/etc/pve/jobs.cfg` entries of type `vzdump`), each the job's options as
+    /// the API lists them (`id`, `schedule`, `enabled`, `storage`, `vmid` or `all`, ...);
+    /// `next-run` is computed when listed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub backup_jobs: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A file on a storage: a backup archive (`content` `backup`) or a container template
+/// (`vztmpl`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SimVolume {
+    /// Volume id, `<storage>:backup/vzdump-lxc-102-2025_12_31-22_30_00.tar.zst`.
+    pub volid: String,
+    /// Content type: `backup`, `vztmpl`, `iso`.
+    pub content: String,
+    /// Format as pve-storage names it: `vma.zst`, `tar.zst`, `tzst`, `iso`, ...
+    pub format: String,
+    /// Size, bytes.
+    pub size: u64,
+    /// Creation time, seconds since the epoch.
+    pub ctime: u64,
+    /// Owner guest (backups).
+    pub vmid: Option<u32>,
+    /// `qemu` or `lxc` (backups).
+    pub subtype: Option<String>,
+    /// Notes (backups); the listing shows the first line.
+    pub notes: Option<String>,
+    /// The protected flag (backups).
+    pub protected: bool,
+    /// For a storage that is not shared: the node whose copy this is; `None` = every node.
+    pub node: Option<String>,
+    /// The guest as it was backed up (a restore brings back its config).
+    pub guest: Option<Box<SimGuest>>,
+}
+
+impl SimVolume {
+    /// The storage id of the volid (before the first `:`).
+    pub fn storage(&self) -> &str {
+        self.volid.split_once(':').map_or("", |(s, _)| s)
+    }
+
+    /// The volume name (after the first `:`).
+    pub fn volname(&self) -> &str {
+        self.volid.split_once(':').map_or(self.volid.as_str(), |(_, v)| v)
+    }
 }
 
 /// `GET /version`: `{version, release, repoid}`.
@@ -163,6 +212,20 @@ pub struct SimGuest {
     pub snapshots: Vec<SimSnapshot>,
     /// The snapshot the live state derives from (`parent` of `current`).
     pub parent: Option<String>,
+    /// Pending config changes (`[PENDING]` section), applied at the next start.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<(String, String)>,
+    /// Pending deletions (`delete` of the `[PENDING]` section).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pending_delete: Vec<String>,
+    /// Counts config writes, so the `digest` changes on every write.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub config_gen: u64,
+}
+
+#[expect(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]
+const fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Default for SimGuest {
@@ -197,6 +260,9 @@ impl Default for SimGuest {
             config: Vec::new(),
             snapshots: Vec::new(),
             parent: None,
+            pending: Vec::new(),
+            pending_delete: Vec::new(),
+            config_gen: 0,
         }
     }
 }

@@ -64,6 +64,9 @@ pub struct Pending {
     /// `print $taskfh "\n$readbuf"`); an API-started worker writes the status line directly.
     #[serde(default)]
     pub foreground: bool,
+    /// The guests whose `lock` is released at the end; empty = the UPID's guest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locked: Vec<u32>,
 }
 
 /// A guest's run state after a power action.
@@ -123,6 +126,73 @@ pub enum Effect {
         /// Snapshot name.
         name: String,
     },
+    /// A backup job: the archives of the guests that succeeded join the storage content
+    /// (with the guest's config as it is when the task ends).
+    Vzdump {
+        /// The archives.
+        backups: Vec<NewBackup>,
+    },
+    /// A restore: the guest takes the backup's config (disks moved to `storage`).
+    Restore {
+        /// The guest.
+        vmid: u32,
+        /// The backup volume.
+        volid: String,
+        /// Target storage for the disks.
+        storage: Option<String>,
+        /// Start afterwards.
+        start: bool,
+    },
+    /// A clone or create: the new guest (made at task start) is kept; a failed task removes it.
+    Provision {
+        /// The new guest.
+        vmid: u32,
+        /// Start afterwards.
+        start: bool,
+    },
+    /// The guest becomes a template.
+    Template {
+        /// The guest.
+        vmid: u32,
+    },
+    /// The guest goes; with `purge` also from pools, HA and backup jobs.
+    Destroy {
+        /// The guest.
+        vmid: u32,
+        /// `purge`.
+        purge: bool,
+    },
+    /// A storage volume goes.
+    VolumeDelete {
+        /// The volume id.
+        volid: String,
+        /// Node of a non-shared storage's copy.
+        node: Option<String>,
+    },
+}
+
+/// An archive a backup task adds when it ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewBackup {
+    /// The guest.
+    pub vmid: u32,
+    /// Volume id.
+    pub volid: String,
+    /// `vma.zst`, `tar.zst`, ...
+    pub format: String,
+    /// Size, bytes.
+    pub size: u64,
+    /// Creation time (the task's start).
+    pub ctime: u64,
+    /// Notes from `notes-template`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// `protected`.
+    #[serde(default)]
+    pub protected: bool,
+    /// Node of a non-shared storage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 /// An HA request not yet carried out: at `due_ms` the guest is started or stopped (by a

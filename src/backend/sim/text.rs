@@ -215,6 +215,37 @@ fn print_level(out: &mut String, list: &[&Value], parent: Option<&str>, prefix: 
     }
 }
 
+/// `qm pending` / `pct pending` from `GET .../pending` (pve-guest-common `GuestHelpers.pm`
+/// `format_pending`): sorted by key, `digest` skipped, `cur`/`new`/`del` lines, the
+/// `description` escaped with `encode_text`.
+pub fn pending(items: &Value) -> String {
+    let mut rows: Vec<&Value> = items.as_array().map(|a| a.iter().collect()).unwrap_or_default();
+    rows.sort_by(|a, b| str_of(a, "key").cmp(&str_of(b, "key")));
+    let mut out = String::new();
+    for r in rows {
+        let Some(k) = str_of(r, "key").filter(|k| *k != "digest") else { continue };
+        let text =
+            |key: &str| r.get(key).filter(|v| !v.is_null()).map(|v| if k == "description" { encode_text(&scalar(v)) } else { scalar(v) });
+        let deleted = r.get("delete").is_some_and(|d| u64_of(r, "delete") > 0 || d.as_str().is_some_and(|s| s != "0"));
+        match (text("value"), text("pending")) {
+            (Some(v), _) if deleted => {
+                let _ = writeln!(out, "del {k}: {v}");
+            }
+            (Some(v), Some(p)) => {
+                let _ = writeln!(out, "cur {k}: {v}\nnew {k}: {p}");
+            }
+            (Some(v), None) => {
+                let _ = writeln!(out, "cur {k}: {v}");
+            }
+            (None, Some(p)) => {
+                let _ = writeln!(out, "new {k}: {p}");
+            }
+            (None, None) => {}
+        }
+    }
+    out
+}
+
 /// `YYYY-MM-DD HH:MM:SS` in UTC for seconds since the epoch (see [`crate::model::time`]).
 pub fn utc_timestamp(secs: u64) -> String {
     crate::model::time::format_utc(secs)

@@ -1,8 +1,12 @@
 //! The `qm` and `pct` faces on the node the tools run on: reads (`list`, `status`, `config`,
 //! `listsnapshot`), printing what qm/pct print (FORMATS.md §1, §2) from the core's API
 //! answers, and actions (`start|stop|shutdown|reboot|reset|suspend|resume <vmid>`,
-//! `snapshot <vmid> <name>`, `rollback <vmid> <name>`, `delsnapshot <vmid> <name>`), each
-//! the API call of the same name run as a foreground task (`foreground.rs`).
+//! `snapshot <vmid> <name>`, `rollback <vmid> <name>`, `delsnapshot <vmid> <name>`,
+//! `clone <vmid> <newid>`, `template <vmid>`, `create <vmid>` (pct: `create <vmid>
+//! <ostemplate>`), pct `restore <vmid> <archive>`, `destroy <vmid>`, `set <vmid>`), each the
+//! API call of the same name run as a foreground task (`foreground.rs`); `pending <vmid>`
+//! prints pve-guest-common's `format_pending` text; `unlock <vmid>` edits the config
+//! directly as qm.pm/pct.pm do. `template` exits 0 even when it fails (no output handler).
 //!
 //! Usage errors follow pve-common's `CLIHandler`: `ERROR: ...` + `USAGE: ...` for a bad
 //! command, `400 not enough arguments` / `400 too many arguments` / Getopt's
@@ -37,7 +41,7 @@ fn parse(args: &[String], flags: &[&str], valued: &[&str]) -> Result<Parsed, Str
         let (name, inline) = opt.split_once('=').map_or((opt, None), |(n, v)| (n, Some(v.to_owned())));
         let value = if flags.contains(&name) {
             inline.or_else(|| it.next_if(|v| matches!(v.as_str(), "0" | "1")).cloned()).unwrap_or_else(|| "1".to_owned())
-        } else if valued.contains(&name) {
+        } else if valued.contains(&name) || valued.contains(&"*") {
             inline.or_else(|| it.next().cloned()).ok_or_else(|| format!("Option {name} requires an argument\n"))?
         } else {
             return Err(format!("Unknown option: {name}\n"));
@@ -90,6 +94,29 @@ fn spec(kind: GuestKind, cmd: &str) -> Option<Spec> {
         "snapshot" => ("snapshot <vmid> <snapname> [OPTIONS]", 2, &[], &["description"]),
         "rollback" => ("rollback <vmid> <snapname> [OPTIONS]", 2, &["start"], &[]),
         "delsnapshot" => ("delsnapshot <vmid> <snapname> [OPTIONS]", 2, &["force"], &[]),
+        "clone" if qemu => (
+            "clone <vmid> <newid> [OPTIONS]",
+            2,
+            &["full"],
+            &["bwlimit", "description", "format", "name", "pool", "snapname", "storage", "target"],
+        ),
+        "clone" => (
+            "clone <vmid> <newid> [OPTIONS]",
+            2,
+            &["full"],
+            &["bwlimit", "description", "hostname", "pool", "snapname", "storage", "target"],
+        ),
+        "template" if qemu => ("template <vmid> [OPTIONS]", 1, &[], &["disk"]),
+        "template" => ("template <vmid>", 1, &[], &[]),
+        "create" if qemu => ("create <vmid> [OPTIONS]", 1, &["start", "force", "unique", "live-restore"], &["*"]),
+        "create" => ("create <vmid> <ostemplate> [OPTIONS]", 2, &["start", "force", "unique", "restore", "ignore-unpack-errors"], &["*"]),
+        "restore" if !qemu => ("restore <vmid> <ostemplate> [OPTIONS]", 2, &["start", "force", "unique", "ignore-unpack-errors"], &["*"]),
+        "destroy" if qemu => ("destroy <vmid> [OPTIONS]", 1, &["destroy-unreferenced-disks", "purge", "skiplock"], &[]),
+        "destroy" => ("destroy <vmid> [OPTIONS]", 1, &["destroy-unreferenced-disks", "force", "purge"], &[]),
+        "set" if qemu => ("set <vmid> [OPTIONS]", 1, &["skiplock", "force"], &["*"]),
+        "set" => ("set <vmid> [OPTIONS]", 1, &[], &["*"]),
+        "pending" => ("pending <vmid>", 1, &[], &[]),
+        "unlock" => ("unlock <vmid>", 1, &[], &[]),
         _ => return None,
     })
 }
@@ -146,6 +173,8 @@ pub(crate) fn start(sim: &mut Sim, kind: GuestKind, args: &[String]) -> Step {
             sim.handle(Method::Get, &format!("{base}/config"), &params).map(|v| text::guest_config(&v))
         }
         "listsnapshot" => sim.handle(Method::Get, &format!("{base}/snapshot"), &Params::new()).map(|v: Value| text::listsnapshot(&v)),
+        "pending" => sim.handle(Method::Get, &format!("{base}/pending"), &Params::new()).map(|v| text::pending(&v)),
+        "unlock" => super::config::unlock(sim, kind, &node, vmid).map(|()| String::new()),
         _ => return action(sim, cmd, &base, p, &synopsis),
     };
     Step::Done(match read {
@@ -169,10 +198,13 @@ pub(crate) fn api_path(node: &str, kind: GuestKind, args: &[String]) -> Option<S
     let base = format!("/nodes/{node}/{kind}/{}", p.positional[0]);
     Some(match cmd.as_str() {
         "status" => format!("{base}/status/current"),
-        "config" => format!("{base}/config"),
+        "config" | "set" | "unlock" => format!("{base}/config"),
         "listsnapshot" | "snapshot" => format!("{base}/snapshot"),
         "rollback" => format!("{base}/snapshot/{}/rollback", p.positional[1]),
         "delsnapshot" => format!("{base}/snapshot/{}", p.positional[1]),
+        "clone" | "template" | "pending" => format!("{base}/{cmd}"),
+        "create" | "restore" => format!("/nodes/{node}/{kind}"),
+        "destroy" => base,
         power => format!("{base}/status/{power}"),
     })
 }
@@ -181,7 +213,33 @@ pub(crate) fn api_path(node: &str, kind: GuestKind, args: &[String]) -> Option<S
 /// foreground task.
 fn action(sim: &mut Sim, cmd: &str, base: &str, p: Parsed, synopsis: &str) -> Step {
     let mut params = p.options;
+    let node = sim.local_node().to_owned();
+    let kind = if base.contains("/lxc/") { GuestKind::Lxc } else { GuestKind::Qemu };
+    let vmid = p.positional[0].clone();
+    let mut report = Report::Tool;
     let (method, path) = match cmd {
+        "clone" => {
+            params.insert(0, ("newid".to_owned(), p.positional[1].clone()));
+            (Method::Post, format!("{base}/clone"))
+        }
+        "template" => {
+            // qm.pm/pct.pm register `template` without an output handler: exit 0 even
+            // when the conversion fails.
+            report = Report::ToolExit0;
+            (Method::Post, format!("{base}/template"))
+        }
+        "create" | "restore" => {
+            params.insert(0, ("vmid".to_owned(), vmid.clone()));
+            if kind == GuestKind::Lxc {
+                params.insert(1, ("ostemplate".to_owned(), p.positional[1].clone()));
+            }
+            if cmd == "restore" {
+                params.push(("restore".to_owned(), "1".to_owned()));
+            }
+            (Method::Post, format!("/nodes/{node}/{kind}"))
+        }
+        "destroy" => (Method::Delete, base.to_owned()),
+        "set" => (Method::Put, format!("{base}/config")),
         "snapshot" | "rollback" | "delsnapshot" => {
             let name = &p.positional[1];
             if let Err(e) = check_snapname(name) {
@@ -200,9 +258,20 @@ fn action(sim: &mut Sim, cmd: &str, base: &str, p: Parsed, synopsis: &str) -> St
     };
     match sim.handle(method, &path, &params) {
         Ok(v) => match v.as_str() {
-            Some(upid) => Step::Wait(Foreground { upid: upid.to_owned(), report: Report::Tool }),
+            Some(upid) => Step::Wait(Foreground { upid: upid.to_owned(), report }),
+            // `pct template`: the API answers `null`, the CLI still runs the `vztemplate`
+            // worker in the foreground.
+            None if cmd == "template" => {
+                let running =
+                    sim.state().tasks.iter().rev().find(|t| t.upid.id == vmid && t.upid.task_type == "vztemplate" && t.pending.is_some());
+                match running {
+                    Some(t) => Step::Wait(Foreground { upid: t.upid.as_str().to_owned(), report }),
+                    None => Step::Done(Output::ok("")),
+                }
+            }
             None => Step::Done(Output::ok("")),
         },
+        Err(e) if report == Report::ToolExit0 => Step::Done(Output { code: 0, ..Output::error(&e) }),
         Err(e) => Step::Done(Output::error(&e)),
     }
 }

@@ -47,18 +47,23 @@ pub(crate) struct NewTask {
     pub lock: Option<String>,
     /// Whether the guest's config file lock is held for the whole run.
     pub holds_config_lock: bool,
+    /// The UPID's id when it is not the vmid (`""` for a multi-guest vzdump, `102@nas`).
+    pub id: Option<String>,
+    /// The guests that take `lock` (empty = `vmid`).
+    pub locked: Vec<u32>,
+    /// Warnings the worker logged (its `WARN:` lines are in `log`).
+    pub warnings: u32,
 }
 
 /// A new UPID on `node` for `task_type`/`id` started at `at_ms` by `user`. The pid is
 /// unique within the state (tasks are never removed); `pstart` is the node's uptime in clock
 /// ticks (100 Hz) plus the pid, as a process started after boot would have.
-fn new_upid(st: &SimState, node: &str, task_type: &str, id: u32, at_ms: u64, user: &str) -> Result<Upid, SimError> {
+fn new_upid(st: &SimState, node: &str, task_type: &str, id: &str, at_ms: u64, user: &str) -> Result<Upid, SimError> {
     let node_name: NodeName = node.parse().map_err(|_| SimError::no_node(node))?;
     let pid = 0x0010_0000 + u32::try_from(st.tasks.len()).unwrap_or(0xFFFF);
     let uptime = st.node(node).map_or(0, |n| n.uptime);
     let starttime = u32::try_from(at_ms / 1000).unwrap_or(u32::MAX);
-    Upid::encode(&node_name, pid, uptime * 100 + u64::from(pid), starttime, task_type, &id.to_string(), user)
-        .map_err(|e| SimError::die(e.to_string()))
+    Upid::encode(&node_name, pid, uptime * 100 + u64::from(pid), starttime, task_type, id, user).map_err(|e| SimError::die(e.to_string()))
 }
 
 impl Sim {
@@ -71,7 +76,7 @@ impl Sim {
         let user = self.caller_userid().to_owned();
         let st = self.state_mut();
         let mut duration = st.settings.task_ms;
-        let (mut log, mut error, mut warnings) = (t.log, t.error, 0);
+        let (mut log, mut error, mut warnings) = (t.log, t.error, t.warnings);
         let lock = if error.is_none() { t.lock } else { None };
         match st.faults.take_task_fault(t.vmid, t.fault_actions) {
             Some(FaultOutcome::Hang { seconds }) => duration = seconds.saturating_mul(1000),
@@ -83,9 +88,15 @@ impl Sim {
             }
             _ => {}
         }
-        let upid = new_upid(st, &t.node, &t.task_type, t.vmid, now, &user)?;
-        if let (Some(l), Some(g)) = (&lock, st.guest_mut(t.vmid)) {
-            g.lock = Some(l.clone());
+        let id = t.id.unwrap_or_else(|| t.vmid.to_string());
+        let upid = new_upid(st, &t.node, &t.task_type, &id, now, &user)?;
+        let locked = if t.locked.is_empty() { vec![t.vmid] } else { t.locked };
+        if let Some(l) = &lock {
+            for v in &locked {
+                if let Some(g) = st.guest_mut(*v) {
+                    g.lock = Some(l.clone());
+                }
+            }
         }
         let pending = Pending {
             end_ms: now.saturating_add(duration),
@@ -95,6 +106,7 @@ impl Sim {
             lock,
             holds_config_lock: t.holds_config_lock,
             foreground,
+            locked,
         };
         st.tasks.push(SimTask { upid: upid.clone(), endtime: None, exitstatus: None, log, pending: Some(pending) });
         Ok(json!(upid.as_str()))
@@ -138,20 +150,30 @@ fn finalise(st: &mut SimState, i: usize) {
         None if p.warnings > 0 => format!("WARNINGS: {}", p.warnings),
         None => "OK".to_owned(),
     };
+    if let (Some(_), Effect::Restore { vmid, .. }) = (&p.error, &p.effect) {
+        // qemu-server's `qmrestore` worker (`API2/Qemu.pm`), a Perl `warn`.
+        task.log.push(format!(
+            "error before or during data restore, some or all disks were not completely restored. VM {vmid} state is NOT cleaned up."
+        ));
+    }
     if p.foreground && status != "OK" {
         task.log.push(String::new());
     }
     task.log.push(if p.error.is_some() { format!("TASK ERROR: {status}") } else { format!("TASK {status}") });
     task.exitstatus = Some(status);
     task.endtime = Some((p.end_ms / 1000).max(task.upid.starttime));
-    let vmid: Option<u32> = task.upid.id.parse().ok();
-    if let (Some(lock), Some(g)) = (&p.lock, vmid.and_then(|v| st.guest_mut(v))) {
-        if g.lock.as_ref() == Some(lock) {
-            g.lock = None;
+    let locked: Vec<u32> = if p.locked.is_empty() { task.upid.id.parse().ok().into_iter().collect() } else { p.locked.clone() };
+    if let Some(lock) = &p.lock {
+        for v in locked {
+            if let Some(g) = st.guest_mut(v).filter(|g| g.lock.as_ref() == Some(lock)) {
+                g.lock = None;
+            }
         }
     }
     if p.error.is_none() {
         apply_effect(st, p.effect, p.end_ms);
+    } else {
+        super::provision::apply_failure(st, &p.effect);
     }
 }
 
@@ -186,6 +208,20 @@ fn apply_effect(st: &mut SimState, effect: Effect, end_ms: u64) {
                 apply_delete(g, &name);
             }
         }
+        Effect::Vzdump { backups } => super::backups::apply_vzdump(st, backups),
+        Effect::VolumeDelete { volid, node } => st.volumes.retain(|v| v.volid != volid || v.node != node),
+        Effect::Restore { vmid, volid, storage, start } => super::backups::apply_restore(st, vmid, &volid, storage.as_deref(), start),
+        Effect::Provision { vmid, start } => {
+            if let Some(g) = st.guest_mut(vmid).filter(|_| start) {
+                set_power(g, PowerTo::Started);
+            }
+        }
+        Effect::Template { vmid } => {
+            if let Some(g) = st.guest_mut(vmid) {
+                g.template = true;
+            }
+        }
+        Effect::Destroy { vmid, purge } => super::provision::apply_destroy(st, vmid, purge),
     }
 }
 
@@ -205,7 +241,7 @@ fn ha_act(st: &mut SimState, h: &HaPending) {
         (GuestKind::Lxc, true) => "vzstart",
         (GuestKind::Lxc, false) => "vzshutdown",
     };
-    if let Ok(upid) = new_upid(st, &node, task_type, h.vmid, h.due_ms, "root@pam") {
+    if let Ok(upid) = new_upid(st, &node, task_type, &h.vmid.to_string(), h.due_ms, "root@pam") {
         let log = vec!["task started by HA resource agent".to_owned(), "TASK OK".to_owned()];
         let endtime = Some((h.due_ms / 1000).max(upid.starttime));
         st.tasks.push(SimTask { upid, endtime, exitstatus: Some("OK".to_owned()), log, pending: None });
@@ -217,6 +253,7 @@ pub(crate) fn set_power(g: &mut SimGuest, to: PowerTo) {
     let qemu = g.kind == GuestKind::Qemu;
     match to {
         PowerTo::Started => {
+            super::config::apply_pending(g);
             "running".clone_into(&mut g.status);
             g.qmpstatus = qemu.then(|| "running".to_owned());
             g.pid = Some(g.pid.map_or(100_000 + u64::from(g.vmid) * 7, |p| p + 17));
