@@ -61,7 +61,9 @@ pub fn main() -> i32 {
                 || args.iter().any(|a| a == "-ojson" || a == "--output=json");
             if json && e.use_stderr() {
                 let text = crate::redact::redact(&e.to_string()).into_owned();
-                let first = text.lines().next().unwrap_or("").trim_start_matches("error: ").to_owned();
+                // clap's first paragraph: the headline and, for missing arguments, their names.
+                let first = text.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect::<Vec<_>>().join(" ");
+                let first = first.trim_start_matches("error: ").to_owned();
                 let v = serde_json::json!({"error": {"kind": "usage", "message": first, "hint": "see `pvectl --help`", "exit_code": code}});
                 eprintln!("{v}");
             } else {

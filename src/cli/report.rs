@@ -128,7 +128,7 @@ fn show_report(out: OutputFormat, r: &Report) -> Result<()> {
     match out {
         OutputFormat::Json => match (&r.task, &r.result) {
             // A raw write that is not a task: PVE's answer is the result.
-            (None, Some(v)) => print(out, v, |_| super::output::Table::default()),
+            (None, Some(v)) if r.action.starts_with("api ") => print(out, v, |_| super::output::Table::default()),
             _ => print(out, r, |_| super::output::Table::default()),
         },
         OutputFormat::Table => {

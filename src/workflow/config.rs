@@ -138,6 +138,17 @@ impl Action for SetConfig {
                 details.remove("digest");
             }
         }
+        // A running guest takes some keys only at its next start: say which.
+        if let Ok(pending) = crate::backend::InventoryExt::pending(b, g).await {
+            let waiting: serde_json::Map<String, Value> = pending
+                .iter()
+                .filter(|p| p.is_pending())
+                .map(|p| (p.key.clone(), serde_json::to_value(p).unwrap_or(Value::Null)))
+                .collect();
+            if let (Some(Value::Object(details)), false) = (&mut report.details, waiting.is_empty()) {
+                details.insert("pending".into(), Value::Object(waiting));
+            }
+        }
         error
     }
 }

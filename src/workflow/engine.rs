@@ -102,7 +102,7 @@ pub async fn apply(ctx: &Ctx<'_>, action: &dyn Action, (plan, draft): (Plan, Dra
         let acted = act(ctx, m, deadline).await?;
         report.tasks.extend(acted.task.iter().cloned());
         report.task = acted.task;
-        report.result = acted.value;
+        report.result = acted.value.filter(|v| !v.is_null() || plan.action.starts_with("api "));
         if let Some(e) = acted.error {
             failed = Some(e);
             break;
