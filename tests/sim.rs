@@ -96,7 +96,7 @@ fn qm_list_follows_the_printf_format() {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     // printf "%10s %-20s %-10s %-10s %12s %-10s\n" with the header words (FORMATS.md §1.1).
     assert_eq!(lines[0], "      VMID NAME                 STATUS     MEM(MB)    BOOTDISK(GB) PID       \n");
-    assert_eq!(lines[1], "       100 web01                running    4096              32.00 2300      \n");
+    assert_eq!(lines[1], "       100 web01                running    2048              32.00 2300      \n");
     assert_eq!(lines[3], "       103 build01              stopped    2048              40.00 0         \n");
     for l in &lines[1..] {
         let l = l.trim_end_matches('\n');

@@ -67,7 +67,7 @@ async fn guests_and_guest_details() {
     assert_eq!(ha.ha_state.as_deref(), Some("started"));
     let cfg = b.guest_config(&gref(100, "pve1", GuestKind::Qemu)).await.expect("config");
     assert_eq!(cfg.get("description"), Some("Main web server\nOwner: ops team <ops@example.com>"));
-    assert_eq!(cfg.get("memory"), Some("4096"));
+    assert_eq!(cfg.get("memory"), Some("2048"));
     assert!(cfg.digest.as_ref().is_some_and(|d| d.len() == 40));
     let ct = b.guest_config(&gref(102, "pve1", GuestKind::Lxc)).await.expect("config");
     assert_eq!(ct.entries.last().map(|(k, _)| k.as_str()), Some("lxc.apparmor.profile"));

@@ -15,7 +15,7 @@ use super::state::{SimPool, SimState, SimVolume, VersionInfo};
 /// 109; finished tasks on every node (OK, `WARNINGS: 1`, and `VM 103 not running`) and one
 /// running `vzdump` on pve2.
 pub fn demo_state() -> SimState {
-    let mut web = qemu(100, "pve1", "web01", 4096, 2, 32, true);
+    let mut web = qemu(100, "pve1", "web01", 2048, 2, 32, true);
     web.tags = vec!["prod".into(), "web".into()];
     web.pool = Some("prod".into());
     web.config.push(("description".into(), "Main web server\nOwner: ops team <ops@example.com>".into()));

@@ -297,12 +297,12 @@ fn config_writes_change_the_digest_and_refuse_a_stale_one() {
         .expect("ok");
     let p = get(&mut sim, "/nodes/pve1/qemu/100/pending", &[]);
     let item = |k: &str| p.as_array().and_then(|a| a.iter().find(|i| i["key"] == k).cloned()).expect(k);
-    assert_eq!((item("memory")["value"].as_str(), item("memory")["pending"].as_str()), (Some("4096"), Some("8192")));
+    assert_eq!((item("memory")["value"].as_str(), item("memory")["pending"].as_str()), (Some("2048"), Some("8192")));
     assert_eq!(item("name")["value"], "web02");
     assert_eq!(item("numa")["delete"], 1);
     assert!(item("digest").get("value").is_some());
     let text = super::text::pending(&p);
-    assert!(text.contains("cur memory: 4096\nnew memory: 8192\n") && text.contains("del numa: 0\n") && !text.contains("digest"), "{text}");
+    assert!(text.contains("cur memory: 2048\nnew memory: 8192\n") && text.contains("del numa: 0\n") && !text.contains("digest"), "{text}");
     sim.handle(Method::Post, "/nodes/pve1/qemu/100/status/stop", &params(&[])).expect("stop");
     finish_all(&mut sim);
     let upid = post(&mut sim, "/nodes/pve1/qemu/100/status/start", &[]).expect("start");
