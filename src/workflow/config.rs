@@ -220,6 +220,44 @@ mod tests {
         assert!(s(&[("memory", "4096")], &["tags"]).validate().is_ok());
     }
 
+    #[tokio::test]
+    async fn an_edit_between_plan_and_apply_is_refused_by_pve_not_overwritten() {
+        use std::ops::ControlFlow;
+        use std::sync::Arc;
+
+        use crate::backend::sim::{SimBackend, SimTransport};
+        use crate::backend::{Backend as _, Mutation};
+        use crate::safety::{Asker, AuditLog, Gate, Guarded, PolicyRules};
+        use crate::workflow::{Ctx, Deadline, engine};
+
+        let sim: Arc<SimBackend> = Arc::new(SimBackend::new(SimTransport::demo()));
+        let guarded = Guarded::new(sim.clone(), PolicyRules::default(), AuditLog::disabled());
+        let ctx = Ctx {
+            backend: &guarded,
+            gate: Gate { yes: true, dry_run: false, asker: Asker::None },
+            timeout: std::time::Duration::from_secs(30),
+            wait: true,
+            progress: false,
+            show_plan: &|_| {},
+        };
+        let action = SetConfig { vmid: Vmid::new(100).expect("vmid"), set: vec![("cores".into(), "4".into())], delete: Vec::new() };
+        let ControlFlow::Continue(planned) = engine::plan(&ctx, &action).await.expect("plan") else { panic!("a change is planned") };
+        // Someone else edits the config after the plan was made (no digest: it just writes).
+        let guest = planned.1.target.clone().expect("target");
+        let other = Mutation::SetConfig {
+            guest: guest.clone(),
+            set: vec![("name".into(), "web-renamed".into())],
+            delete: Vec::new(),
+            digest: None,
+        };
+        sim.execute(&other).await.expect("the other edit");
+        let e = engine::apply(&ctx, &action, planned, &Deadline::after(ctx.timeout)).await.expect_err("refused by PVE");
+        assert_eq!(e.exit_code(), 6, "{e}");
+        assert!(e.to_string().contains("detected modified configuration"), "{e}");
+        let config = sim.guest_config(&guest).await.expect("config");
+        assert_eq!((config.get("cores"), config.get("name")), (Some("2"), Some("web-renamed")), "nothing overwritten");
+    }
+
     #[test]
     fn the_tier_follows_the_keys() {
         let p = |kv: &[(&str, &str)]| kv.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();

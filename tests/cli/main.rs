@@ -8,6 +8,7 @@ mod actions;
 mod audit;
 mod deadline;
 mod local;
+mod ops;
 mod policy;
 mod roundtrip;
 mod sim;
