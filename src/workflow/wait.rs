@@ -108,6 +108,20 @@ impl Progress {
     }
 }
 
+/// A progress line's text: the newest task-log line, led by its percentage when it is a
+/// restore, backup or disk-copy progress line (`42% progress 42% (read ...)`).
+pub(crate) fn progress_text(line: &str) -> String {
+    let fraction = crate::model::restore_progress(line)
+        .map(|p| p.fraction)
+        .or_else(|| crate::model::backup_progress(line))
+        .or_else(|| crate::model::copy_progress(line).map(|p| p.fraction));
+    let line = crate::model::escape_control(line);
+    match fraction {
+        Some(f) => format!("{:>3.0}% {line}", f * 100.0),
+        None => line.into_owned(),
+    }
+}
+
 /// Polls a task until it stops or the deadline passes.
 ///
 /// # Errors
@@ -125,7 +139,7 @@ pub async fn wait_task(b: &dyn Backend, upid: &Upid, deadline: &Deadline, progre
             let lines: Vec<_> = b.task_log(upid, seen, 500).await.unwrap_or_default().into_iter().filter(|l| l.n > seen).collect();
             seen = lines.last().map_or(seen, |l| l.n);
             if let Some(last) = lines.iter().rev().find(|l| !l.t.trim().is_empty()) {
-                progress.update(&last.t);
+                progress.update(&progress_text(&last.t));
             } else {
                 progress.update("");
             }
@@ -191,5 +205,21 @@ pub async fn follow_log(
             return Err(deadline.timeout(format!("task {upid}"), Some(upid)));
         }
         backoff.sleep(deadline).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::progress_text;
+
+    #[test]
+    fn progress_lines_lead_with_their_percentage() {
+        // A VMA restore line (reference/samples/qmrestore-log/1.txt).
+        assert_eq!(
+            progress_text("progress 42% (read 13529776128 bytes, duration 64 sec)"),
+            " 42% progress 42% (read 13529776128 bytes, duration 64 sec)"
+        );
+        assert_eq!(progress_text("rescan volumes..."), "rescan volumes...");
+        assert_eq!(progress_text("a\u{1b}[2Jb"), "a\\u{1b}[2Jb", "a log line cannot move the cursor");
     }
 }
