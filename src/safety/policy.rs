@@ -246,7 +246,7 @@ pub fn decide(rules: &PolicyRules, m: &Mutation, facts: &Facts) -> Verdict {
     }
     if tier == Tier::Destructive {
         if let Some(g) = &guest {
-            if let Some(reason) = protected(rules, g, facts) {
+            if let Some(reason) = protected(rules, g, facts, clears_protection(m)) {
                 return Verdict::Refuse(format!("{what} is destructive and guest {} {reason}; nothing was sent", g.vmid));
             }
         }
@@ -254,9 +254,23 @@ pub fn decide(rules: &PolicyRules, m: &Mutation, facts: &Facts) -> Verdict {
     if tier.is_gated() { Verdict::Confirm } else { Verdict::Allow }
 }
 
-fn protected(rules: &PolicyRules, g: &GuestRef, facts: &Facts) -> Option<String> {
-    if facts.protection == Some(true) {
-        return Some("has PVE's protection flag set (clear `protection` first)".into());
+/// Whether `m` only clears PVE's protection flag (`guest set <vmid> --protection 0`): the
+/// documented way out of the protection rule, so the rule does not refuse it (it stays
+/// destructive: consent is still needed, and config rules still apply).
+fn clears_protection(m: &Mutation) -> bool {
+    match m {
+        Mutation::SetConfig { set, delete, .. } => {
+            (!set.is_empty() || !delete.is_empty())
+                && set.iter().all(|(k, v)| k == "protection" && !crate::model::loose::truthy(v))
+                && delete.iter().all(|k| k == "protection")
+        }
+        _ => false,
+    }
+}
+
+fn protected(rules: &PolicyRules, g: &GuestRef, facts: &Facts, clearing_the_flag: bool) -> Option<String> {
+    if facts.protection == Some(true) && !clearing_the_flag {
+        return Some("has PVE's protection flag set (clear it first: `pvectl guest set <vmid> --protection 0 --yes`)".into());
     }
     if let Some(r) = rules.protected_vmids.iter().find(|r| r.contains(g.vmid)) {
         return Some(format!("is protected by policy (protected_vmids {r})"));
@@ -318,6 +332,41 @@ mod tests {
         assert_eq!(decide(&rules, &power(101, PowerAction::Start), &protected_facts()), Verdict::Allow, "start is not destructive");
         assert_eq!(decide(&rules, &power(101, PowerAction::Shutdown), &protected_facts()), Verdict::Confirm);
         assert_eq!(decide(&rules, &power(101, PowerAction::Stop), &Facts::default()), Verdict::Confirm);
+    }
+
+    #[test]
+    fn clearing_the_protection_flag_is_the_way_out_of_the_rule() {
+        let g = guest(101);
+        let set = |kv: &[(&str, &str)]| Mutation::SetConfig {
+            guest: g.clone(),
+            set: kv.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            delete: Vec::new(),
+            digest: None,
+        };
+        let rules = PolicyRules::default();
+        assert_eq!(decide(&rules, &set(&[("protection", "0")]), &protected_facts()), Verdict::Confirm);
+        assert!(matches!(decide(&rules, &set(&[("protection", "0"), ("memory", "1")]), &protected_facts()), Verdict::Refuse(_)));
+        assert!(matches!(decide(&rules, &set(&[("memory", "1")]), &protected_facts()), Verdict::Refuse(_)));
+        let by_config = PolicyRules { protected_vmids: vec![VmidRange { first: 101, last: 101 }], ..PolicyRules::default() };
+        assert!(
+            matches!(decide(&by_config, &set(&[("protection", "0")]), &Facts::default()), Verdict::Refuse(_)),
+            "config rules still apply"
+        );
+    }
+
+    #[test]
+    fn a_protected_backup_is_deleted_only_with_force() {
+        let del = |force| Mutation::BackupDelete {
+            node: "pve1".parse().expect("node"),
+            storage: "nas".parse().expect("storage"),
+            volid: "nas:backup/vzdump-qemu-100-2025_12_30-00_00_00.vma.zst".into(),
+            force,
+        };
+        let protected = Facts { backup_protected: Some(true), ..Facts::default() };
+        let rules = PolicyRules::default();
+        assert!(matches!(decide(&rules, &del(false), &protected), Verdict::Refuse(r) if r.contains("--force")));
+        assert_eq!(decide(&rules, &del(true), &protected), Verdict::Confirm);
+        assert_eq!(decide(&rules, &del(false), &Facts { backup_protected: Some(false), ..Facts::default() }), Verdict::Confirm);
     }
 
     #[test]
