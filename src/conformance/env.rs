@@ -12,6 +12,7 @@ use crate::model::{GuestKind, NodeName, Vmid};
 /// What a backend can express; cases branch on these, and a case a backend cannot express
 /// at all is left out of its test list (see [`super::check_listed`]).
 #[derive(Debug, Clone)]
+#[expect(clippy::struct_excessive_bools, reason = "independent capabilities, each one a case branches on or needs")]
 pub struct Caps {
     /// Cluster-wide API reads (tasks, storage, nodes' status): false for `--tools qm-pct`.
     pub cluster_api: bool,

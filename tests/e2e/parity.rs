@@ -148,7 +148,6 @@ fn bad_token_exits_4_and_403_names_path_and_privilege_without_leaking_secrets() 
 /// Replaces, besides what [`normalise`] does, what a backup's clock gives it: the timestamp in
 /// an archive's name (`vzdump-qemu-103-2026_05_09-15_43_57.vma`), its `ctime`, and durations.
 fn normalise_backup(v: &mut Value) {
-    let stamp = regex::Regex::new(r"\d{4}_\d{2}_\d{2}-\d{2}_\d{2}_\d{2}").expect("regex");
     fn walk(v: &mut Value, stamp: &regex::Regex) {
         match v {
             Value::String(s) => *s = stamp.replace_all(s, "STAMP").into_owned(),
@@ -165,6 +164,7 @@ fn normalise_backup(v: &mut Value) {
             _ => {}
         }
     }
+    let stamp = regex::Regex::new(r"\d{4}_\d{2}_\d{2}-\d{2}_\d{2}_\d{2}").expect("regex");
     normalise(v);
     walk(v, &stamp);
 }

@@ -103,7 +103,7 @@ impl Sim {
         copy.snapshots.clear();
         copy.parent = None;
         copy.lock = None;
-        copy.status = "stopped".to_owned();
+        "stopped".clone_into(&mut copy.status);
         copy.qmpstatus = None;
         state.volumes.retain(|v| v.volid != volid);
         state.volumes.push(SimVolume {
