@@ -2,6 +2,7 @@
 //! rules, no audit log, no terminal), and the backend's own `execute` followed to the task's
 //! end.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,7 @@ use crate::backend::{Backend, Mutation, PowerAction, Started};
 use crate::error::Result;
 use crate::model::{ExitStatus, GuestRef, Upid, Vmid};
 use crate::safety::{Asker, AuditLog, Gate, Guarded, PolicyRules};
-use crate::workflow::{Action, Ctx, Outcome, Power, PowerOptions, engine};
+use crate::workflow::{Action, Ctx, Deadline, Outcome, Plan, Power, PowerOptions, engine};
 
 /// Deadline of one engine run or one followed task: far above the simulator's task time.
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -77,4 +78,23 @@ pub(crate) async fn follow(b: &dyn Backend, upid: &Upid) -> ExitStatus {
         assert!(Instant::now() < deadline, "task {upid} did not end");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Runs `action` as `pvectl` does with `--yes`, in its two halves: [`engine::plan`], then
+/// `between` (seeing the plan; e.g. someone else's edit), then [`engine::apply`] of that plan.
+///
+/// # Panics
+/// When the plan is refused or has nothing to do.
+pub(crate) async fn plan_then_apply(b: &Arc<dyn Backend>, action: &dyn Action, between: impl FnOnce(&Plan)) -> (Plan, Result<Outcome>) {
+    let guarded = Guarded::new(Arc::clone(b), PolicyRules::default(), AuditLog::disabled());
+    let gate = Gate { yes: true, dry_run: false, asker: Asker::None };
+    let ctx = Ctx { backend: &guarded, gate, timeout: DEADLINE, wait: true, progress: false, show_plan: &|_| {} };
+    let (plan, draft) = match engine::plan(&ctx, action).await {
+        Ok(ControlFlow::Continue(p)) => p,
+        Ok(ControlFlow::Break(r)) => panic!("expected changes to plan, got nothing to do: {r:?}"),
+        Err(e) => panic!("expected a plan, got {e}"),
+    };
+    between(&plan);
+    let shown = plan.clone();
+    (shown, engine::apply(&ctx, action, (plan, draft), &Deadline::after(DEADLINE)).await)
 }

@@ -5,13 +5,14 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use crate::backend::Backend;
-use crate::backend::sim::{Denied, FaultOutcome, GuestSeed, SimGuest, SimTask, SimTransport, TaskFault};
+use crate::backend::sim::{Denied, FaultOutcome, GuestSeed, SimGuest, SimTask, SimTransport, SimVolume, TaskFault};
+use crate::backend::{Backend, Method};
 use crate::model::{GuestKind, NodeName, Vmid};
 
 /// What a backend can express; cases branch on these, and a case a backend cannot express
 /// at all is left out of its test list (see [`super::check_listed`]).
 #[derive(Debug, Clone)]
+#[expect(clippy::struct_excessive_bools, reason = "independent capabilities, each one a case branches on or needs")]
 pub struct Caps {
     /// Cluster-wide API reads (tasks, storage, nodes' status): false for `--tools qm-pct`.
     pub cluster_api: bool,
@@ -22,17 +23,24 @@ pub struct Caps {
     /// The caller has an identity whose privileges PVE checks (an API token; the simulator's
     /// `pvesh` honours denied privileges too): false for qm-pct.
     pub permissions: bool,
+    /// The typed reads over [`Backend::raw`] (`InventoryExt`: backups, pending changes, the
+    /// next free vmid, storage content), and so every action that finds its backup by listing
+    /// storage content (restore, backup delete): false for qm-pct, whose `raw` is unsupported.
+    pub inventory: bool,
+    /// Config reads carry PVE's `digest`, so `guest set` can make PVE refuse a change after
+    /// someone else's edit: false for qm-pct (`qm|pct config` print no digest).
+    pub config_digest: bool,
 }
 
 impl Caps {
     /// Everything: the in-process simulator, `pvesh` (local or over SSH), REST.
     pub fn api() -> Self {
-        Self { cluster_api: true, node: None, upids: true, permissions: true }
+        Self { cluster_api: true, node: None, upids: true, permissions: true, inventory: true, config_digest: true }
     }
 
     /// `--tools qm-pct` on `node`: one node's guests, no cluster API, no UPIDs, root.
     pub fn qm_pct(node: &NodeName) -> Self {
-        Self { cluster_api: false, node: Some(node.clone()), upids: false, permissions: false }
+        Self { cluster_api: false, node: Some(node.clone()), upids: false, permissions: false, inventory: false, config_digest: false }
     }
 }
 
@@ -105,6 +113,36 @@ impl CaseEnv {
         vmid
     }
 
+    /// Seeds a backup of the seeded guest `vmid` on `storage` ([`Sim::seed_backup`]); returns
+    /// its volid.
+    ///
+    /// [`Sim::seed_backup`]: crate::backend::sim::Sim::seed_backup
+    pub fn seed_backup(&self, vmid: Vmid, storage: &str, protected: bool) -> String {
+        self.with(|sim| sim.seed_backup(vmid.get(), storage, protected))
+    }
+
+    /// The backups the simulator holds of guest `vmid` (not through the backend under test).
+    pub fn backups(&self, vmid: Vmid) -> Vec<SimVolume> {
+        self.with(|sim| sim.state().volumes.iter().filter(|v| v.content == "backup" && v.vmid == Some(vmid.get())).cloned().collect())
+    }
+
+    /// Changes guest `vmid`'s config behind the backend's back, as another admin would
+    /// (`PUT .../config` on the simulator itself): its digest changes.
+    ///
+    /// # Panics
+    /// When the simulator refuses.
+    pub fn edit_config(&self, vmid: Vmid, key: &str, value: &str) {
+        let g = self.guest(vmid);
+        let path = format!("/nodes/{}/{}/{vmid}/config", g.node, g.kind);
+        let params = vec![(key.to_owned(), value.to_owned())];
+        self.with(|sim| sim.handle(Method::Put, &path, &params)).unwrap_or_else(|e| panic!("edit {path}: {e:?}"));
+    }
+
+    /// The guest as the simulator holds it, if there is one.
+    pub fn find_guest(&self, vmid: Vmid) -> Option<SimGuest> {
+        self.with(|sim| sim.state().guest(vmid.get()).cloned())
+    }
+
     /// Makes every `action` task of guest `vmid` fail with `message`.
     pub fn fail_tasks(&self, vmid: Vmid, action: &str, message: &str) {
         let fault = TaskFault {
@@ -127,7 +165,7 @@ impl CaseEnv {
     /// # Panics
     /// When there is no such guest.
     pub fn guest(&self, vmid: Vmid) -> SimGuest {
-        self.with(|sim| sim.state().guest(vmid.get()).cloned()).unwrap_or_else(|| panic!("guest {vmid} is in the simulator"))
+        self.find_guest(vmid).unwrap_or_else(|| panic!("guest {vmid} is in the simulator"))
     }
 
     /// The tasks the simulator ran for guest `vmid`: none means nothing was sent for it.

@@ -21,8 +21,11 @@
 
 #![expect(clippy::missing_panics_doc, reason = "a case reports a broken contract by panicking, as a test does")]
 
+mod backups;
+mod config;
 mod drive;
 mod env;
+mod provision;
 mod reads;
 mod refusals;
 mod reports;
@@ -31,7 +34,16 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub use backups::{
+    backup_create_reports_each_guest, backup_create_with_failed_guest_exits_7, backup_delete_of_protected_backup_needs_force,
+    restore_onto_existing_vmid_exits_6, restore_to_new_vmid_starts_it,
+};
+pub use config::{set_config_after_concurrent_edit_exits_6, set_config_passes_the_digest, unlock_clears_a_lock_and_is_a_noop_without};
 pub use env::{Caps, CaseEnv, Fixture};
+pub use provision::{
+    clone_of_template_makes_unlocked_guest, create_lxc_and_qemu_keep_the_password_secret, delete_guest_protected_running_and_stopped,
+    linked_clone_of_non_template_exits_6, template_refuses_running_and_converts_stopped,
+};
 pub use reads::{
     cluster_reads, execute_stop_and_start, lists_seeded_guests, reads_one_guest, task_reads, unknown_guest_is_not_found,
     unknown_task_is_not_found,
@@ -73,6 +85,14 @@ fn with_permissions(c: &Caps) -> bool {
     c.permissions
 }
 
+fn with_inventory(c: &Caps) -> bool {
+    c.inventory
+}
+
+fn with_config_digest(c: &Caps) -> bool {
+    c.config_digest
+}
+
 macro_rules! case {
     ($name:ident, $vmids:expr, $applies:expr) => {
         Case { name: stringify!($name), vmids: $vmids, applies: $applies, run: |b, e| Box::pin($name(b, e)) }
@@ -98,6 +118,19 @@ pub const CASES: &[Case] = &[
     case!(locked_guest_exits_6, 73_300, always),
     case!(failed_task_exits_7, 73_400, always),
     case!(permission_denied_exits_4, 73_500, with_permissions),
+    case!(backup_create_reports_each_guest, 74_000, always),
+    case!(backup_create_with_failed_guest_exits_7, 74_100, always),
+    case!(restore_to_new_vmid_starts_it, 74_200, with_inventory),
+    case!(restore_onto_existing_vmid_exits_6, 74_300, with_inventory),
+    case!(backup_delete_of_protected_backup_needs_force, 74_400, with_inventory),
+    case!(clone_of_template_makes_unlocked_guest, 75_000, always),
+    case!(linked_clone_of_non_template_exits_6, 75_100, always),
+    case!(template_refuses_running_and_converts_stopped, 75_200, always),
+    case!(delete_guest_protected_running_and_stopped, 75_300, always),
+    case!(create_lxc_and_qemu_keep_the_password_secret, 75_400, always),
+    case!(set_config_passes_the_digest, 76_000, always),
+    case!(set_config_after_concurrent_edit_exits_6, 76_100, with_config_digest),
+    case!(unlock_clears_a_lock_and_is_a_noop_without, 76_200, always),
 ];
 
 /// Checks a backend's test list against its capabilities: every case that applies is listed,

@@ -49,7 +49,7 @@ impl Action for BackupCreate {
     }
 
     /// Finds every guest (one listing), groups them by node, and checks the storage holds
-    /// backups on each of those nodes.
+    /// backups on each of those nodes (where the backend can list storages).
     async fn prepare(&self, b: &ReadOnly<'_>) -> Result<Prepared> {
         if self.vmids.is_empty() && !self.all {
             return Err(Error::Usage("name the guests to back up, or pass --all".into()));
@@ -75,7 +75,12 @@ impl Action for BackupCreate {
         let mut warnings = Vec::new();
         if let Some(storage) = self.storage() {
             for node in by_node.keys() {
-                let storages = b.storages(Some(node)).await?;
+                // `--tools qm-pct` cannot list storages: `vzdump` itself then refuses a
+                // storage that is missing or holds no backups, before its task starts.
+                let storages = match b.storages(Some(node)).await {
+                    Err(Error::Unsupported { .. }) => break,
+                    other => other?,
+                };
                 let ok = storages.iter().any(|s| s.storage == storage && s.content.iter().any(|c| c == "backup"));
                 if !ok {
                     return Err(Error::NotFound(format!("storage {storage} does not hold backups on node {node}")));

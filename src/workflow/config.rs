@@ -114,6 +114,13 @@ impl Action for SetConfig {
         }
         let m = Mutation::SetConfig { guest: guest.clone(), set, delete, digest: config.digest.clone() };
         let mut d = Draft::new(Some(guest), Some(before), vec![m]);
+        if config.digest.is_none() {
+            // `qm|pct config` print no digest (FORMATS.md §1.3): nothing to pass.
+            d.warnings.push(format!(
+                "the config of guest {} was read without its digest: an edit made by someone else before this one is sent would be overwritten",
+                self.vmid
+            ));
+        }
         d.details = Some(json!({"changes": changes, "digest": config.digest}));
         Ok(Prepared::Changes(Box::new(d)))
     }

@@ -144,3 +144,78 @@ fn bad_token_exits_4_and_403_names_path_and_privilege_without_leaking_secrets() 
         assert!(!seen.contains(secret), "secret leaked");
     }
 }
+
+/// Replaces, besides what [`normalise`] does, what a backup's clock gives it: the timestamp in
+/// an archive's name (`vzdump-qemu-103-2026_05_09-15_43_57.vma`), its `ctime`, and durations.
+fn normalise_backup(v: &mut Value) {
+    fn walk(v: &mut Value, stamp: &regex::Regex) {
+        match v {
+            Value::String(s) => *s = stamp.replace_all(s, "STAMP").into_owned(),
+            Value::Object(m) => {
+                for (k, x) in m.iter_mut() {
+                    if matches!(k.as_str(), "ctime" | "duration") && !x.is_null() {
+                        *x = Value::from("time");
+                    } else {
+                        walk(x, stamp);
+                    }
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(|x| walk(x, stamp)),
+            _ => {}
+        }
+    }
+    let stamp = regex::Regex::new(r"\d{4}_\d{2}_\d{2}-\d{2}_\d{2}_\d{2}").expect("regex");
+    normalise(v);
+    walk(v, &stamp);
+}
+
+/// Back up a guest, restore it to a new vmid, clone it, set metadata on the clone, delete the
+/// clone: the same `-o json` over pvesh through the real sshd and over REST, from the same
+/// fresh state. Each side restores the archive its own backup made.
+#[test]
+fn backup_restore_clone_set_delete_give_identical_json_over_rest_and_pvesh() {
+    let ssh_tools = SimTools::new();
+    let sshd = sshd_for(&ssh_tools, &[]);
+    let rt = runtime_dir();
+    let rest_dir = tempfile::tempdir().expect("temp dir");
+    let server = SimServer::start(&rest_dir.path().join("state.json"), &rest_dir.path().join("calls.log"));
+    let (token_id, secret_file) = SimServer::root_token(rest_dir.path());
+    let ssh = |args: &[&str]| {
+        over_ssh(&sshd.ssh_target(), &sshd.config_path(), &rt).env("PVECTL_AUDIT_LOG", "off").args(args).args(["-o", "json"]).run()
+    };
+    let rest = |args: &[&str]| {
+        Pvectl::new()
+            .env("PVECTL_AUDIT_LOG", "off")
+            .args(["-t", &server.url, "--fingerprint", &server.fingerprint, "--token-id", &token_id, "--token-secret-file"])
+            .arg_path(&secret_file)
+            .args(args)
+            .args(["-o", "json"])
+            .run()
+    };
+    // Runs one step on both sides (each with its own arguments) and compares; returns both JSONs.
+    let step = |a_args: &[&str], b_args: &[&str]| {
+        let (a, b) = (ssh(a_args), rest(b_args));
+        assert_eq!((a.code, b.code), (0, 0), "{a_args:?}\nssh: {}\nrest: {}", a.stderr, b.stderr);
+        let (ja, jb) = (a.json(), b.json());
+        let (mut na, mut nb) = (ja.clone(), jb.clone());
+        normalise_backup(&mut na);
+        normalise_backup(&mut nb);
+        assert_eq!(na, nb, "{a_args:?}: same JSON over ssh/pvesh and REST");
+        (ja, jb)
+    };
+    let both = |args: &[&str]| step(args, args);
+    let volid = |j: &Value| j["details"]["guests"][0]["volid"].as_str().expect("the archive's volid").to_owned();
+
+    let (ja, jb) = both(&["backup", "create", "103", "--storage", "local"]);
+    assert_eq!(ja["details"]["guests"][0]["status"], "ok", "{ja}");
+    let (va, vb) = (volid(&ja), volid(&jb));
+    let (ja, _) = step(&["backup", "restore", &va, "--vmid", "4100", "--start"], &["backup", "restore", &vb, "--vmid", "4100", "--start"]);
+    assert_eq!(ja["after"]["status"], "running", "{ja}");
+    both(&["guest", "clone", "103", "4101", "--name", "parity-clone"]);
+    let (ja, _) = both(&["guest", "set", "4101", "--description", "parity: \"quoted\"; $(not run)", "--tags", "parity"]);
+    assert_eq!(ja["changed"], true, "{ja}");
+    let (ja, _) = both(&["guest", "delete", "4101", "--yes"]);
+    assert_eq!(ja["after"]["status"], "deleted", "{ja}");
+    both(&["guest", "status", "4100"]);
+    both(&["backup", "list", "--vmid", "103"]);
+}

@@ -38,5 +38,11 @@ mod rest {
         shutdown_and_stop_report_with_consent, snapshot_create_and_delete_report,
         gated_action_without_consent_exits_3, dry_run_sends_nothing, protected_guest_exits_10,
         locked_guest_exits_6, failed_task_exits_7, permission_denied_exits_4,
+        backup_create_reports_each_guest, backup_create_with_failed_guest_exits_7, restore_to_new_vmid_starts_it,
+        restore_onto_existing_vmid_exits_6, backup_delete_of_protected_backup_needs_force,
+        clone_of_template_makes_unlocked_guest, linked_clone_of_non_template_exits_6,
+        template_refuses_running_and_converts_stopped, delete_guest_protected_running_and_stopped,
+        create_lxc_and_qemu_keep_the_password_secret, set_config_passes_the_digest,
+        set_config_after_concurrent_edit_exits_6, unlock_clears_a_lock_and_is_a_noop_without,
     ]);
 }

@@ -71,6 +71,12 @@ pub(crate) const BACKUP_ROUTES: &[Route] = &[
     Route { method: Method::Get, pattern: "/nodes/{node}/storage/{storage}/content", params: &["content", "vmid"], handler: content },
     Route { method: Method::Get, pattern: "/nodes/{node}/storage/{storage}/content/{volume*}", params: &[], handler: volume_info },
     Route {
+        method: Method::Put,
+        pattern: "/nodes/{node}/storage/{storage}/content/{volume*}",
+        params: &["notes", "protected"],
+        handler: volume_update,
+    },
+    Route {
         method: Method::Delete,
         pattern: "/nodes/{node}/storage/{storage}/content/{volume*}",
         params: &["delay"],
@@ -429,6 +435,46 @@ fn volume_info(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
     }
     m.insert("protected".into(), flag(v.protected));
     Ok(Value::Object(m))
+}
+
+/// `PUT /nodes/{node}/storage/{storage}/content/{volume}` (pve-storage `updateattributes`):
+/// sets a backup's `notes` and `protected` flag, answers `null`. Access as for deleting it
+/// (`check_volume_access`: `Datastore.AllocateSpace` on the storage and `VM.Backup` on its
+/// guest). Only backups carry these attributes; the refusal for another volume
+/// (`only backups support attribute '<a>'`) is not taken from PVE (no source text found in
+/// time), nor is a missing volume failing as its size read does.
+fn volume_update(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
+    let node = req.var("node").to_owned();
+    let storage_id = req.var("storage").to_owned();
+    let volid = real_volid(&storage_id, req.var("volume"))?;
+    let protected = req.bool_param("protected")?;
+    let notes = req.param("notes").map(str::to_owned);
+    let st = sim.state();
+    storage_on(st, &storage_id, &node)?;
+    let v = st
+        .volumes
+        .iter()
+        .find(|v| v.volid == volid && visible(v, &node))
+        .cloned()
+        .ok_or_else(|| SimError::die(format!("volume_size_info on '{volid}' failed - no format")))?;
+    sim.check_perm(&format!("/storage/{storage_id}"), "Datastore.AllocateSpace")?;
+    if let Some(id) = v.vmid {
+        sim.check_perm(&format!("/vms/{id}"), "VM.Backup")?;
+    }
+    if v.content != "backup" {
+        let attr = if notes.is_some() { "notes" } else { "protected" };
+        return Err(SimError::die(format!("only backups support attribute '{attr}'")));
+    }
+    let st = sim.state_mut();
+    for x in st.volumes.iter_mut().filter(|x| x.volid == volid && visible(x, &node)) {
+        if let Some(p) = protected {
+            x.protected = p;
+        }
+        if let Some(n) = &notes {
+            x.notes = (!n.is_empty()).then(|| n.clone());
+        }
+    }
+    Ok(Value::Null)
 }
 
 /// `DELETE /nodes/{node}/storage/{storage}/content/{volume}`: an `imgdel` task

@@ -2,9 +2,11 @@
 //! it depends on (vmid, kind, node, run state, protection, lock) and gets a plausible guest
 //! with them, instead of relying on the demo cluster's particular guests. The `pve-sim` state
 //! file is seeded the same way under its lock (`SimTransport::from_file(..).with_sim(..)`).
+//! A backup of a seeded guest ([`Sim::seed_backup`]) is seeded the same way.
 
 use super::core::Sim;
-use super::seed::{lxc, node, qemu};
+use super::seed::{NOW, lxc, node, qemu};
+use super::state::SimVolume;
 use crate::model::GuestKind;
 
 /// The facts of a guest to seed; everything else (config, sizes, figures) is filled in by the
@@ -23,12 +25,14 @@ pub struct GuestSeed {
     pub protection: bool,
     /// A config lock (`backup`, `snapshot`, ...).
     pub lock: Option<String>,
+    /// PVE's template flag (a stopped guest whose disks are base images).
+    pub template: bool,
 }
 
 impl GuestSeed {
     /// A stopped, unprotected, unlocked guest.
     pub fn new(vmid: u32, kind: GuestKind, node: &str) -> Self {
-        Self { vmid, kind, node: node.to_owned(), running: false, protection: false, lock: None }
+        Self { vmid, kind, node: node.to_owned(), running: false, protection: false, lock: None, template: false }
     }
 
     /// The same guest, running.
@@ -51,13 +55,20 @@ impl GuestSeed {
         self.lock = Some(lock.to_owned());
         self
     }
+
+    /// The same guest as a template.
+    #[must_use]
+    pub fn template(mut self) -> Self {
+        self.template = true;
+        self
+    }
 }
 
 impl Sim {
     /// Adds the guest `seed` describes, replacing one with the same vmid, and its node when the
     /// cluster has none of that name. Its name is `vm<vmid>` (qemu) or `ct<vmid>` (lxc).
     pub fn seed_guest(&mut self, seed: &GuestSeed) {
-        let GuestSeed { vmid, kind, node: on, running, protection, lock } = seed;
+        let GuestSeed { vmid, kind, node: on, running, protection, lock, template } = seed;
         let state = self.state_mut();
         if state.node(on).is_none() {
             let ip = format!("192.0.2.{}", 100 + state.nodes.len());
@@ -69,9 +80,47 @@ impl Sim {
         };
         g.protection = *protection;
         g.lock.clone_from(lock);
+        g.template = *template;
         state.guests.retain(|x| x.vmid != *vmid);
         state.guests.push(g);
         state.sort_guests();
+    }
+
+    /// Adds a backup of guest `vmid` as it is now to `storage`, made at the demo's fixed time
+    /// (`vzdump-<kind>-<vmid>-2026_01_01-00_00_00.<vma|tar>.zst`), `protected` as asked; on a
+    /// storage that is not shared, the copy of the guest's node. Returns its volid.
+    ///
+    /// # Panics
+    /// When there is no such guest or storage.
+    pub fn seed_backup(&mut self, vmid: u32, storage: &str, protected: bool) -> String {
+        let state = self.state_mut();
+        let g = state.guest(vmid).unwrap_or_else(|| panic!("seed guest {vmid} before its backup")).clone();
+        let shared = state.storages.iter().find(|s| s.id == storage).unwrap_or_else(|| panic!("no storage {storage}")).shared;
+        let stamp = crate::model::time::format_utc(NOW).replace('-', "_").replace(' ', "-").replace(':', "_");
+        let format = if g.kind == GuestKind::Qemu { "vma.zst" } else { "tar.zst" };
+        let volid = format!("{storage}:backup/vzdump-{}-{vmid}-{stamp}.{format}", g.kind.as_str());
+        let mut copy = g.clone();
+        copy.snapshots.clear();
+        copy.parent = None;
+        copy.lock = None;
+        "stopped".clone_into(&mut copy.status);
+        copy.qmpstatus = None;
+        state.volumes.retain(|v| v.volid != volid);
+        state.volumes.push(SimVolume {
+            volid: volid.clone(),
+            content: "backup".into(),
+            format: format.into(),
+            size: g.maxdisk / 9 + 4096,
+            ctime: NOW,
+            vmid: Some(vmid),
+            subtype: Some(g.kind.as_str().into()),
+            notes: None,
+            protected,
+            node: (!shared).then(|| g.node.clone()),
+            guest: Some(Box::new(copy)),
+        });
+        state.volumes.sort_by_key(|a| a.volid.to_lowercase());
+        volid
     }
 }
 
