@@ -54,6 +54,55 @@
 //! works as is; over REST `%3A`/`%2F` are decoded first, so the encoded form works too;
 //! pvesh does not decode, so give it the raw volid. `backup/vzdump-…` (no storage prefix)
 //! is taken as on `{storage}`.
+//!
+//! # Routes for migration, disks, the guest agent, container exec, pools and HA
+//!
+//! (`migrate.rs`, `disks.rs`, `agent.rs`, `lxc_exec.rs`, `pools.rs`, `ha.rs`; texts from
+//! qemu-server e6352be, pve-container 94f5585, pve-guest-common 4a8f6cb, pve-ha-manager
+//! b71218f, cited there.) Timestamps in migration logs are the task's start, UTC.
+//!
+//! | route | params | answer |
+//! | --- | --- | --- |
+//! | `GET /nodes/{node}/qemu/{vmid}/migrate` | `target` | `{running, allowed_nodes, not_allowed_nodes: {<node>: {unavailable_storages}}, local_disks: [{volid, size, drivename, cdrom, is_unused, is_attached, is_cloudinit, is_vmstate, is_tpmstate, replicate, shared: 0, referenced_in_snapshot?}], local_resources: [], mapped-resources: [], mapped-resource-info: {}, has-dbus-vmstate: 1, dependent-ha-resources?: []}` (a node lacking a storage the VM uses is not allowed; a volume on a non-shared storage is a local disk) |
+//! | `POST /nodes/{node}/qemu/{vmid}/migrate` | `target`, `online`, `with-local-disks`, `targetstorage`, `force`, `bwlimit`, `migration_network`, `migration_type`, `with-conntrack-state` | UPID `qmigrate:<vmid>` (HA-managed: `hamigrate:<vmid>`, log `Requesting HA migration for VM <id> to node <target>`); direct: 400 `target: target is local node.`, `no such cluster node '<n>'`, `VM is locked (<l>)`, `can't migrate running VM without --online`, `storage '<s>' is not available on node '<n>'`; in the task (`migration aborted`, guest stays): local disks of a running VM without `with-local-disks`, a local cdrom image, an offline target |
+//! | `POST /nodes/{node}/lxc/{vmid}/migrate` | `target`, `restart`, `online`, `timeout`, `target-storage`, `bwlimit` | UPID `vzmigrate:<vmid>` (HA: `hamigrate`); running without `restart`/`online`: direct `can't migrate running container without --online or --restart` |
+//! | `POST /cluster/ha/resources/{sid}/migrate` | `node` | `{sid, requested-node}`; the HA manager migrates after `ha_delay_ms` with a `qmigrate`/`vzmigrate` task whose log starts `task started by HA resource agent`; `resource '<sid>' is not HA managed` |
+//! | `GET /cluster/ha/resources` | `type` (`vm`/`ct`) | `[{sid: "vm:100", type: "vm", state, max_restart: 1, max_relocate: 1, digest}]` |
+//! | `GET /cluster/ha/status/current` | — | pve-ha-manager 5.2 (PVE 9.2): `quorum`, `master`, `fencing` (`armed (CRM watchdog active)`), `lrm:<node>` per node (`<node> (active, watchdog active, <localtime>)` / `(idle, watchdog standby, …)`), `service:<sid>` entries (`node`, `crm_state`, `state`, `request_state`, `status`, `max_restart`, `max_relocate`) |
+//! | `PUT /nodes/{node}/qemu/{vmid}/resize` | `disk`, `size` (`[+]N[KMGT]`), `skiplock`, `digest` | UPID `resize:<vmid>`; in the task: `shrinking disks is not supported`, `disk '<d>' does not exist`, `you can't resize a cdrom`; same size: no-op; the drive's `size=` changes; a `size` not matching PVE's regex: 400 `size: value does not match the regex pattern` |
+//! | `PUT /nodes/{node}/lxc/{vmid}/resize` | `disk` (`rootfs`, `mpN`), `size`, `digest` | UPID `resize:<vmid>`; in the task: `unable to shrink disk size`, `disk is already at specified size` |
+//! | `POST /nodes/{node}/qemu/{vmid}/move_disk` | `disk`, `storage`, `delete`, `format`, `bwlimit`, `digest` | UPID `qmmove:<vmid>`; log `create full clone of drive <d> (<volid>)`, running: `mirror-<d>: transferred …`, `all 'mirror' jobs are ready`, `mirror-<d>: Completing block job...`, `mirror-<d>: Completed successfully.`, `mirror-<d>: mirror-job finished`; the drive moves to `<storage>:<vmid>/vm-<vmid>-disk-N.<fmt>`; without `delete` the old volume becomes `unusedN` |
+//! | `POST /nodes/{node}/lxc/{vmid}/move_volume` | `volume`, `storage`, `delete`, `bwlimit`, `digest` | UPID `move_volume:<vmid>`; running: direct `cannot move volumes of a running container` |
+//! | `GET /nodes/{node}/qemu/{vmid}/agent/{network-get-interfaces,get-osinfo,info,get-fsinfo,get-time,get-users,get-host-name}`, `POST …/agent/ping`, `POST …/agent` (`command`) | — | `{"result": …}`; errors (HTTP 500): `No QEMU guest agent configured`, `VM <id> is not running`, `QEMU guest agent is not running` |
+//! | `POST /nodes/{node}/qemu/{vmid}/agent/exec` | `command` (repeated: one entry per argv item), `input-data` | `{"pid": N}` |
+//! | `GET /nodes/{node}/qemu/{vmid}/agent/exec-status` | `pid` | `{exited: 0}` or `{exited: 1, exitcode, out-data?, err-data?}` (decoded text) |
+//! | `GET /nodes/{node}/qemu/{vmid}/agent/file-read` | `file`, `count`, `decode` | `{content, bytes-read, truncated?}` |
+//! | `POST /nodes/{node}/qemu/{vmid}/agent/file-write` | `file`, `content`, `encode` | `null` |
+//! | `GET /nodes/{node}/lxc/{vmid}/interfaces` | — | `[{name, hwaddr, hardware-address, inet?, inet6?, ip-addresses: [{ip-address, ip-address-type: inet/inet6, prefix}]}]`; stopped: `null` |
+//! | `GET /pools` | `poolid`, `type` | `[{poolid, comment?}]`; with `poolid` a one-element array with `members` (guests as in `/cluster/resources`, then `storage/<node>/<id>` entries) |
+//! | `GET /pools/{poolid}` | `type` | `{comment?, members}` (legacy) |
+//! | `GET /nodes/{node}/storage/{storage}/content` | `content` (`iso`, `vztmpl`, `backup`, `images`, `rootdir`), `vmid` | also `iso` files and guests' disk volumes `{volid, content, format, size, ctime, vmid}` |
+//!
+//! Tools: `qm migrate <vmid> <target> [--online] [--with-local-disks] [--targetstorage s]`,
+//! `pct migrate <vmid> <target> [--restart]` (task log on stdout, exit 255 on failure);
+//! `qm disk resize|resize <vmid> <disk> <size>` and `pct resize <vmid> <disk> <size>` (print
+//! the storage's output only, exit 0 even on failure); `qm disk move|move-disk|move_disk
+//! <vmid> <disk> <storage> [--delete]`, `pct move-volume <vmid> <volume> <storage>`; `qm guest
+//! cmd <vmid> <command>` (the `result` as canonical pretty JSON, 3-space indent), `qm guest
+//! exec <vmid> [--timeout N] [--synchronous 0] -- <args...>` (exec-status JSON), `qm guest
+//! exec-status <vmid> <pid>`; `pct exec <vmid> -- <cmd...>` (the command's output and exit
+//! code), `pct push <vmid> <file> <dst>`, `pct pull <vmid> <src> <dst>` (silent, exit 0 even
+//! on failure; local files of the machine running pve-sim); `ha-manager status`,
+//! `ha-manager migrate <sid> <node>` (`crm-command migrate`).
+//!
+//! Guest exec runs a tiny deterministic shell: `echo ARGS...`, `true`, `false`, `hostname`,
+//! `sleep N`, `sh -c 'echo a; exit 3'` (`;`-separated `echo WORDS` / `exit N`), anything
+//! else exits 127 with `sh: 1: <prog>: not found`. Every argv (qemu agent exec and pct exec)
+//! is appended to the state's `agent_exec_log` as `{vmid, argv: [...]}`.
+//! Faults: `faults.agent_down: [vmid]` (agent configured but not running), task fault action
+//! `migrate` with message `migration aborted` (or any reason: the guest stays) or
+//! `migration problems` (the guest moves, the task fails), `faults.agent_exec_hang: [vmid]`
+//! (exec never exits).
 
 mod access;
 mod actions;
