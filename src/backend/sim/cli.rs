@@ -23,13 +23,13 @@ use super::{backup_tools, tools};
 use crate::backend::api::{Method, Params};
 use crate::model::GuestKind;
 
-const USAGE: &str = "usage: pve-sim <pvesh|qm|pct|vzdump|qmrestore|hostname> [ARGS...]\n\
+const USAGE: &str = "usage: pve-sim <pvesh|qm|pct|vzdump|qmrestore|ha-manager|hostname> [ARGS...]\n\
        pve-sim init <state.json>\n\
        pve-sim generate --guests N <state.json>\n\
        pve-sim resources --guests N\n\
        pve-sim serve --listen ADDR:PORT [--tls] [--state FILE]\n\
        pve-sim sleep SECONDS\n\
-   or invoke through a link named pvesh, qm, pct, vzdump, qmrestore or hostname\n";
+   or invoke through a link named pvesh, qm, pct, vzdump, qmrestore, ha-manager or hostname\n";
 
 /// Runs the process: reads argv and the environment, prints, returns the exit code.
 pub fn main_from_env() -> i32 {
@@ -49,12 +49,12 @@ fn tool_name(argv0: &str) -> &str {
 /// Runs one invocation with `argv` (`argv[0]` included) in `env`.
 pub fn run(argv: &[String], env: &SimEnv) -> Output {
     let argv0 = tool_name(argv.first().map_or("pve-sim", String::as_str));
-    let (command, rest) = if matches!(argv0, "pvesh" | "qm" | "pct" | "hostname" | "vzdump" | "qmrestore") {
+    let (command, rest) = if matches!(argv0, "pvesh" | "qm" | "pct" | "hostname" | "vzdump" | "qmrestore" | "ha-manager") {
         (argv0.to_owned(), argv.get(1..).unwrap_or_default())
     } else {
         (argv.get(1).cloned().unwrap_or_default(), argv.get(2..).unwrap_or_default())
     };
-    let logged: Vec<String> = if matches!(command.as_str(), "pvesh" | "qm" | "pct" | "hostname" | "vzdump" | "qmrestore") {
+    let logged: Vec<String> = if matches!(command.as_str(), "pvesh" | "qm" | "pct" | "hostname" | "vzdump" | "qmrestore" | "ha-manager") {
         std::iter::once(command.clone()).chain(rest.iter().cloned()).collect()
     } else {
         std::iter::once("pve-sim".to_owned()).chain(argv.iter().skip(1).cloned()).collect()
@@ -65,7 +65,7 @@ pub fn run(argv: &[String], env: &SimEnv) -> Output {
         }
     }
     match command.as_str() {
-        "pvesh" | "qm" | "pct" | "hostname" | "vzdump" | "qmrestore" => {
+        "pvesh" | "qm" | "pct" | "hostname" | "vzdump" | "qmrestore" | "ha-manager" => {
             if let Some(ms) = env.latency_ms {
                 std::thread::sleep(std::time::Duration::from_millis(ms));
             }
@@ -105,6 +105,7 @@ fn run_tool(env: &SimEnv, command: &str, rest: &[String]) -> Output {
         "pct" => tools::start(sim, GuestKind::Lxc, rest),
         "vzdump" => backup_tools::vzdump(sim, rest),
         "qmrestore" => backup_tools::qmrestore(sim, rest),
+        "ha-manager" => Step::Done(super::ha::tool(sim, rest)),
         _ => Step::Done(Output::ok(format!("{}\n", sim.local_node()))),
     };
     let fail = |e: String| Output::fail(format!("pve-sim: {e}\n"), 1);

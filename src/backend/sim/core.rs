@@ -234,7 +234,21 @@ impl Sim {
 
 /// The route for `(method, path)` in the read or the write table, with its path variables.
 fn find_route(method: Method, path: &str) -> Option<(&'static Route, Vec<(&'static str, String)>)> {
-    [ROUTES, WRITE_ROUTES, BACKUP_ROUTES, PROVISION_ROUTES, CONFIG_ROUTES].into_iter().find_map(|table| route::find(table, method, path))
+    [
+        ROUTES,
+        WRITE_ROUTES,
+        BACKUP_ROUTES,
+        PROVISION_ROUTES,
+        CONFIG_ROUTES,
+        super::migrate::MIGRATE_ROUTES,
+        super::disks::DISK_ROUTES,
+        super::agent::AGENT_ROUTES,
+        super::lxc_exec::LXC_ROUTES,
+        super::pools::POOL_ROUTES,
+        super::ha::HA_ROUTES,
+    ]
+    .into_iter()
+    .find_map(|table| route::find(table, method, path))
 }
 
 /// The `{kind}` of a request (the router only lets `qemu` and `lxc` through).

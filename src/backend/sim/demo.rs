@@ -94,8 +94,8 @@ pub fn demo_state() -> SimState {
         guests: vec![web, db, dns, build, app, proxy, agent, win, mon, ci, mail, tmpl],
         storages: vec![local, nas],
         pools: vec![
-            SimPool { poolid: "prod".into(), comment: Some("Production services".into()) },
-            SimPool { poolid: "lab".into(), comment: None },
+            SimPool { poolid: "prod".into(), comment: Some("Production services".into()), storage: vec!["nas".into()] },
+            SimPool { poolid: "lab".into(), comment: None, storage: Vec::new() },
         ],
         tasks: demo_tasks(),
         faults: super::faults::Faults::default(),
@@ -104,6 +104,7 @@ pub fn demo_state() -> SimState {
         tokens: demo_tokens(),
         volumes: Vec::new(),
         backup_jobs: vec![demo_job()],
+        ..SimState::default()
     };
     state.sort_guests();
     state.volumes = demo_volumes(&state);
@@ -274,7 +275,7 @@ pub fn generated_state(guests: usize) -> SimState {
             storage("local", "dir", &["backup", "iso", "vztmpl"], false, &refs, (94, 11)),
             storage("nas", "nfs", &["images", "rootdir", "backup"], true, &refs, (100 * 1024, 40 * 1024)),
         ],
-        pools: vec![SimPool { poolid: "bench".into(), comment: None }],
+        pools: vec![SimPool { poolid: "bench".into(), comment: None, storage: Vec::new() }],
         tasks,
         faults: super::faults::Faults::default(),
         settings: super::task_state::Settings::default(),
@@ -282,6 +283,7 @@ pub fn generated_state(guests: usize) -> SimState {
         tokens: demo_tokens(),
         volumes: Vec::new(),
         backup_jobs: Vec::new(),
+        ..SimState::default()
     }
 }
 

@@ -54,6 +54,12 @@ pub struct Faults {
     /// Tool hangs, tried in order for each invocation of the `pve-sim` tools.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hang: Vec<ToolHang>,
+    /// Guests whose agent is configured but not running (`QEMU guest agent is not running`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub agent_down: Vec<u32>,
+    /// Guests whose agent `exec` processes never exit.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub agent_exec_hang: Vec<u32>,
 }
 
 /// A tool that hangs when invoked for a matching API path (see the module docs).

@@ -106,6 +106,7 @@
 
 mod access;
 mod actions;
+mod agent;
 #[cfg(test)]
 mod backend_tests;
 mod backup_tools;
@@ -115,10 +116,16 @@ mod config;
 mod core;
 mod demo;
 mod digest;
+mod disks;
 mod error;
 mod faults;
 mod foreground;
+mod guest_exec;
+mod ha;
 mod hang;
+mod lxc_exec;
+mod migrate;
+mod pools;
 mod privileges;
 mod provision;
 #[cfg(test)]
@@ -142,6 +149,7 @@ mod statefile;
 mod task_state;
 pub mod text;
 mod tools;
+mod tools_ops;
 mod transport;
 mod worker;
 #[cfg(test)]
@@ -152,6 +160,7 @@ pub use core::Sim;
 pub use demo::{DEMO_TOKENS, demo_state, generated_state};
 pub use error::SimError;
 pub use faults::{Denied, FaultOutcome, Faults, TaskFault, ToolHang};
+pub use guest_exec::{AgentExec, ExecRecord, GuestFile};
 pub use pvesh_face::Output;
 pub use seed_guest::GuestSeed;
 pub use state::{SimGuest, SimNode, SimPool, SimSnapshot, SimState, SimStorage, SimVolume, StorageUsage, VersionInfo};

@@ -603,6 +603,7 @@ pub(crate) fn apply_failure(st: &mut SimState, effect: &Effect) {
     match effect {
         Effect::Provision { vmid, .. } => st.guests.retain(|g| g.vmid != *vmid),
         Effect::Vzdump { backups } => super::backups::apply_vzdump(st, backups.clone()),
+        Effect::Migrate { vmid, target, volumes, on_error: true } => super::migrate::apply_migrate(st, *vmid, target, volumes),
         _ => {}
     }
 }

@@ -48,6 +48,15 @@ pub struct SimState {
     /// `next-run` is computed when listed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub backup_jobs: Vec<serde_json::Map<String, serde_json::Value>>,
+    /// Every command a guest was asked to run (qemu agent `exec`, `pct exec`), in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub agent_exec_log: Vec<super::guest_exec::ExecRecord>,
+    /// Processes the guest agents started (`exec`), for `exec-status`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub agent_execs: Vec<super::guest_exec::AgentExec>,
+    /// Files inside guests (agent `file-write`, `pct push`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub guest_files: Vec<super::guest_exec::GuestFile>,
 }
 
 /// A file on a storage: a backup archive (`content` `backup`) or a container template
@@ -365,6 +374,9 @@ pub struct SimPool {
     pub poolid: String,
     /// Comment, when set.
     pub comment: Option<String>,
+    /// Storages that are members of the pool.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub storage: Vec<String>,
 }
 
 impl SimState {

@@ -162,6 +162,39 @@ pub enum Effect {
         /// `purge`.
         purge: bool,
     },
+    /// A migration: the guest moves to `target`, its volumes renamed per `volumes`.
+    Migrate {
+        /// The guest.
+        vmid: u32,
+        /// The target node.
+        target: String,
+        /// `(old volid, new volid)` of volumes copied to another storage.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        volumes: Vec<(String, String)>,
+        /// Applied even when the task fails (`migration problems`: the guest already moved).
+        #[serde(default)]
+        on_error: bool,
+    },
+    /// An HA migration request: the HA manager migrates after `ha_delay_ms`.
+    HaMigrate {
+        /// The guest.
+        vmid: u32,
+        /// The requested node.
+        target: String,
+    },
+    /// A disk's config value changes (resize: new `size=`; move: new volid, the old one
+    /// kept as `unusedN` unless deleted).
+    DiskChange {
+        /// The guest.
+        vmid: u32,
+        /// Config key (`scsi0`, `rootfs`, `mp0`).
+        disk: String,
+        /// The new config value.
+        value: String,
+        /// A volume to keep as the next free `unusedN`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unused: Option<String>,
+    },
     /// A storage volume goes.
     VolumeDelete {
         /// The volume id.
@@ -205,6 +238,9 @@ pub struct HaPending {
     pub due_ms: u64,
     /// `true` = start, `false` = stop.
     pub start: bool,
+    /// A migration to this node instead of a start/stop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrate_to: Option<String>,
 }
 
 /// Simulator settings.

@@ -138,6 +138,9 @@ pub(crate) fn start(sim: &mut Sim, kind: GuestKind, args: &[String]) -> Step {
     let Some(cmd) = args.first() else {
         return Step::Done(Output::fail(format!("ERROR: no command specified\n{usage}"), 255));
     };
+    if let Some(step) = super::tools_ops::start(sim, kind, args) {
+        return step;
+    }
     let Some((synopsis, wanted, flags, valued)) = spec(kind, cmd) else {
         return Step::Done(Output::fail(format!("ERROR: unknown command '{tool} {cmd}'\n{usage}"), 255));
     };

@@ -58,7 +58,7 @@ pub(crate) struct NewTask {
 /// A new UPID on `node` for `task_type`/`id` started at `at_ms` by `user`. The pid is
 /// unique within the state (tasks are never removed); `pstart` is the node's uptime in clock
 /// ticks (100 Hz) plus the pid, as a process started after boot would have.
-fn new_upid(st: &SimState, node: &str, task_type: &str, id: &str, at_ms: u64, user: &str) -> Result<Upid, SimError> {
+pub(crate) fn new_upid(st: &SimState, node: &str, task_type: &str, id: &str, at_ms: u64, user: &str) -> Result<Upid, SimError> {
     let node_name: NodeName = node.parse().map_err(|_| SimError::no_node(node))?;
     let pid = 0x0010_0000 + u32::try_from(st.tasks.len()).unwrap_or(0xFFFF);
     let uptime = st.node(node).map_or(0, |n| n.uptime);
@@ -191,7 +191,7 @@ fn apply_effect(st: &mut SimState, effect: Effect, end_ms: u64) {
             if let Some(g) = st.guest_mut(vmid) {
                 g.hastate = Some(if start { "started" } else { "stopped" }.to_owned());
             }
-            st.ha_pending.push(HaPending { vmid, due_ms: end_ms.saturating_add(ha_delay), start });
+            st.ha_pending.push(HaPending { vmid, due_ms: end_ms.saturating_add(ha_delay), start, migrate_to: None });
         }
         Effect::SnapshotCreate { vmid, snapshot } => {
             if let Some(g) = st.guest_mut(vmid) {
@@ -222,6 +222,11 @@ fn apply_effect(st: &mut SimState, effect: Effect, end_ms: u64) {
             }
         }
         Effect::Destroy { vmid, purge } => super::provision::apply_destroy(st, vmid, purge),
+        Effect::Migrate { vmid, target, volumes, .. } => super::migrate::apply_migrate(st, vmid, &target, &volumes),
+        Effect::HaMigrate { vmid, target } => {
+            st.ha_pending.push(HaPending { vmid, due_ms: end_ms.saturating_add(ha_delay), start: true, migrate_to: Some(target) });
+        }
+        Effect::DiskChange { vmid, disk, value, unused } => super::disks::apply_disk_change(st, vmid, &disk, value, unused),
     }
 }
 
@@ -229,6 +234,10 @@ fn apply_effect(st: &mut SimState, effect: Effect, end_ms: u64) {
 /// guest down in a task of its own, logged `task started by HA resource agent` (pve-common
 /// `fork_worker` for rpcenv type `ha`).
 fn ha_act(st: &mut SimState, h: &HaPending) {
+    if let Some(target) = &h.migrate_to {
+        super::ha::ha_migrate(st, h.vmid, target, h.due_ms);
+        return;
+    }
     let Some(g) = st.guest_mut(h.vmid) else { return };
     if h.start == g.is_running() {
         return;
