@@ -91,8 +91,8 @@ fn available(sim: &Sim, req: &Request<'_>) -> Result<SimGuest, SimError> {
 
 /// A read command (`.../agent/<cmd>` or `POST .../agent` with `command`): `{"result": ...}`.
 fn command(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
-    let cmd = match req.param("command") {
-        Some(c) => {
+    let cmd = if let Some(c) = req.param("command") {
+        {
             if !COMMANDS.contains(&c) {
                 return Err(SimError::param(
                     "command",
@@ -103,7 +103,8 @@ fn command(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
             }
             c.to_owned()
         }
-        None => {
+    } else {
+        {
             let c = req.var("cmd");
             if c != "ping" && !GET_COMMANDS.contains(&c) {
                 let path = format!("/nodes/{}/qemu/{}/agent/{c}", req.var("node"), req.var("vmid"));

@@ -145,6 +145,7 @@ fn resize(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
         Some(v) => {
             let old = size_of(v);
             let new = if grow { old + amount } else { amount };
+            #[expect(clippy::comparison_chain, reason = "the worker's order of checks")]
             if new < old {
                 error = Some(if qemu { "shrinking disks is not supported" } else { "unable to shrink disk size" }.to_owned());
             } else if new == old {
@@ -246,7 +247,7 @@ pub(crate) fn apply_disk_change(st: &mut SimState, vmid: u32, disk: &str, value:
         e.1 = value;
     }
     if let Some(old) = unused {
-        let n = (0..).find(|i| g.config_value(&format!("unused{i}")).is_none()).unwrap_or(0);
+        let n = (0..256).find(|i| g.config_value(&format!("unused{i}")).is_none()).unwrap_or(0);
         g.config.push((format!("unused{n}"), old));
     }
     let boot = if g.kind == GuestKind::Lxc { disk == "rootfs" } else { g.config_value("boot").is_some_and(|b| b.contains(disk)) };

@@ -72,7 +72,7 @@ pub(crate) fn exec(sim: &mut Sim, args: &[String]) -> Output {
         let skip = if first.contains('=') { 1 } else { 2 };
         rest = rest.get(skip..).unwrap_or_default();
     }
-    let argv: Vec<String> = rest.strip_prefix(&["--".to_owned()][..]).unwrap_or(rest).to_vec();
+    let command: Vec<String> = rest.strip_prefix(&["--".to_owned()][..]).unwrap_or(rest).to_vec();
     let g = match ct(sim, vmid) {
         Ok(g) => g,
         Err(o) => return o,
@@ -80,11 +80,11 @@ pub(crate) fn exec(sim: &mut Sim, args: &[String]) -> Output {
     if !g.is_running() {
         return Output::fail(format!("container '{vmid}' not running!\n"), 255);
     }
-    if argv.is_empty() {
+    if command.is_empty() {
         return Output::fail("missing command at /usr/share/perl5/PVE/CLI/pct.pm line 246.\n", 255);
     }
-    let o = run(&argv, g.name.as_deref().unwrap_or("localhost"));
-    sim.state_mut().agent_exec_log.push(ExecRecord { vmid: g.vmid, argv, input: None });
+    let o = run(&command, g.name.as_deref().unwrap_or("localhost"));
+    sim.state_mut().agent_exec_log.push(ExecRecord { vmid: g.vmid, argv: command, input: None });
     if o.seconds > 0 {
         std::thread::sleep(std::time::Duration::from_secs(o.seconds));
     }

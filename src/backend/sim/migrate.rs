@@ -160,7 +160,7 @@ fn precondition(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
     Ok(res)
 }
 
-/// `YYYY-MM-DD HH:MM:SS ` for `ms` (UTC), AbstractMigrate's line prefix.
+/// `YYYY-MM-DD HH:MM:SS` for `ms` (UTC), the line prefix of `AbstractMigrate.pm`.
 fn ts(ms: u64) -> String {
     crate::model::time::format_utc(ms / 1000)
 }
@@ -220,7 +220,7 @@ fn migrate(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
     let task_ms = sim.state().settings.task_ms;
     let plan =
         Plan { g: &g, target: &target, ip: &target_node.ip, online: online && kind == GuestKind::Qemu, restart, with_local, storage_map };
-    let (log, error, volumes, on_error) = plan.run(sim.state(), target_node.online, fault, now_ms(), task_ms);
+    let (log, error, volumes, on_error) = plan.run(sim.state(), target_node.online, fault.as_ref(), now_ms(), task_ms);
     sim.start_task(NewTask {
         node: g.node.clone(),
         task_type: if kind == GuestKind::Qemu { "qmigrate" } else { "vzmigrate" }.to_owned(),
@@ -260,7 +260,7 @@ type Outcome = (Vec<String>, Option<String>, Vec<(String, String)>, bool);
 
 impl Plan<'_> {
     /// The log, the task error and the volume renames, decided at the start.
-    pub(crate) fn run(&self, st: &SimState, target_online: bool, fault: Option<FaultOutcome>, start_ms: u64, task_ms: u64) -> Outcome {
+    pub(crate) fn run(&self, st: &SimState, target_online: bool, fault: Option<&FaultOutcome>, start_ms: u64, task_ms: u64) -> Outcome {
         let t = ts(start_ms);
         let line = |m: &str| format!("{t} {m}");
         let err = |m: &str| format!("{t} ERROR: {m}");
@@ -314,7 +314,7 @@ impl Plan<'_> {
             log.push(line("aborting phase 1 - cleanup resources"));
             return abort(log, reason);
         }
-        match &fault {
+        match fault {
             Some(FaultOutcome::Fail { message }) if message != "migration problems" => {
                 log.push(err(message));
                 log.push(line("aborting phase 1 - cleanup resources"));
@@ -332,6 +332,7 @@ impl Plan<'_> {
         }
         if qemu && self.online {
             let mem = g.maxmem;
+            #[expect(clippy::cast_precision_loss, reason = "a size for display")]
             let mib = |b: u64| format!("{:.1} MiB", b as f64 / 1_048_576.0);
             log.push(line(&format!("starting VM {vmid} on remote node '{}'", self.target)));
             for (a, b) in &renames {

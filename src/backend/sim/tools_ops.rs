@@ -76,10 +76,8 @@ pub(crate) fn start(sim: &mut Sim, kind: GuestKind, args: &[String]) -> Option<S
     let (cmd, rest) = match (qemu, cmd, args.get(1).map(String::as_str)) {
         (true, "disk", Some(sub @ ("resize" | "move"))) => (if sub == "move" { "move-disk" } else { "resize" }, &args[2..]),
         (true, "guest", Some(sub @ ("cmd" | "exec" | "exec-status"))) => (sub, &args[2..]),
-        (true, "move_disk" | "move-disk", _) => ("move-disk", &args[1..]),
-        (false, "move_volume" | "move-volume", _) => ("move-disk", &args[1..]),
-        (_, "migrate" | "resize", _) => (cmd, &args[1..]),
-        (false, "exec" | "push" | "pull", _) => (cmd, &args[1..]),
+        (true, "move_disk" | "move-disk", _) | (false, "move_volume" | "move-volume", _) => ("move-disk", &args[1..]),
+        (_, "migrate" | "resize", _) | (false, "exec" | "push" | "pull", _) => (cmd, &args[1..]),
         _ => return None,
     };
     sim.set_cli();
@@ -150,6 +148,7 @@ pub(crate) fn start(sim: &mut Sim, kind: GuestKind, args: &[String]) -> Option<S
 
 /// `qm guest exec <vmid> [--timeout N] [--synchronous 0|1] [--pass-stdin 0|1] [--] <args...>`:
 /// everything after `--` (or after the vmid once options end) is the argv, one item each.
+#[expect(clippy::many_single_char_names, reason = "an argument scanner")]
 fn guest_exec(sim: &mut Sim, base: &dyn Fn(&str) -> String, rest: &[String]) -> Output {
     let syn = "qm guest exec <vmid> [<extra-args>] [OPTIONS]";
     let Some(vmid) = rest.first() else { return Output::fail(format!("400 not enough arguments\n{syn}\n"), 255) };
@@ -162,12 +161,11 @@ fn guest_exec(sim: &mut Sim, base: &dyn Fn(&str) -> String, rest: &[String]) -> 
             break;
         }
         let Some(o) = a.strip_prefix("--") else { break };
-        let (n, v) = match o.split_once('=') {
-            Some((n, v)) => (n, v.to_owned()),
-            None => {
-                i += 1;
-                (o, rest.get(i).cloned().unwrap_or_default())
-            }
+        let (n, v) = if let Some((n, v)) = o.split_once('=') {
+            (n, v.to_owned())
+        } else {
+            i += 1;
+            (o, rest.get(i).cloned().unwrap_or_default())
         };
         match n {
             "timeout" => timeout = v.parse::<u64>().ok(),
