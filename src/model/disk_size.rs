@@ -113,6 +113,25 @@ pub fn is_shrink(current: u64, req: ResizeRequest) -> bool {
     new_size(current, req) < current
 }
 
+/// The resize worker's refusal in a task exit status or in the output of `qm disk resize` /
+/// `pct resize` (which exit 0 even when the task failed, OPERATIONS.md fact 18): the first
+/// line that is one of qemu-server's or pve-container's `resize_vm` errors.
+pub fn resize_failure(text: &str) -> Option<&str> {
+    text.lines().map(str::trim).find(|l| {
+        *l == "shrinking disks is not supported"
+            || *l == "unable to shrink disk size"
+            || *l == "you can't resize a cdrom"
+            || (l.starts_with("disk '") && (l.ends_with("' does not exist") || l.ends_with("' has no associated volume")))
+            || l.starts_with("Could not determine current size of volume '")
+            || l.starts_with("unable to resize")
+    })
+}
+
+/// Whether a resize failure text is PVE refusing to shrink (qemu or container wording).
+pub fn is_shrink_refusal(text: &str) -> bool {
+    text.contains("shrinking disks is not supported") || text.contains("unable to shrink disk size")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +168,10 @@ mod tests {
         assert!("+".parse::<ResizeRequest>().is_err());
         assert!("++1G".parse::<ResizeRequest>().is_err());
         assert!("-1G".parse::<ResizeRequest>().is_err());
+        assert_eq!(
+            resize_failure("  Size of logical volume pve/x changed.\ndisk 'scsi9' does not exist\n"),
+            Some("disk 'scsi9' does not exist")
+        );
+        assert_eq!(resize_failure("Image resized."), None);
     }
 }

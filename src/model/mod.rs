@@ -30,7 +30,9 @@ pub use agent::{
 pub use backup::{Backup, StorageVolume, Verification};
 pub use cluster::{ClusterResource, ClusterStatusEntry, CpuInfo, Node, NodeStatus, Storage, Usage, Version};
 pub use config::{GuestConfig, decode_text, encode_text};
-pub use disk_size::{ResizeRequest, SizeError, drive_size, format_pve_size, is_shrink, new_size, parse_pve_size};
+pub use disk_size::{
+    ResizeRequest, SizeError, drive_size, format_pve_size, is_shrink, is_shrink_refusal, new_size, parse_pve_size, resize_failure,
+};
 pub use guest::{Guest, GuestKind, GuestRef, GuestStatus, RawGuestFields, split_tags};
 pub use ha::{HaResource, HaStatus, ha_status_line, parse_ha_manager_status};
 pub use ids::{IdError, NodeName, SnapshotName, StorageId, Vmid};
@@ -39,7 +41,8 @@ pub use migrate::{BlockingHaResource, LocalDisk, MigratePrecondition, NotAllowed
 pub use migrate_log::{MigrationEnding, MigrationLine, MigrationSummary, migration_line, parse_migration_log};
 pub use pool::{Pool, is_member_answer};
 pub use progress::{
-    CloneDrive, CloneLog, CopyProgress, RestoreProgress, RestoreSource, clone_drive, copy_progress, parse_clone_log, restore_progress,
+    CloneDrive, CloneLog, CopyProgress, ImportedDisk, RestoreProgress, RestoreSource, clone_drive, copy_progress, imported_disk,
+    parse_clone_log, restore_progress,
 };
 pub use snapshot::Snapshot;
 pub use task::{ExitStatus, Task, TaskLogLine, TaskStatus};
