@@ -162,7 +162,7 @@ pub fn ha_status_line(line: &str) -> Option<HaStatus> {
             e.state = parts.get(1).map(|s| (*s).to_owned());
         }
         _ => {
-            e.id = ty.to_owned();
+            ty.clone_into(&mut e.id);
         }
     }
     Some(e)

@@ -50,6 +50,7 @@ pub struct NotAllowedNode {
 
 /// One volume of the guest on non-shared storage (qemu-server `foreach_volid` attributes).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[expect(clippy::struct_excessive_bools, reason = "PVE's independent attribute flags, one field each as PVE names them")]
 pub struct LocalDisk {
     /// `<storage>:<volname>`, an absolute path, or `cdrom` (a host drive).
     pub volid: String,
