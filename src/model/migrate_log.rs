@@ -16,7 +16,7 @@
 
 use serde::Serialize;
 
-use super::human::parse_hms;
+use super::human::{parse_hms, parse_size};
 use super::time::{is_date, is_time};
 
 /// How a migration ended.
@@ -60,6 +60,8 @@ pub struct MigrationSummary {
     pub exitstatus: Option<String>,
     /// Started by the HA resource agent.
     pub ha: bool,
+    /// The last RAM-transfer progress printed, `(transferred, total)` bytes.
+    pub progress: Option<(u64, u64)>,
     /// Every non-empty line.
     pub lines: Vec<MigrationLine>,
 }
@@ -107,6 +109,21 @@ fn duration_in(text: &str) -> Option<u64> {
     parse_hms(&rest[..rest.find(')')?])
 }
 
+/// The RAM transfer a message reports, `(transferred, total)` bytes: QEMU's
+/// `migration active, transferred 1.1 GiB of 4.0 GiB VM-state, 399.1 MiB/s` (rounded IEC
+/// sizes) or PVE 4.x's `migration status: active (transferred N, remaining N), total N)`.
+pub fn migration_progress(text: &str) -> Option<(u64, u64)> {
+    if let Some(rest) = text.strip_prefix("migration active, transferred ") {
+        let (done, rest) = rest.split_once(" of ")?;
+        let total = rest.split_once(" VM-state")?.0;
+        return Some((parse_size(done)?, parse_size(total)?));
+    }
+    let rest = text.strip_prefix("migration status: active (transferred ")?;
+    let (done, rest) = rest.split_once(", remaining ")?;
+    let total = rest.split_once("total ")?.1.trim_end_matches(')');
+    Some((done.parse().ok()?, total.parse().ok()?))
+}
+
 /// Reads one migration log line.
 pub fn migration_line(line: &str) -> MigrationLine {
     let line = line.trim_end_matches(['\r', '\n']);
@@ -128,6 +145,7 @@ pub fn parse_migration_log<S: AsRef<str>>(lines: &[S]) -> MigrationSummary {
         errors: Vec::new(),
         exitstatus: None,
         ha: false,
+        progress: None,
         lines: Vec::new(),
     };
     for raw in lines {
@@ -161,6 +179,8 @@ pub fn parse_migration_log<S: AsRef<str>>(lines: &[S]) -> MigrationSummary {
                 s.duration = duration_in(&l.text).or(s.duration);
             }
             s.errors.push(l.text.clone());
+        } else if let Some(p) = migration_progress(&l.text) {
+            s.progress = Some(p);
         } else if l.text.starts_with("migration finished successfully") {
             s.ending = MigrationEnding::Finished;
             s.duration = duration_in(&l.text);
@@ -189,6 +209,11 @@ mod tests {
         assert_eq!((s.ok, s.ending, s.duration, s.on_source()), (false, MigrationEnding::Problems, Some(9), None));
         assert_eq!(s.lines[0].time.as_deref(), Some("Jan 05 10:00:00"));
         assert_eq!(s.errors.len(), 2);
+        assert_eq!(
+            migration_progress("migration active, transferred 1.1 GiB of 4.0 GiB VM-state, 399.1 MiB/s"),
+            Some((1_181_116_006, 4 << 30))
+        );
+        assert_eq!(migration_progress("migration status: active (transferred 5, remaining 3), total 9)"), Some((5, 9)));
         let s = parse_migration_log(&["still running"]);
         assert_eq!((s.ok, s.ending, s.exitstatus), (false, MigrationEnding::Unknown, None));
     }

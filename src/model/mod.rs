@@ -38,7 +38,7 @@ pub use ha::{HaResource, HaStatus, ha_status_line, parse_ha_manager_status};
 pub use ids::{IdError, NodeName, SnapshotName, StorageId, Vmid};
 pub use jobs::{BackupJob, JobSelection, NotBackedUp, PendingChange, PendingDelete, parse_next_id};
 pub use migrate::{BlockingHaResource, LocalDisk, MigratePrecondition, NotAllowedNode};
-pub use migrate_log::{MigrationEnding, MigrationLine, MigrationSummary, migration_line, parse_migration_log};
+pub use migrate_log::{MigrationEnding, MigrationLine, MigrationSummary, migration_line, migration_progress, parse_migration_log};
 pub use pool::{Pool, is_member_answer};
 pub use progress::{
     CloneDrive, CloneLog, CopyProgress, ImportedDisk, RestoreProgress, RestoreSource, clone_drive, copy_progress, imported_disk,
