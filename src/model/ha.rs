@@ -131,7 +131,7 @@ impl HaStatus {
 
 /// Reads one `ha-manager status` line (`<type> <status>`) into the API's entry.
 pub fn ha_status_line(line: &str) -> Option<HaStatus> {
-    let line = line.trim_end();
+    let line = line.trim();
     let (ty, status) = line.split_once(' ')?;
     let mut e = HaStatus { entry_type: ty.to_owned(), status: status.to_owned(), ..HaStatus::default() };
     match ty {
