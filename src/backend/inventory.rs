@@ -12,7 +12,9 @@ use serde_json::Value;
 use super::{Backend, Method, Params};
 use crate::error::{Error, Result};
 use crate::model::{
-    Backup, BackupJob, GuestKind, GuestRef, NodeName, NotBackedUp, PendingChange, Storage, StorageId, StorageVolume, Vmid, parse_next_id,
+    AgentError, AgentErrorKind, AgentExecStatus, Backup, BackupJob, GuestKind, GuestRef, HaResource, HaStatus, LxcInterface,
+    MigratePrecondition, NetworkInterface, NodeName, NotBackedUp, PendingChange, Pool, Storage, StorageId, StorageVolume, Vmid,
+    agent_result, is_member_answer, lxc_interfaces, parse_next_id,
 };
 
 /// Which backups [`InventoryExt::backups`] returns. Empty = all.
@@ -54,6 +56,45 @@ fn backup_storages(storages: Vec<Storage>, online: &[String], filter: &BackupFil
         }
     }
     picked
+}
+
+/// Refuses a qemu-only read on a container.
+fn qemu_only(guest: &GuestRef, what: &str) -> Result<()> {
+    if guest.kind == GuestKind::Qemu {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!("{what} exists for qemu guests only; {} is a container", guest.vmid)))
+    }
+}
+
+/// An agent command name as a path segment: QGA names without `guest-` (`network-get-interfaces`).
+fn agent_command(cmd: &str) -> Result<&str> {
+    let ok = !cmd.is_empty() && cmd.len() <= 64 && cmd.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(cmd)
+    } else {
+        Err(Error::Usage(format!("invalid agent command '{}': expected a name like network-get-interfaces", crate::model::clip(cmd, 64))))
+    }
+}
+
+/// PVE's agent failures as the guest's state: agent not configured, not running, or the VM
+/// stopped is a conflict (exit 6); an unsupported command is `Unsupported`; others unchanged.
+fn agent_failure(e: Error, cmd: &str) -> Error {
+    let message = match &e {
+        Error::Api(m) | Error::Conflict(m) => m.clone(),
+        _ => return e,
+    };
+    agent_error(AgentError::classify(&message), cmd).unwrap_or(e)
+}
+
+fn agent_error(a: AgentError, cmd: &str) -> Option<Error> {
+    match a.kind {
+        AgentErrorKind::NotConfigured | AgentErrorKind::NotRunning | AgentErrorKind::GuestStopped => Some(Error::Conflict(a.message)),
+        AgentErrorKind::Unsupported => {
+            Some(Error::Unsupported { operation: format!("agent command '{cmd}'"), reason: format!("in this guest: {}", a.message) })
+        }
+        AgentErrorKind::Timeout | AgentErrorKind::Other => None,
+    }
 }
 
 /// Typed reads over any [`Backend`] (see the module docs).
@@ -135,6 +176,95 @@ pub trait InventoryExt: Backend {
         }
         typed(self.raw(Method::Get, &format!("/nodes/{node}/storage/{storage}/content"), &params).await?, "storage content")
     }
+
+    /// `GET /nodes/{node}/qemu/{vmid}/migrate?target={target}`: what PVE says about migrating
+    /// the VM (qemu only; containers have no such endpoint).
+    async fn migrate_precondition(&self, guest: &GuestRef, target: Option<&NodeName>) -> Result<MigratePrecondition> {
+        qemu_only(guest, "a migration precondition")?;
+        let mut params = Params::new();
+        if let Some(t) = target {
+            params.push(("target".into(), t.to_string()));
+        }
+        typed(self.raw(Method::Get, &format!("{}/migrate", guest.path()), &params).await?, "migration precondition")
+    }
+
+    /// `GET /nodes/{node}/qemu/{vmid}/agent/{cmd}` (`cmd` without `guest-`, e.g. `get-osinfo`):
+    /// the QGA `result`. A QGA error object, `QEMU guest agent is not running`, `No QEMU guest
+    /// agent configured` and `VM <vmid> is not running` become `Conflict`; an unsupported
+    /// command `Unsupported`.
+    async fn agent(&self, guest: &GuestRef, cmd: &str) -> Result<Value> {
+        qemu_only(guest, "the guest agent")?;
+        let cmd = agent_command(cmd)?;
+        let v = self.raw(Method::Get, &format!("{}/agent/{cmd}", guest.path()), &Params::new()).await.map_err(|e| agent_failure(e, cmd))?;
+        agent_result(v).map_err(|a| {
+            let message = a.message.clone();
+            agent_error(a, cmd).unwrap_or(Error::Api(format!("agent command '{cmd}' failed: {message}")))
+        })
+    }
+
+    /// `GET /nodes/{node}/qemu/{vmid}/agent/network-get-interfaces`: the guest's interfaces
+    /// as its agent reports them.
+    async fn network_interfaces(&self, guest: &GuestRef) -> Result<Vec<NetworkInterface>> {
+        typed(self.agent(guest, "network-get-interfaces").await?, "guest network interfaces")
+    }
+
+    /// `GET /nodes/{node}/lxc/{vmid}/interfaces`: a running container's interfaces (none when
+    /// it is stopped: PVE answers `null`).
+    async fn lxc_interfaces(&self, guest: &GuestRef) -> Result<Vec<LxcInterface>> {
+        if guest.kind != GuestKind::Lxc {
+            return Err(Error::Usage(format!("{} is a qemu guest: its interfaces come from the guest agent", guest.vmid)));
+        }
+        let v = self.raw(Method::Get, &format!("{}/interfaces", guest.path()), &Params::new()).await?;
+        lxc_interfaces(v).map_err(|e| Error::Parse { what: "container interfaces".into(), source: Some(Box::new(e)) })
+    }
+
+    /// `GET /nodes/{node}/qemu/{vmid}/agent/exec-status?pid={pid}`: the state of a command
+    /// started with `agent/exec` (output already decoded by PVE).
+    async fn exec_status(&self, guest: &GuestRef, pid: u64) -> Result<AgentExecStatus> {
+        qemu_only(guest, "guest exec")?;
+        let params: Params = vec![("pid".into(), pid.to_string())];
+        let v = self
+            .raw(Method::Get, &format!("{}/agent/exec-status", guest.path()), &params)
+            .await
+            .map_err(|e| agent_failure(e, "exec-status"))?;
+        typed(v, "guest exec status")
+    }
+
+    /// `GET /pools`: every pool the caller may audit (`poolid`, `comment`; no members).
+    async fn pools(&self) -> Result<Vec<Pool>> {
+        typed(self.raw(Method::Get, "/pools", &Params::new()).await?, "pools")
+    }
+
+    /// One pool with its members: `GET /pools?poolid={poolid}` (PVE ≥ 8.2, an array of one),
+    /// falling back to the legacy `GET /pools/{poolid}` (an object) when the node answers the
+    /// old way. Decided by the answer, not the version: an older PVE refuses the `poolid`
+    /// parameter (400, `InvalidParameter`), and an answer without that pool's `members`
+    /// means the parameter was not understood.
+    async fn pool(&self, poolid: &str) -> Result<Pool> {
+        if poolid.is_empty() || poolid.bytes().any(|b| b.is_ascii_control() || matches!(b, b'?' | b'#' | b'%' | b' ')) {
+            return Err(Error::Usage(format!("invalid pool id '{}'", crate::model::clip(poolid, 64))));
+        }
+        let params: Params = vec![("poolid".into(), poolid.to_owned())];
+        let answer = match self.raw(Method::Get, "/pools", &params).await {
+            Ok(v) if is_member_answer(poolid, &v) => v,
+            Ok(_) | Err(Error::InvalidParameter { .. }) => self.raw(Method::Get, &format!("/pools/{poolid}"), &Params::new()).await?,
+            Err(e) => return Err(e),
+        };
+        Pool::from_answer(poolid, answer)
+            .map_err(|e| Error::Parse { what: "pool".into(), source: Some(Box::new(e)) })?
+            .ok_or_else(|| Error::NotFound(format!("pool '{poolid}' does not exist")))
+    }
+
+    /// `GET /cluster/ha/status/current`: quorum, master, fencing, one `lrm` per node and one
+    /// entry per HA resource.
+    async fn ha_status(&self) -> Result<Vec<HaStatus>> {
+        typed(self.raw(Method::Get, "/cluster/ha/status/current", &Params::new()).await?, "HA status")
+    }
+
+    /// `GET /cluster/ha/resources`: the HA resources' configuration.
+    async fn ha_resources(&self) -> Result<Vec<HaResource>> {
+        typed(self.raw(Method::Get, "/cluster/ha/resources", &Params::new()).await?, "HA resources")
+    }
 }
 
 impl<T: Backend + ?Sized> InventoryExt for T {}
@@ -179,6 +309,28 @@ mod tests {
                 "/nodes/a/storage/local/content" => json!([item("local:backup/vzdump-qemu-100-2026_01_03-00_00_00.vma.zst", 30)]),
                 "/nodes/b/storage/local/content" => json!([item("local:backup/vzdump-qemu-100-2026_01_02-00_00_00.vma.zst", 20)]),
                 "/cluster/nextid" => json!("104"),
+                "/pools" if q.iter().any(|p| p == "poolid=new") => {
+                    json!([{"poolid": "new", "members": [{"id": "qemu/100", "type": "qemu", "vmid": 100}]}])
+                }
+                "/pools" if q.iter().any(|p| p == "poolid=old") => {
+                    return Err(Error::InvalidParameter {
+                        message: "Parameter verification failed.".into(),
+                        params: vec![(
+                            "poolid".into(),
+                            "property is not defined in schema and the schema does not allow additional properties".into(),
+                        )],
+                    });
+                }
+                "/pools/old" => json!({"comment": "legacy", "members": [{"id": "lxc/101", "type": "lxc", "vmid": "101"}]}),
+                "/nodes/a/qemu/100/agent/network-get-interfaces" => {
+                    json!({"result": {"error": {"desc": "this feature or command is not currently supported", "class": "Unsupported"}}})
+                }
+                "/nodes/a/qemu/100/agent/get-osinfo" => return Err(Error::Api("QEMU guest agent is not running".into())),
+                "/nodes/a/qemu/100/agent/exec-status" => json!({"exited": 1, "exitcode": 0, "out-data": "ok\n"}),
+                "/nodes/a/qemu/100/migrate" => {
+                    json!({"running": 0, "allowed_nodes": ["b"], "not_allowed_nodes": {}, "local_disks": [], "local_resources": []})
+                }
+                "/nodes/a/lxc/101/interfaces" => Value::Null,
                 _ => return Err(Error::NotFound(format!("no {path}"))),
             })
         }
@@ -205,6 +357,37 @@ mod tests {
         assert_eq!(b.next_id().await.expect("nextid").get(), 104);
         let none = b.backups(&BackupFilter { storage: Some("nope".parse().expect("id")), ..BackupFilter::default() }).await;
         assert_eq!(none.expect_err("missing storage").exit_code(), 5);
+    }
+
+    fn guest(kind: GuestKind, vmid: u32) -> GuestRef {
+        GuestRef { vmid: Vmid::new(vmid).expect("vmid"), node: "a".parse().expect("node"), kind }
+    }
+
+    #[tokio::test]
+    async fn pool_reads_the_new_form_and_falls_back_to_the_legacy_path() {
+        let b = ApiBackend::new(Table::default());
+        assert_eq!(b.pool("new").await.expect("new form").vmids(), [100]);
+        let old = b.pool("old").await.expect("legacy form");
+        assert_eq!((old.poolid.as_str(), old.comment.as_deref(), old.vmids()), ("old", Some("legacy"), vec![101]));
+        let calls = b.transport().calls.lock().expect("not poisoned").clone();
+        assert_eq!(calls, ["/pools?poolid=new", "/pools?poolid=old", "/pools/old?"]);
+        assert_eq!(b.pool("a?b").await.expect_err("bad id").exit_code(), 2);
+    }
+
+    #[tokio::test]
+    async fn agent_failures_and_qemu_only_reads() {
+        let b = ApiBackend::new(Table::default());
+        let vm = guest(GuestKind::Qemu, 100);
+        let ct = guest(GuestKind::Lxc, 101);
+        assert!(matches!(b.network_interfaces(&vm).await, Err(Error::Unsupported { .. })));
+        assert_eq!(b.agent(&vm, "get-osinfo").await.expect_err("agent down").exit_code(), 6);
+        assert_eq!(b.agent(&vm, "../x").await.expect_err("bad command").exit_code(), 2);
+        assert!(b.exec_status(&vm, 7).await.expect("status").success());
+        assert_eq!(b.migrate_precondition(&vm, None).await.expect("precondition").allowed_nodes, ["b"]);
+        assert_eq!(b.migrate_precondition(&ct, None).await.expect_err("qemu only").exit_code(), 2);
+        assert!(b.lxc_interfaces(&ct).await.expect("stopped CT").is_empty());
+        let calls = b.transport().calls.lock().expect("not poisoned").clone();
+        assert!(calls.contains(&"/nodes/a/qemu/100/agent/exec-status?pid=7".to_owned()), "{calls:?}");
     }
 
     #[tokio::test]

@@ -66,12 +66,49 @@ pub struct StorageVolume {
     /// PBS: last verification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verification: Option<Verification>,
-    /// Keys not interpreted above (`parent`, `name`, ...), as PVE sent them.
+    /// Images of a linked clone: the base volume it was cloned from (`local-lvm:base-9000-disk-0`).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "loose::opt_string")]
+    pub parent: Option<String>,
+    /// Keys not interpreted above, as PVE sent them.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 impl StorageVolume {
+    /// The content type: `content` when PVE sent it, else read from the volume name the way
+    /// pve-storage lays out a directory storage (`iso/`, `template/cache/` for `vztmpl`,
+    /// `backup/`, `snippets/`, `import/`; `vm-`/`base-` images, `subvol-` container disks as
+    /// `rootdir`).
+    pub fn content_type(&self) -> Option<&str> {
+        if let Some(c) = self.content.as_deref() {
+            return Some(c);
+        }
+        let name = self.volid.split_once(':').map_or(self.volid.as_str(), |(_, n)| n);
+        let base = name.rsplit('/').next().unwrap_or(name);
+        Some(if name.starts_with("iso/") {
+            "iso"
+        } else if name.starts_with("vztmpl/") || name.starts_with("template/cache/") {
+            "vztmpl"
+        } else if name.starts_with("backup/") {
+            "backup"
+        } else if name.starts_with("snippets/") {
+            "snippets"
+        } else if name.starts_with("import/") {
+            "import"
+        } else if base.starts_with("subvol-") || self.format.as_deref() == Some("subvol") {
+            "rootdir"
+        } else if base.starts_with("vm-") || base.starts_with("base-") {
+            "images"
+        } else {
+            return None;
+        })
+    }
+
+    /// Whether it is a linked clone of a base volume.
+    pub fn is_linked_clone(&self) -> bool {
+        self.parent.is_some()
+    }
+
     /// The storage part of the volid (`local` of `local:backup/...`).
     pub fn storage(&self) -> Option<&str> {
         self.volid.split_once(':').map(|(s, _)| s)
@@ -140,6 +177,9 @@ impl Backup {
         }
         if let Some(u) = v.used {
             extra.insert("used".into(), Value::from(u));
+        }
+        if let Some(p) = v.parent.take() {
+            extra.insert("parent".into(), Value::String(p));
         }
         Some(Self {
             volid: v.volid,
@@ -243,6 +283,23 @@ mod tests {
         assert_eq!(out["approximate-size"], json!(1024));
         assert!(out.get("size").is_none());
         assert_eq!(out["content"], json!("backup"));
+    }
+
+    #[test]
+    fn every_content_type() {
+        let item = |v: serde_json::Value| serde_json::from_value::<StorageVolume>(v).expect("item");
+        let iso = item(json!({"volid": "local:iso/debian-13.2.0-amd64-netinst.iso", "format": "iso", "size": 788_529_152, "ctime": 1}));
+        let tmpl = item(json!({"volid": "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst", "format": "tzst", "size": 1}));
+        let image = item(json!({"volid": "local-lvm:vm-101-disk-0", "format": "raw", "size": 1, "used": 0, "vmid": "101",
+            "parent": "base-9000-disk-0@__base__", "content": "images"}));
+        let rootdir = item(json!({"volid": "local-zfs:subvol-102-disk-0", "format": "subvol", "size": 8, "vmid": 102}));
+        assert_eq!(
+            [&iso, &tmpl, &image, &rootdir].map(StorageVolume::content_type),
+            [Some("iso"), Some("vztmpl"), Some("images"), Some("rootdir")]
+        );
+        assert_eq!((image.vmid, image.is_linked_clone(), image.used), (Some(101), true, Some(0)));
+        assert!(image.extra.is_empty() && iso.extra.is_empty());
+        assert_eq!(serde_json::to_value(&image).expect("serializes")["parent"], json!("base-9000-disk-0@__base__"));
     }
 
     #[test]

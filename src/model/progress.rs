@@ -166,6 +166,36 @@ pub fn copy_progress(line: &str) -> Option<CopyProgress> {
     })
 }
 
+/// A disk that `qm disk import` (or an import during create) reports done:
+/// `<key>: successfully imported disk '<volid>'` (qemu-server `CLI/qm.pm`) or
+/// `<key>: successfully created disk '<volid>,<options>'` for a newly allocated disk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportedDisk {
+    /// The config key it was attached as (`unused0`, `scsi1`, `efidisk0`).
+    pub drive: String,
+    /// The new volume.
+    pub volid: String,
+    /// Size, bytes, when the line carries the drive's `size=` (created disks).
+    pub size: Option<u64>,
+    /// Allocated empty (`successfully created disk`) rather than imported.
+    pub created: bool,
+}
+
+static IMPORTED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(\S+): successfully (imported|created) disk '([^']+)'$").expect("regex is valid"));
+
+/// The disk an import or create log line reports done, when it is one.
+pub fn imported_disk(line: &str) -> Option<ImportedDisk> {
+    let c = IMPORTED.captures(line.trim())?;
+    let drive_string = &c[3];
+    Some(ImportedDisk {
+        drive: c[1].to_owned(),
+        volid: drive_string.split(',').next().unwrap_or_default().to_owned(),
+        size: super::disk_size::drive_size(drive_string),
+        created: &c[2] == "created",
+    })
+}
+
 /// A clone or disk-move log, summarised.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CloneLog {
