@@ -198,6 +198,15 @@ impl Error {
         match self {
             Self::PermissionDenied(_) => Some("check the user's or token's privileges on that path (pveum acl list)"),
             Self::NotFound(_) => Some("list what exists with `pvectl guest list` or `pvectl node list`"),
+            Self::Conflict(m) if m.contains("guest agent is not running") => {
+                Some("the agent answers only while qemu-guest-agent runs inside the guest: install and start it there")
+            }
+            Self::Conflict(m) if m.contains("No QEMU guest agent configured") => {
+                Some("enable the agent: `pvectl guest set <vmid> agent=1 --yes`, restart the guest, and run qemu-guest-agent inside it")
+            }
+            Self::Conflict(m) if m.ends_with("is not running") || m.contains("not running!") => {
+                Some("start the guest first: `pvectl guest start <vmid>`")
+            }
             Self::Conflict(m) if m.contains(" is listed ") => {
                 Some("the cluster lists that vmid twice: check `pvectl cluster resources --type vm`")
             }

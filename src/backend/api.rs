@@ -87,6 +87,27 @@ pub fn render_http(method: Method, path: &str, params: &Params) -> String {
     s
 }
 
+/// What `pct exec` gave, as the agent's `exec-status` shape (`{exited, exitcode, out-data,
+/// err-data}`): the command's exit code is data. `pct` itself failing before it ran anything
+/// (exit 255 with one of PVE's error texts: the CT is not running, does not exist) is an error.
+///
+/// # Errors
+/// The classified error when `pct` refused before running the command.
+pub fn exec_output(tool: &str, out: &crate::backend::command::CommandOutput) -> Result<Started> {
+    let stderr = out.stderr_text();
+    if out.status == 255 {
+        if let Some(e) = crate::backend::command::classify_known(tool, out.status, &stderr) {
+            return Err(e);
+        }
+    }
+    Ok(Started::Value(serde_json::json!({
+        "exited": 1,
+        "exitcode": out.status,
+        "out-data": String::from_utf8_lossy(&out.stdout),
+        "err-data": stderr,
+    })))
+}
+
 /// Checks an API path before it goes anywhere: absolute, no NUL or control characters, no
 /// `..` segments. Everything else (spaces, quotes, `;`, `$(...)`) is passed as one argument
 /// and left to PVE to refuse.
@@ -135,6 +156,14 @@ pub trait ApiTransport: Send + Sync + fmt::Debug {
     async fn call(&self, method: Method, path: &str, params: &Params) -> Result<Value>;
     /// How this transport makes that call, for plans: a command line or `METHOD path k=v`.
     fn render(&self, method: Method, path: &str, params: &Params) -> String;
+    /// Runs a node tool for what PVE's API cannot do (`pct exec <vmid> -- argv...`), each
+    /// argument passed as one: through the command backend's runner, or the simulator's
+    /// tools in process. Its exit code is data, not an error.
+    ///
+    /// # Errors
+    /// `Unsupported` where the transport has no tools (REST: PVE's API has no lxc exec);
+    /// `Transport` when the tool cannot be run.
+    async fn run_tool(&self, tool: &str, args: &[String]) -> Result<crate::backend::command::CommandOutput>;
     /// Closes the connection, if any. Idempotent.
     async fn close(&self) -> Result<()>;
 }
@@ -371,6 +400,12 @@ impl<T: ApiTransport> Backend for ApiBackend<T> {
     }
 
     async fn execute(&self, mutation: &Mutation) -> Result<Started> {
+        if let Mutation::Exec { guest, .. } = mutation {
+            if guest.kind == crate::model::GuestKind::Lxc {
+                let (tool, args) = mutation.tool_line().ok_or_else(|| Error::Internal("exec has a tool line".into()))?;
+                return exec_output(tool, &self.transport.run_tool(tool, &args).await?);
+            }
+        }
         let (method, path, params) = mutation.api_call();
         if method == Method::Get {
             return Err(Error::Usage(format!("GET {path} is a read, not a change")));

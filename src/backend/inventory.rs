@@ -337,6 +337,9 @@ mod tests {
         fn render(&self, m: Method, path: &str, _p: &Params) -> String {
             format!("{m} {path}")
         }
+        async fn run_tool(&self, tool: &str, _args: &[String]) -> Result<crate::backend::command::CommandOutput> {
+            Err(Error::Unsupported { operation: tool.to_owned(), reason: "in this test table".into() })
+        }
         async fn close(&self) -> Result<()> {
             Ok(())
         }

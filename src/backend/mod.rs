@@ -10,6 +10,7 @@ mod deadline;
 pub mod inventory;
 pub mod lookup;
 mod mutation;
+mod mutation_calls;
 pub mod rest;
 pub mod routes;
 pub mod sim;
@@ -28,7 +29,7 @@ use crate::model::{
 pub use api::{ApiBackend, ApiTransport, Method, Params};
 pub use deadline::{Deadlined, MAX_TIMEOUT_SECS};
 pub use inventory::{BackupFilter, InventoryExt};
-pub use mutation::{METADATA_KEYS, Mutation, PowerAction, Started, Tier, config_tier};
+pub use mutation::{METADATA_KEYS, Mutation, PowerAction, Started, Tier, config_tier, ha_sid};
 
 /// The `type` filter of `GET /cluster/resources`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -61,6 +62,10 @@ pub struct GuestFilter {
     pub kind: Option<GuestKind>,
     /// Only guests with this status (`running`, `stopped`, ...).
     pub status: Option<String>,
+    /// Only guests carrying this tag.
+    pub tag: Option<String>,
+    /// Only guests in this pool.
+    pub pool: Option<String>,
 }
 
 impl GuestFilter {
@@ -69,6 +74,8 @@ impl GuestFilter {
         self.node.as_ref().is_none_or(|n| *n == g.node)
             && self.kind.is_none_or(|k| k == g.kind)
             && self.status.as_ref().is_none_or(|s| *s == g.status)
+            && self.tag.as_ref().is_none_or(|t| g.tags.contains(t))
+            && self.pool.as_ref().is_none_or(|p| g.pool.as_ref() == Some(p))
     }
 }
 

@@ -145,6 +145,33 @@ pub enum Noun {
     /// Backups (vzdump archives): create, list, restore, delete; backup jobs.
     #[command(subcommand)]
     Backup(BackupCmd),
+    /// Resource pools.
+    #[command(subcommand)]
+    Pool(PoolCmd),
+    /// High availability.
+    #[command(subcommand)]
+    Ha(HaCmd),
+}
+
+/// `pool ...`
+#[derive(Debug, Subcommand)]
+pub enum PoolCmd {
+    /// Every pool (`GET /pools`).
+    List,
+    /// One pool with its members.
+    Show {
+        /// Pool id.
+        pool: String,
+    },
+}
+
+/// `ha ...`
+#[derive(Debug, Subcommand)]
+pub enum HaCmd {
+    /// Quorum, manager, local resource managers and services (`GET /cluster/ha/status/current`).
+    Status,
+    /// HA resources (`GET /cluster/ha/resources`).
+    Resources,
 }
 
 /// vzdump's `--mode`.
@@ -349,6 +376,12 @@ pub enum GuestCmd {
         /// Only guests with this status (running, stopped, ...).
         #[arg(long)]
         status: Option<String>,
+        /// Only guests with this tag.
+        #[arg(long)]
+        tag: Option<String>,
+        /// Only guests in this pool.
+        #[arg(long)]
+        pool: Option<String>,
     },
     /// One guest's current status.
     Status {
@@ -399,6 +432,104 @@ pub enum GuestCmd {
         /// Guest id.
         vmid: Vmid,
     },
+    /// Move a guest to another node (tier: disruptive). HA-managed guests move through HA.
+    Migrate {
+        /// Guest id.
+        vmid: Vmid,
+        /// Target node.
+        node: NodeName,
+        /// qemu: live-migrate a running VM.
+        #[arg(long)]
+        online: bool,
+        /// qemu: also copy disks on local storage.
+        #[arg(long)]
+        with_local_disks: bool,
+        /// Storage on the target for the local disks.
+        #[arg(long)]
+        target_storage: Option<StorageId>,
+        /// lxc: stop, move and start a running container.
+        #[arg(long)]
+        restart: bool,
+    },
+    /// Grow a disk (tier: destructive): `SIZE` absolute or `+SIZE` relative, PVE's units
+    /// (`K`, `M`, `G`, `T`, binary); shrinking is refused.
+    Resize {
+        /// Guest id.
+        vmid: Vmid,
+        /// Drive (`scsi0`, `virtio0`, `rootfs`, `mp0`).
+        disk: String,
+        /// New size (`40G`) or growth (`+2G`).
+        #[arg(allow_hyphen_values = false)]
+        size: String,
+    },
+    /// Move a disk to another storage (tier: destructive).
+    MoveDisk {
+        /// Guest id.
+        vmid: Vmid,
+        /// Drive or volume (`scsi0`, `rootfs`, `mp0`).
+        disk: String,
+        /// Target storage.
+        storage: StorageId,
+        /// Remove the source volume afterwards (else it stays as `unusedN`).
+        #[arg(long)]
+        delete: bool,
+        /// Target format (qemu: `raw`, `qcow2`, `vmdk`).
+        #[arg(long)]
+        format: Option<String>,
+    },
+    /// A guest's IP addresses: qemu through the guest agent, lxc from its interfaces.
+    Ip {
+        /// Guest id.
+        vmid: Vmid,
+    },
+    /// Ask the qemu guest agent (reads): ping, info, osinfo, fsinfo, time, users.
+    Agent {
+        /// Guest id.
+        vmid: Vmid,
+        /// The agent command.
+        #[arg(value_enum)]
+        command: AgentCmd,
+    },
+    /// Run a command inside the guest (tier: destructive): qemu through the guest agent, lxc
+    /// with `pct exec`. The command's exit code is in the report; pvectl exits 0 when it ran.
+    Exec {
+        /// Guest id.
+        vmid: Vmid,
+        /// The program and its arguments, after `--`.
+        #[arg(last = true, required = true)]
+        argv: Vec<String>,
+    },
+}
+
+/// `guest agent` commands (the agent's own names in parentheses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AgentCmd {
+    /// Is the agent answering (`ping`).
+    Ping,
+    /// The agent's version and commands (`info`).
+    Info,
+    /// The guest OS (`get-osinfo`).
+    Osinfo,
+    /// Mounted file systems (`get-fsinfo`).
+    Fsinfo,
+    /// The guest's clock (`get-time`).
+    Time,
+    /// Logged-in users (`get-users`).
+    Users,
+}
+
+impl AgentCmd {
+    /// The agent command's API name.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            Self::Ping => "ping",
+            Self::Info => "info",
+            Self::Osinfo => "get-osinfo",
+            Self::Fsinfo => "get-fsinfo",
+            Self::Time => "get-time",
+            Self::Users => "get-users",
+        }
+    }
 }
 
 /// `guest clone` options.
@@ -631,6 +762,17 @@ pub enum StorageCmd {
         /// Only this node.
         #[arg(long)]
         node: Option<NodeName>,
+    },
+    /// What a storage holds (`GET /nodes/{node}/storage/{storage}/content`).
+    Content {
+        /// Storage id.
+        storage: StorageId,
+        /// Node to list from (default: the first online node that has the storage).
+        #[arg(long)]
+        node: Option<NodeName>,
+        /// Only this content type.
+        #[arg(long, value_parser = ["iso", "vztmpl", "backup", "images", "rootdir", "snippets", "import"])]
+        content: Option<String>,
     },
 }
 

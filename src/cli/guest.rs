@@ -22,8 +22,8 @@ pub(crate) const SHUTDOWN_SLACK: u64 = 60;
 pub(crate) async fn run(env: &Env<'_>, cmd: GuestCmd) -> Result<()> {
     let (out, b) = (env.cfg.output, env.b());
     let (action, a, force_stop) = match cmd {
-        GuestCmd::List { node, kind, status } => {
-            let g = b.guests(&GuestFilter { node, kind, status }).await?;
+        GuestCmd::List { node, kind, status, tag, pool } => {
+            let g = b.guests(&GuestFilter { node, kind, status, tag, pool }).await?;
             return print(out, &g, |g| guest_table(g));
         }
         GuestCmd::Status { vmid, at } => {

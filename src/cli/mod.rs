@@ -11,9 +11,11 @@ mod cluster;
 mod config;
 mod doctor;
 mod guest;
+mod inside;
 mod node;
 mod output;
 mod policy;
+mod pool;
 mod provision;
 mod report;
 mod snapshot;
@@ -90,9 +92,15 @@ fn deadline_for(cfg: &Config, cmd: &Noun) -> Duration {
         Noun::Guest(GuestCmd::Shutdown { .. }) => {
             return cfg.timeout_given.map_or(cfg.timeout, |t| Duration::from_secs(t + guest::SHUTDOWN_SLACK));
         }
-        Noun::Guest(g) => {
-            !matches!(g, GuestCmd::List { .. } | GuestCmd::Status { .. } | GuestCmd::Config { .. } | GuestCmd::Pending { .. })
-        }
+        Noun::Guest(g) => !matches!(
+            g,
+            GuestCmd::List { .. }
+                | GuestCmd::Status { .. }
+                | GuestCmd::Config { .. }
+                | GuestCmd::Pending { .. }
+                | GuestCmd::Ip { .. }
+                | GuestCmd::Agent { .. }
+        ),
         Noun::Snapshot(s) => !matches!(s, SnapshotCmd::List { .. }),
         Noun::Api(a) => !matches!(a, ApiCmd::Get { .. }),
         Noun::Backup(b) => matches!(b, BackupCmd::Create { .. } | BackupCmd::Restore { .. } | BackupCmd::Delete { .. }),
@@ -187,6 +195,8 @@ async fn dispatch(env: &Env<'_>, command: Noun) -> Result<()> {
         Noun::Doctor => doctor::doctor(env.cfg.output, env.b()).await,
         Noun::Policy(c) => policy::run(env.cfg, &c),
         Noun::Backup(c) => backup::run(env, c).await,
+        Noun::Pool(c) => pool::run(env, c).await,
+        Noun::Ha(c) => pool::run_ha(env, c).await,
         Noun::Audit(_) => Err(Error::Internal("audit is handled before a backend is opened".into())),
     }
 }

@@ -43,7 +43,7 @@ pub(crate) async fn run(env: &Env<'_>, cmd: GuestCmd) -> Result<()> {
             act(env, &action, true, timeout).await
         }
         GuestCmd::Unlock { vmid } => act(env, &Unlock { vmid }, true, timeout).await,
-        other => Err(Error::Internal(format!("not a provisioning command: {other:?}"))),
+        other => super::inside::run(env, other).await,
     }
 }
 

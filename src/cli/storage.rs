@@ -1,9 +1,11 @@
-//! `pvectl storage list`: storages with usage, per node.
+//! `pvectl storage list|content`: storages with usage per node, and what one storage holds.
 
 use super::Env;
 use super::args::StorageCmd;
 use super::output::{Table, bytes, opt, print, yes_no};
-use crate::error::Result;
+use crate::backend::InventoryExt;
+use crate::error::{Error, Result};
+use crate::model::NodeName;
 
 /// Runs a `storage` command.
 ///
@@ -27,6 +29,35 @@ pub(crate) async fn run(env: &Env<'_>, cmd: StorageCmd) -> Result<()> {
                         bytes(e.used),
                         bytes(e.total),
                         bytes(e.avail),
+                    ]);
+                }
+                t
+            })
+        }
+        StorageCmd::Content { storage, node, content } => {
+            let node = if let Some(n) = node {
+                n
+            } else {
+                // The first node, by name, that has the storage active (a shared storage
+                // shows the same content everywhere).
+                let all = b.storages(None).await?;
+                let mut nodes: Vec<&str> =
+                    all.iter().filter(|s| s.storage == storage.as_str() && s.active).map(|s| s.node.as_str()).collect();
+                nodes.sort_unstable();
+                let first = nodes.first().ok_or_else(|| Error::NotFound(format!("storage {storage} is not active on any node")))?;
+                first.parse::<NodeName>().map_err(|e| Error::parse("node name", e))?
+            };
+            let items = b.storage_content(&node, &storage, content.as_deref()).await?;
+            print(out, &items, |items| {
+                let mut t = Table::new(&["VOLID", "CONTENT", "FORMAT", "SIZE", "VMID", "CREATED"]);
+                for v in items {
+                    t.row(vec![
+                        v.volid.clone(),
+                        opt(v.content.as_deref()),
+                        opt(v.format.as_deref()),
+                        bytes(v.size()),
+                        v.vmid.map_or_else(|| "-".into(), |x| x.to_string()),
+                        v.ctime.map_or_else(|| "-".into(), crate::model::time::format_utc),
                     ]);
                 }
                 t

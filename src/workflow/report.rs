@@ -21,6 +21,15 @@ pub struct GuestState {
     pub lock: Option<String>,
     /// HA state when the guest is HA-managed.
     pub ha_state: Option<String>,
+    /// The node it was found on, when located by a listing (migrate's re-check).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Size of the disk an action changed, bytes (resize's re-check).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk_size: Option<u64>,
+    /// Storage of the disk an action moved (move-disk's re-check).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk_storage: Option<String>,
     /// Whether it is a template, when read from `status/current`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<bool>,
@@ -39,6 +48,7 @@ impl GuestState {
     /// From a `/cluster/resources` item (no `qmpstatus` there).
     pub fn from_resource(r: &ClusterResource) -> Self {
         Self {
+            node: r.node.clone(),
             status: r.status.clone().unwrap_or_else(|| "unknown".into()),
             lock: r.lock.clone(),
             ha_state: r.hastate.clone(),

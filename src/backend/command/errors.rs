@@ -22,6 +22,16 @@ const MAX_PARAMS: usize = 5;
 const MAX_PARAM_NAME: usize = 32;
 const MAX_PARAM_TEXT: usize = 110;
 
+/// [`classify_cli_error`] only when PVE's text is one it knows (a missing, locked, stopped or
+/// forbidden guest, a usage error): for a tool whose own exit code is data (`pct exec`), an
+/// unknown text is the command's output, not `pct`'s refusal.
+pub fn classify_known(program: &str, status: i32, stderr: &str) -> Option<Error> {
+    let headline = stderr.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let known =
+        classify_text(&strip_perl_location(headline)).is_some() || headline.starts_with("ERROR: ") || headline.starts_with("USAGE: ");
+    known.then(|| classify_cli_error(program, status, stderr))
+}
+
 /// Classifies a failed command. `status` is the exit code, `stderr` its standard error,
 /// `program` the tool that ran (for messages).
 pub fn classify_cli_error(program: &str, status: i32, stderr: &str) -> Error {

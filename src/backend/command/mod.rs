@@ -12,8 +12,8 @@ mod ssh_resolve;
 mod text;
 mod text_detail;
 
-pub use errors::classify_cli_error;
 pub(crate) use errors::{TextClass, classify_text, clip_headline, param_error, strip_code, strip_perl_location};
+pub use errors::{classify_cli_error, classify_known};
 pub use pvesh::{PveshTransport, last_json_value};
 pub use qmpct::{CommandRunner, QmPctBackend};
 #[cfg(feature = "test-support")]

@@ -137,6 +137,10 @@ impl ApiTransport for PveshTransport {
         super::render_argv(&argv)
     }
 
+    async fn run_tool(&self, tool: &str, args: &[String]) -> Result<super::runner::CommandOutput> {
+        self.runner.run(tool, args).await
+    }
+
     async fn call(&self, method: Method, path: &str, params: &Params) -> Result<Value> {
         check_path(path)?;
         check_params(params)?;

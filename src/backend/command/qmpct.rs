@@ -278,7 +278,18 @@ impl Backend for QmPctBackend {
             }
         }
         let out = self.runner.run(tool, &args).await?;
-        finished_from_output(tool, &out)
+        match mutation {
+            // `pct exec`: the command's own exit code and output are the result.
+            Mutation::Exec { guest, .. } if guest.kind == crate::model::GuestKind::Lxc => crate::backend::api::exec_output(tool, &out),
+            // `qm guest exec` waits for the command and prints its exec-status as JSON.
+            Mutation::Exec { .. } => {
+                if out.status != 0 {
+                    return Err(super::classify_cli_error(tool, out.status, &out.stderr_text()));
+                }
+                Ok(Started::Value(super::last_json_value(&String::from_utf8_lossy(&out.stdout))?))
+            }
+            _ => finished_from_output(tool, &out),
+        }
     }
 
     fn render(&self, mutation: &Mutation) -> String {

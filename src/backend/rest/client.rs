@@ -176,6 +176,15 @@ impl ApiTransport for RestTransport {
         render_http(method, &format!("{}{path}", self.base), params)
     }
 
+    async fn run_tool(&self, tool: &str, args: &[String]) -> Result<crate::backend::command::CommandOutput> {
+        let what = std::iter::once(tool).chain(args.iter().take(2).map(String::as_str)).collect::<Vec<_>>().join(" ");
+        Err(Error::Unsupported {
+            operation: what,
+            reason: "over https://: PVE's API has no such call (lxc exec, push and pull need `pct` on the node: use -t local or ssh://)"
+                .into(),
+        })
+    }
+
     async fn call(&self, method: Method, path: &str, params: &Params) -> Result<Value> {
         check_path(path)?;
         check_params(params)?;

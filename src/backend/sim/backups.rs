@@ -392,14 +392,58 @@ fn content(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
     let want = req.param("content");
     let st = sim.state();
     let s = storage_on(st, req.var("storage"), node)?;
-    let list = st
-        .volumes
-        .iter()
-        .filter(|v| v.storage() == s.id && visible(v, node))
-        .filter(|v| want.is_none_or(|c| c == v.content) && vmid.is_none_or(|id| v.vmid.map(u64::from) == Some(id)))
-        .map(content_item)
-        .collect();
-    Ok(Value::Array(list))
+    let disks = guest_volumes(st, &s.id, node);
+    let mut list: Vec<&SimVolume> = st.volumes.iter().filter(|v| v.storage() == s.id && visible(v, node)).chain(disks.iter()).collect();
+    list.retain(|v| want.is_none_or(|c| c == v.content) && vmid.is_none_or(|id| v.vmid.map(u64::from) == Some(id)));
+    list.sort_by_key(|v| v.volid.to_lowercase());
+    Ok(Value::Array(list.into_iter().map(content_item).collect()))
+}
+
+/// The guests' disks on `storage` as content items (pve-storage lists `images` for qemu and
+/// `rootdir` for lxc volumes, owned by the guest's vmid): every drive whose value starts with
+/// `<storage>:`, its `size=` in bytes, its format from the file name (`raw` for a subvolume or
+/// a block device). A shared storage shows every guest's disks; a local one only its node's.
+fn guest_volumes(st: &super::state::SimState, storage: &str, node: &str) -> Vec<SimVolume> {
+    let shared = st.storages.iter().any(|s| s.id == storage && s.shared);
+    let mut out = Vec::new();
+    for g in st.guests.iter().filter(|g| shared || g.node == node) {
+        for (key, value) in &g.config {
+            let disk_key =
+                ["scsi", "virtio", "sata", "ide", "efidisk", "tpmstate", "mp"].iter().any(|p| key.starts_with(p)) || key == "rootfs";
+            let Some(rest) = value.strip_prefix(&format!("{storage}:")) else { continue };
+            if !disk_key || value.contains("media=cdrom") {
+                continue;
+            }
+            let volname = rest.split(',').next().unwrap_or_default();
+            let size = value.split(',').find_map(|o| o.strip_prefix("size=")).map_or(0, pve_size);
+            let format = volname.rsplit_once('.').map_or("raw", |(_, ext)| if ext == "qcow2" || ext == "vmdk" { ext } else { "raw" });
+            out.push(SimVolume {
+                volid: format!("{storage}:{volname}"),
+                content: if g.kind == crate::model::GuestKind::Lxc { "rootdir" } else { "images" }.into(),
+                format: format.into(),
+                size,
+                ctime: 0,
+                vmid: Some(g.vmid),
+                ..SimVolume::default()
+            });
+        }
+    }
+    out
+}
+
+/// A size as PVE writes it in a drive string (`32G`, `754M`, `8192K`, bytes without a unit).
+fn pve_size(text: &str) -> u64 {
+    let (num, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len()));
+    let power = match unit {
+        "K" => 1,
+        "M" => 2,
+        "G" => 3,
+        "T" => 4,
+        _ => 0,
+    };
+    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "sizes are small positive numbers")]
+    let bytes = (num.parse::<f64>().unwrap_or(0.0) * 1024f64.powi(power)) as u64;
+    bytes
 }
 
 /// The volid a `{volume}` names on `{storage}` (pve-storage `$real_volume_id`): a full volid

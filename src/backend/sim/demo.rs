@@ -19,7 +19,9 @@ pub fn demo_state() -> SimState {
     web.tags = vec!["prod".into(), "web".into()];
     web.pool = Some("prod".into());
     web.config.push(("description".into(), "Main web server\nOwner: ops team <ops@example.com>".into()));
-    web.config.push(("ide2".into(), "local:iso/debian-13.1.0-amd64-netinst.iso,media=cdrom,size=754M".into()));
+    // No image in the CD drive: a local ISO would keep the VM from migrating (qemu-server
+    // QemuMigrate: `local cdrom image`), and the demo shows a migratable web server.
+    web.config.push(("ide2".into(), "none,media=cdrom".into()));
     web.config.push(("onboot".into(), "1".into()));
     let s1 = snapshot(&web, "pre-upgrade", None, NOW - 2_592_000, "Before the Debian 13 upgrade");
     let s2 = snapshot(
@@ -56,6 +58,12 @@ pub fn demo_state() -> SimState {
     let mut app = qemu(104, "pve2", "app01", 4096, 2, 32, true);
     app.qmpstatus = Some("paused".into());
     app.cpu = 0.0;
+    // A paused VM's agent cannot answer; the demo's way to show "agent not running".
+    for (k, v) in &mut app.config {
+        if k == "agent" {
+            "0".clone_into(v);
+        }
+    }
     app.tags = vec!["web".into()];
 
     let mut proxy = lxc(105, "pve2", "proxy01", 1024, 2, 8, true);
@@ -141,6 +149,14 @@ fn demo_volumes(state: &SimState) -> Vec<SimVolume> {
         backup(100, NOW - 172_800, "vma.zst", 3_874_201_088, Some("web01 before upgrade\nkept for audit"), true),
         backup(102, NOW - 5_400, "tar.zst", 412_316_860, Some("dns01"), false),
         backup(106, NOW - 86_460, "tar.zst", 187_904_819, None, false),
+        SimVolume {
+            volid: "local:iso/debian-13.1.0-amd64-netinst.iso".into(),
+            content: "iso".into(),
+            format: "iso".into(),
+            size: 790_626_304,
+            ctime: NOW - 2_500_000,
+            ..SimVolume::default()
+        },
         SimVolume {
             volid: "local:vztmpl/debian-13-standard_13.1-2_amd64.tar.zst".into(),
             content: "vztmpl".into(),

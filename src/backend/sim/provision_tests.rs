@@ -107,11 +107,14 @@ fn vzdump_of_several_reports_each_failure_and_job_errors() {
 fn content_lists_backups_and_templates_with_optional_keys_absent() {
     let mut sim = sim();
     let all = get(&mut sim, "/nodes/pve2/storage/nas/content", &[]);
-    let items = all.as_array().expect("array");
-    assert!(items.iter().all(|i| i["content"] == "backup"));
-    let b102 = items.iter().find(|i| i["vmid"] == 102).expect("102's backup");
+    let items: Vec<&Value> = all.as_array().expect("array").iter().collect();
+    assert!(items.iter().all(|i| ["backup", "images", "rootdir"].contains(&i["content"].as_str().unwrap_or_default())), "{all}");
+    let disk = items.iter().find(|i| i["volid"] == "nas:100/vm-100-disk-0.qcow2").expect("100's disk is content too");
+    assert_eq!((disk["content"].as_str(), disk["format"].as_str(), disk["vmid"].as_u64()), (Some("images"), Some("qcow2"), Some(100)));
+    let backups: Vec<&Value> = items.iter().copied().filter(|i| i["content"] == "backup").collect();
+    let b102 = backups.iter().find(|i| i["vmid"] == 102).expect("102's backup");
     assert!(b102.get("protected").is_none() && b102["notes"] == "dns01");
-    let b100 = items.iter().find(|i| i["vmid"] == 100).expect("100's backup");
+    let b100 = backups.iter().find(|i| i["vmid"] == 100).expect("100's backup");
     assert_eq!((b100["protected"].as_i64(), b100["notes"].as_str()), (Some(1), Some("web01 before upgrade")), "first line of notes");
     let t = get(&mut sim, "/nodes/pve3/storage/local/content", &[("content", "vztmpl")]);
     assert_eq!(t[0]["volid"], "local:vztmpl/debian-13-standard_13.1-2_amd64.tar.zst");

@@ -105,6 +105,24 @@ impl ApiTransport for SimTransport {
         crate::backend::api::render_http(method, path, params)
     }
 
+    /// `qm`/`pct` sub-commands that finish without a task (`pct exec`, `qm guest cmd`), run by
+    /// the simulator's tool face in process.
+    async fn run_tool(&self, tool: &str, args: &[String]) -> Result<crate::backend::command::CommandOutput> {
+        let kind = match tool {
+            "qm" => crate::model::GuestKind::Qemu,
+            "pct" => crate::model::GuestKind::Lxc,
+            other => return Err(Error::Unsupported { operation: other.to_owned(), reason: "in the in-process simulator".into() }),
+        };
+        let out = self.with_sim(|sim| match super::tools::start(sim, kind, args) {
+            super::foreground::Step::Done(o) => Ok(o),
+            super::foreground::Step::Wait(_) => Err(Error::Unsupported {
+                operation: format!("{tool} {}", args.first().cloned().unwrap_or_default()),
+                reason: "as a tool in process (it runs a task)".into(),
+            }),
+        })??;
+        Ok(crate::backend::command::CommandOutput { status: out.code, stdout: out.stdout.into_bytes(), stderr: out.stderr.into_bytes() })
+    }
+
     async fn call(&self, method: Method, path: &str, params: &Params) -> Result<Value> {
         check_path(path)?;
         check_params(params)?;

@@ -1,0 +1,77 @@
+//! `pvectl guest migrate|resize|move-disk|ip|agent|exec`: moving guests and disks (actions),
+//! and reaching inside a guest: its addresses and agent (reads), a command (an action).
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::Env;
+use super::args::GuestCmd;
+use super::output::{Table, opt, print};
+use super::report::act;
+use crate::backend::InventoryExt;
+use crate::error::{Error, Result};
+use crate::model::GuestKind;
+use crate::workflow::{Exec, Migrate, MoveDisk, Resize, discover};
+
+/// Runs a `guest` command of this family.
+///
+/// # Errors
+/// Read errors (an agent that is not running, not configured, or a stopped guest are distinct,
+/// with hints); the engine's refusals and outcomes for actions.
+pub(crate) async fn run(env: &Env<'_>, cmd: GuestCmd) -> Result<()> {
+    let (out, b, timeout) = (env.cfg.output, env.b(), env.cfg.timeout);
+    match cmd {
+        GuestCmd::Migrate { vmid, node, online, with_local_disks, target_storage, restart } => {
+            act(env, &Migrate { vmid, target: node, online, with_local_disks, target_storage, restart }, true, timeout).await
+        }
+        GuestCmd::Resize { vmid, disk, size } => act(env, &Resize { vmid, disk, size }, true, timeout).await,
+        GuestCmd::MoveDisk { vmid, disk, storage, delete, format } => {
+            act(env, &MoveDisk { vmid, disk, storage, delete, format }, true, timeout).await
+        }
+        GuestCmd::Exec { vmid, argv } => {
+            // The command gets what is left of the deadline, less a margin to report.
+            let wait = timeout.saturating_sub(Duration::from_secs(2)).max(Duration::from_secs(1));
+            act(env, &Exec { vmid, argv, timeout: wait }, true, timeout).await
+        }
+        GuestCmd::Ip { vmid } => {
+            let (guest, _) = discover(b, vmid, None, None).await?;
+            let interfaces = match guest.kind {
+                GuestKind::Qemu => b.network_interfaces(&guest).await?,
+                GuestKind::Lxc => b.lxc_interfaces(&guest).await?.iter().map(crate::model::LxcInterface::to_network_interface).collect(),
+            };
+            print(out, &interfaces, |list| {
+                let mut t = Table::new(&["INTERFACE", "MAC", "ADDRESS", "FAMILY", "SCOPE"]);
+                for i in list {
+                    for a in &i.ip_addresses {
+                        let scope = if a.is_loopback() {
+                            "loopback"
+                        } else if a.is_link_local() {
+                            "link-local"
+                        } else {
+                            "global"
+                        };
+                        t.row(vec![
+                            i.name.clone(),
+                            opt(i.hardware_address.as_deref()),
+                            format!("{}/{}", a.ip_address, a.prefix.map_or_else(|| "-".into(), |p| p.to_string())),
+                            serde_json::to_value(a.ip_address_type).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                            scope.into(),
+                        ]);
+                    }
+                }
+                t
+            })
+        }
+        GuestCmd::Agent { vmid, command } => {
+            let (guest, _) = discover(b, vmid, None, None).await?;
+            if guest.kind != GuestKind::Qemu {
+                return Err(Error::Usage(format!("guest {vmid} is lxc: the guest agent is a qemu feature")));
+            }
+            let v = b.agent(&guest, command.api_name()).await?;
+            // The agent's answers have no one shape: JSON is the faithful rendering.
+            print(super::args::OutputFormat::Json, &v, |_: &Value| Table::default())
+        }
+        other => Err(Error::Internal(format!("not a guest-inside command: {other:?}"))),
+    }
+}
