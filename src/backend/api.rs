@@ -400,11 +400,15 @@ impl<T: ApiTransport> Backend for ApiBackend<T> {
     }
 
     async fn execute(&self, mutation: &Mutation) -> Result<Started> {
-        if let Mutation::Exec { guest, .. } = mutation {
-            if guest.kind == crate::model::GuestKind::Lxc {
-                let (tool, args) = mutation.tool_line().ok_or_else(|| Error::Internal("exec has a tool line".into()))?;
-                return exec_output(tool, &self.transport.run_tool(tool, &args).await?);
-            }
+        if mutation.needs_tool() {
+            let (tool, args) = mutation.tool_line().ok_or_else(|| Error::Internal(format!("{} has a tool line", mutation.name())))?;
+            let out = self.transport.run_tool(tool, &args).await?;
+            return match mutation {
+                Mutation::Exec { .. } => exec_output(tool, &out),
+                // `pct push`/`pull` exit 0 even when the worker failed: the caller checks.
+                _ if out.status == 0 => Ok(Started::Value(Value::Null)),
+                _ => Err(crate::backend::command::classify_cli_error(tool, out.status, &out.stderr_text())),
+            };
         }
         let (method, path, params) = mutation.api_call();
         if method == Method::Get {
@@ -420,6 +424,9 @@ impl<T: ApiTransport> Backend for ApiBackend<T> {
     }
 
     fn render(&self, mutation: &Mutation) -> String {
+        if let (true, Some((tool, args))) = (mutation.needs_tool(), mutation.tool_line_shown()) {
+            return crate::backend::command::render_argv(&std::iter::once(tool.to_owned()).chain(args).collect::<Vec<_>>());
+        }
         let (method, path, params) = mutation.api_call_shown();
         self.transport.render(method, &path, &params)
     }

@@ -287,6 +287,37 @@ pub enum Mutation {
         /// The program and its arguments, each passed as one argument.
         argv: Vec<String>,
     },
+    /// Writes a file inside a qemu guest: `POST .../agent/file-write` with `content` base64
+    /// and `encode=0` (PVE's limit: 60 KiB).
+    FileWrite {
+        /// The guest.
+        guest: GuestRef,
+        /// The path inside the guest.
+        file: String,
+        /// The bytes, base64-encoded.
+        content_b64: String,
+        /// How many bytes they are.
+        size: u64,
+    },
+    /// Copies a file of the node into a container: `pct push <vmid> <src> <dst>` (command
+    /// backend only; `src` is a path on the node).
+    FilePush {
+        /// The guest.
+        guest: GuestRef,
+        /// The file on the node.
+        src: String,
+        /// The path inside the container.
+        dst: String,
+    },
+    /// Copies a file out of a container onto the node: `pct pull <vmid> <src> <dst>`.
+    FilePull {
+        /// The guest.
+        guest: GuestRef,
+        /// The path inside the container.
+        src: String,
+        /// The file on the node.
+        dst: String,
+    },
     /// Any other write (`api create|set|delete`).
     Raw {
         /// `POST`, `PUT` or `DELETE`.
@@ -299,6 +330,16 @@ pub enum Mutation {
 }
 
 impl Mutation {
+    /// Whether it runs as a node tool rather than an API call (PVE's API cannot do it):
+    /// `pct exec`, `pct push`, `pct pull`. Over REST these are Unsupported.
+    pub fn needs_tool(&self) -> bool {
+        match self {
+            Self::Exec { guest, .. } => guest.kind == GuestKind::Lxc,
+            Self::FilePush { .. } | Self::FilePull { .. } => true,
+            _ => false,
+        }
+    }
+
     /// The safety tier.
     pub fn tier(&self) -> Tier {
         match self {
@@ -327,7 +368,11 @@ impl Mutation {
             | Self::Unlock { .. }
             | Self::Resize { .. }
             | Self::MoveDisk { .. }
-            | Self::Exec { .. } => Tier::Destructive,
+            | Self::Exec { .. }
+            | Self::FileWrite { .. }
+            | Self::FilePush { .. } => Tier::Destructive,
+            // Reads the guest's file; writes only on the node, as the user asked.
+            Self::FilePull { .. } => Tier::Read,
             Self::SetConfig { set, delete, .. } => config_tier(set, delete),
             // A path no route matches is refused before it is sent (`Guarded`); rated at the top.
             Self::Raw { method, path, params } => super::routes::classify(*method, path, params).map_or(Tier::Destructive, |c| c.tier),
@@ -352,7 +397,10 @@ impl Mutation {
             | Self::HaMigrate { guest, .. }
             | Self::Resize { guest, .. }
             | Self::MoveDisk { guest, .. }
-            | Self::Exec { guest, .. } => Some(guest.clone()),
+            | Self::Exec { guest, .. }
+            | Self::FileWrite { guest, .. }
+            | Self::FilePush { guest, .. }
+            | Self::FilePull { guest, .. } => Some(guest.clone()),
             Self::Backup { .. } | Self::BackupProtect { .. } | Self::BackupDelete { .. } => None,
             Self::Raw { method, path, params } => super::routes::classify(*method, path, params).ok().and_then(|c| c.guest),
         }
@@ -380,6 +428,8 @@ impl Mutation {
             Self::Resize { .. } => "resize".into(),
             Self::MoveDisk { .. } => "move-disk".into(),
             Self::Exec { .. } => "exec".into(),
+            Self::FileWrite { .. } | Self::FilePush { .. } => "file push".into(),
+            Self::FilePull { .. } => "file pull".into(),
         }
     }
 }

@@ -33,6 +33,11 @@ impl Mutation {
                 p.extend(secrets.iter().map(|(k, v)| (k.clone(), v.expose().to_owned())));
                 (Method::Post, format!("/nodes/{}/{}", guest.node, guest.kind), p)
             }
+            Self::FileWrite { guest, file, content_b64, .. } => (
+                Method::Post,
+                format!("{}/agent/file-write", guest.path()),
+                vec![("file".to_owned(), file.clone()), ("content".to_owned(), content_b64.clone()), ("encode".to_owned(), "0".to_owned())],
+            ),
             other => other.api_call_shown(),
         }
     }
@@ -114,6 +119,21 @@ impl Mutation {
             Self::Exec { guest, argv } => {
                 (Method::Post, format!("{}/agent/exec", guest.path()), argv.iter().map(|a| ("command".to_owned(), a.clone())).collect())
             }
+            Self::FileWrite { guest, file, size, .. } => (
+                Method::Post,
+                format!("{}/agent/file-write", guest.path()),
+                vec![
+                    ("file".to_owned(), file.clone()),
+                    ("content".to_owned(), format!("<{size} bytes, base64>")),
+                    ("encode".to_owned(), "0".to_owned()),
+                ],
+            ),
+            Self::FilePush { guest, src, dst } => {
+                (Method::Post, format!("{}/push", guest.path()), vec![("src".to_owned(), src.clone()), ("dst".to_owned(), dst.clone())])
+            }
+            Self::FilePull { guest, src, dst } => {
+                (Method::Post, format!("{}/pull", guest.path()), vec![("src".to_owned(), src.clone()), ("dst".to_owned(), dst.clone())])
+            }
             Self::Power { .. }
             | Self::SnapshotCreate { .. }
             | Self::SnapshotRollback { .. }
@@ -152,7 +172,7 @@ impl Mutation {
                 (guest, a)
             }
             Self::SnapshotDelete { guest, name } => (guest, vec!["delsnapshot".to_owned(), guest.vmid.to_string(), name.to_string()]),
-            Self::Raw { .. } | Self::BackupProtect { .. } | Self::BackupDelete { .. } => return None,
+            Self::Raw { .. } | Self::BackupProtect { .. } | Self::BackupDelete { .. } | Self::FileWrite { .. } => return None,
             Self::Backup { vmids, params, .. } => {
                 let mut a: Vec<String> = vmids.iter().map(ToString::to_string).collect();
                 a.extend(opts(params));
@@ -221,6 +241,8 @@ impl Mutation {
                 a.extend(opts(params));
                 (guest, a)
             }
+            Self::FilePush { guest, src, dst } => (guest, vec!["push".to_owned(), guest.vmid.to_string(), src.clone(), dst.clone()]),
+            Self::FilePull { guest, src, dst } => (guest, vec!["pull".to_owned(), guest.vmid.to_string(), src.clone(), dst.clone()]),
             Self::Exec { guest, argv } => {
                 let mut a = if guest.kind == GuestKind::Lxc {
                     vec!["exec".to_owned(), guest.vmid.to_string(), "--".to_owned()]

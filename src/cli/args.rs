@@ -499,6 +499,34 @@ pub enum GuestCmd {
         #[arg(last = true, required = true)]
         argv: Vec<String>,
     },
+    /// Copy files into or out of a guest.
+    #[command(subcommand)]
+    File(FileCmd),
+}
+
+/// `guest file ...`
+#[derive(Debug, Subcommand)]
+pub enum FileCmd {
+    /// Copy a file into the guest (tier: destructive). qemu: a local file of at most 60 KiB,
+    /// through the agent; lxc: `pct push`, SRC being a path on the node.
+    Push {
+        /// Guest id.
+        vmid: Vmid,
+        /// The file to copy (qemu: on this machine; lxc: on the node).
+        src: String,
+        /// The path inside the guest.
+        dst: String,
+    },
+    /// Copy a file out of the guest (tier: read). qemu: through the agent to this machine;
+    /// lxc: `pct pull`, DST being a path on the node.
+    Pull {
+        /// Guest id.
+        vmid: Vmid,
+        /// The path inside the guest.
+        src: String,
+        /// Where to write it (qemu: on this machine; lxc: on the node).
+        dst: String,
+    },
 }
 
 /// `guest agent` commands (the agent's own names in parentheses).

@@ -6,13 +6,13 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::Env;
-use super::args::GuestCmd;
+use super::args::{FileCmd, GuestCmd};
 use super::output::{Table, opt, print};
 use super::report::act;
-use crate::backend::InventoryExt;
+use crate::backend::{InventoryExt, Method};
 use crate::error::{Error, Result};
 use crate::model::GuestKind;
-use crate::workflow::{Exec, Migrate, MoveDisk, Resize, discover};
+use crate::workflow::{Exec, FilePull, FilePush, MAX_AGENT_FILE, Migrate, MoveDisk, PushSource, Resize, discover};
 
 /// Runs a `guest` command of this family.
 ///
@@ -71,6 +71,39 @@ pub(crate) async fn run(env: &Env<'_>, cmd: GuestCmd) -> Result<()> {
             let v = b.agent(&guest, command.api_name()).await?;
             // The agent's answers have no one shape: JSON is the faithful rendering.
             print(super::args::OutputFormat::Json, &v, |_: &Value| Table::default())
+        }
+        GuestCmd::File(FileCmd::Push { vmid, src, dst }) => {
+            let (guest, _) = discover(b, vmid, None, None).await?;
+            let source = match guest.kind {
+                GuestKind::Qemu => {
+                    let mut bytes = Vec::new();
+                    std::fs::File::open(&src)
+                        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_AGENT_FILE as u64 + 1), &mut bytes))
+                        .map_err(|e| Error::Usage(format!("cannot read {}: {e}", crate::model::excerpt(&src, 120))))?;
+                    PushSource::Bytes(bytes)
+                }
+                GuestKind::Lxc => PushSource::NodePath(src),
+            };
+            act(env, &FilePush { vmid, source, dst }, true, timeout).await
+        }
+        GuestCmd::File(FileCmd::Pull { vmid, src, dst }) => {
+            let (guest, _) = discover(b, vmid, None, None).await?;
+            match guest.kind {
+                GuestKind::Lxc => act(env, &FilePull { vmid, src, dst }, true, timeout).await,
+                GuestKind::Qemu => {
+                    let v = b.raw(Method::Get, &format!("{}/agent/file-read", guest.path()), &vec![("file".into(), src.clone())]).await?;
+                    let content = v["content"].as_str().unwrap_or_default();
+                    if crate::model::loose::value_bool(&v["truncated"]) {
+                        return Err(Error::Api(format!(
+                            "the agent returned only part of {} (truncated)",
+                            crate::model::excerpt(&src, 120)
+                        )));
+                    }
+                    std::fs::write(&dst, content.as_bytes())
+                        .map_err(|e| Error::Usage(format!("cannot write {}: {e}", crate::model::excerpt(&dst, 120))))?;
+                    print(out, &serde_json::json!({"src": src, "dst": dst, "bytes": content.len()}), |_: &Value| Table::default())
+                }
+            }
         }
         other => Err(Error::Internal(format!("not a guest-inside command: {other:?}"))),
     }

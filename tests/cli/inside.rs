@@ -154,3 +154,30 @@ fn storage_content_pools_and_ha_read_the_demo() {
             .all(|g| g["pool"] == "prod" && g["tags"].as_array().is_some_and(|t| t.contains(&json!("web"))))
     );
 }
+
+#[test]
+fn file_push_checks_the_size_and_pull_brings_it_back() {
+    let tools = SimTools::new();
+    let src = tools.dir.path().join("motd");
+    std::fs::write(&src, "hello from pvectl\n").expect("write");
+    let src = src.to_str().expect("utf-8").to_owned();
+    // qemu: through the agent, read back through the agent.
+    let r = local(&tools, &["guest", "file", "push", "100", &src, "/etc/motd", "--yes"]);
+    r.expect_code(0);
+    assert_eq!(r.json()["details"]["size_in_guest"], 18);
+    let back = tools.dir.path().join("back");
+    local(&tools, &["guest", "file", "pull", "100", "/etc/motd", back.to_str().expect("utf-8")]).expect_code(0);
+    assert_eq!(std::fs::read_to_string(&back).expect("pulled"), "hello from pvectl\n");
+    // lxc: `pct push`, then `stat` inside the container in the same plan.
+    let r = local(&tools, &["guest", "file", "push", "102", &src, "/root/motd", "--yes"]);
+    r.expect_code(0);
+    assert_eq!(r.json()["details"]["size_in_guest"], 18);
+    let calls = tools.calls();
+    assert!(
+        calls.iter().any(|c| c[..2] == ["pct", "push"])
+            && calls.iter().any(|c| c.ends_with(&["stat".into(), "-c".into(), "%s".into(), "/root/motd".into()])),
+        "{calls:?}"
+    );
+    // Without consent: exit 3, a plan, nothing pushed.
+    assert_eq!(local(&tools, &["guest", "file", "push", "102", &src, "/root/other"]).expect_code(3).json()["plan"]["tier"], "destructive");
+}

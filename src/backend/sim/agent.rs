@@ -299,25 +299,8 @@ pub(crate) fn put_file(sim: &mut Sim, vmid: u32, path: &str, content: String) {
     st.guest_files.push(GuestFile { vmid, path: path.to_owned(), content });
 }
 
-/// Standard base64 (padding optional); `None` for a character outside the alphabet.
+/// Standard base64 (padding optional, as QEMU's agent takes it); `None` when not base64.
 pub(crate) fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in s.bytes().filter(|c| *c != b'=') {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(u8::try_from((acc >> bits) & 0xff).expect("masked to a byte"));
-        }
-    }
-    Some(out)
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD_NO_PAD.decode(s.trim_end_matches('=')).ok()
 }

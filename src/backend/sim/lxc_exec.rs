@@ -83,7 +83,18 @@ pub(crate) fn exec(sim: &mut Sim, args: &[String]) -> Output {
     if command.is_empty() {
         return Output::fail("missing command at /usr/share/perl5/PVE/CLI/pct.pm line 246.\n", 255);
     }
-    let o = run(&command, g.name.as_deref().unwrap_or("localhost"));
+    let o = match command.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        // `stat -c %s FILE`: the size of a file `pct push` stored (coreutils' texts).
+        ["stat", "-c", "%s", path] => match sim.state().guest_files.iter().find(|f| f.vmid == g.vmid && f.path == *path) {
+            Some(f) => super::guest_exec::Outcome { out: format!("{}\n", f.content.len()), ..Default::default() },
+            None => super::guest_exec::Outcome {
+                code: 1,
+                err: format!("stat: cannot statx '{path}': No such file or directory\n"),
+                ..Default::default()
+            },
+        },
+        _ => run(&command, g.name.as_deref().unwrap_or("localhost")),
+    };
     sim.state_mut().agent_exec_log.push(ExecRecord { vmid: g.vmid, argv: command, input: None });
     if o.seconds > 0 {
         std::thread::sleep(std::time::Duration::from_secs(o.seconds));
