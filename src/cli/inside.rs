@@ -14,6 +14,17 @@ use crate::error::{Error, Result};
 use crate::model::GuestKind;
 use crate::workflow::{Exec, FilePull, FilePush, MAX_AGENT_FILE, Migrate, MoveDisk, PushSource, Resize, discover};
 
+/// An address's scope for `guest ip`: `loopback`, `link-local` or `global`.
+fn scope(a: &crate::model::IpAddress) -> &'static str {
+    if a.is_loopback() {
+        "loopback"
+    } else if a.is_link_local() {
+        "link-local"
+    } else {
+        "global"
+    }
+}
+
 /// Runs a `guest` command of this family.
 ///
 /// # Errors
@@ -40,23 +51,33 @@ pub(crate) async fn run(env: &Env<'_>, cmd: GuestCmd) -> Result<()> {
                 GuestKind::Qemu => b.network_interfaces(&guest).await?,
                 GuestKind::Lxc => b.lxc_interfaces(&guest).await?.iter().map(crate::model::LxcInterface::to_network_interface).collect(),
             };
-            print(out, &interfaces, |list| {
+            // PVE's interface shape, each address marked with its scope.
+            let view: Vec<Value> = interfaces
+                .iter()
+                .map(|i| {
+                    let addrs: Vec<Value> = i
+                        .ip_addresses
+                        .iter()
+                        .map(|a| {
+                            let mut v = serde_json::to_value(a).unwrap_or(Value::Null);
+                            v["scope"] = Value::from(scope(a));
+                            v
+                        })
+                        .collect();
+                    serde_json::json!({"name": i.name, "hardware-address": i.hardware_address, "ip-addresses": addrs})
+                })
+                .collect();
+            print(out, &view, |list| {
                 let mut t = Table::new(&["INTERFACE", "MAC", "ADDRESS", "FAMILY", "SCOPE"]);
                 for i in list {
-                    for a in &i.ip_addresses {
-                        let scope = if a.is_loopback() {
-                            "loopback"
-                        } else if a.is_link_local() {
-                            "link-local"
-                        } else {
-                            "global"
-                        };
+                    for a in i["ip-addresses"].as_array().into_iter().flatten() {
+                        let text = |v: &Value| opt(crate::model::loose::value_string(v).as_deref());
                         t.row(vec![
-                            i.name.clone(),
-                            opt(i.hardware_address.as_deref()),
-                            format!("{}/{}", a.ip_address, a.prefix.map_or_else(|| "-".into(), |p| p.to_string())),
-                            serde_json::to_value(a.ip_address_type).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
-                            scope.into(),
+                            text(&i["name"]),
+                            text(&i["hardware-address"]),
+                            format!("{}/{}", text(&a["ip-address"]), text(&a["prefix"])),
+                            text(&a["ip-address-type"]),
+                            text(&a["scope"]),
                         ]);
                     }
                 }
