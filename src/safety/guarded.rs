@@ -81,6 +81,11 @@ impl Guarded {
         policy::gather(self.inner.as_ref(), &self.rules, m).await
     }
 
+    /// The tier of `m` under this target's rules ([`policy::effective_tier`]).
+    pub fn effective_tier(&self, m: &Mutation) -> crate::backend::Tier {
+        policy::effective_tier(&self.rules, m)
+    }
+
     /// What policy says about `m` given `facts`, without sending anything.
     pub fn verdict(&self, m: &Mutation, facts: &Facts) -> Verdict {
         policy::decide(&self.rules, m, facts)

@@ -13,6 +13,7 @@
 //! protected_tags = ["prod"]
 //! protected_pools = ["critical"]
 //! allowed_nodes = ["pve1", "pve2"]  # changes only on these nodes
+//! exec_tier = "change"              # `guest exec` needs no consent here (default: destructive)
 //! ```
 //!
 //! A protected guest (by vmid, tag or pool) refuses destructive actions, like PVE's own flag.
@@ -99,6 +100,10 @@ pub struct PolicyRules {
     /// When set, changes only on these nodes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_nodes: Option<Vec<String>>,
+    /// The tier of `guest exec` on this target (destructive unless lowered: a lab where agents
+    /// may run commands without a human's consent sets `"change"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exec_tier: Option<TierName>,
 }
 
 /// A tier as the config file spells it.
@@ -139,6 +144,7 @@ impl PolicyRules {
         self.protected_vmids.extend(more.protected_vmids.iter().copied());
         self.protected_tags.extend(more.protected_tags.iter().cloned());
         self.protected_pools.extend(more.protected_pools.iter().cloned());
+        self.exec_tier = more.exec_tier.or(self.exec_tier);
         self.allowed_nodes = match (self.allowed_nodes.take(), &more.allowed_nodes) {
             (Some(a), Some(b)) => Some(a.into_iter().filter(|n| b.contains(n)).collect()),
             (a, b) => a.or_else(|| b.clone()),
@@ -223,9 +229,18 @@ async fn backup_protected(b: &dyn Backend, node: &crate::model::NodeName, storag
     Ok(crate::model::loose::value_bool(&item["protected"]))
 }
 
+/// The tier `m` has on a target with `rules`: its own, except `guest exec` where the target's
+/// `exec_tier` says otherwise.
+pub fn effective_tier(rules: &PolicyRules, m: &Mutation) -> Tier {
+    match (m, rules.exec_tier) {
+        (Mutation::Exec { .. }, Some(t)) => t.tier(),
+        _ => m.tier(),
+    }
+}
+
 /// Decides one mutation. Pure: the same inputs give the same verdict.
 pub fn decide(rules: &PolicyRules, m: &Mutation, facts: &Facts) -> Verdict {
-    let tier = m.tier();
+    let tier = effective_tier(rules, m);
     let what = describe(m);
     if let Some(max) = rules.max_tier.map(TierName::tier).filter(|max| tier > *max) {
         return Verdict::Refuse(format!("{what} is {tier}, above this target's policy ceiling ({max}); nothing was sent"));
@@ -367,6 +382,15 @@ mod tests {
         assert!(matches!(decide(&rules, &del(false), &protected), Verdict::Refuse(r) if r.contains("--force")));
         assert_eq!(decide(&rules, &del(true), &protected), Verdict::Confirm);
         assert_eq!(decide(&rules, &del(false), &Facts { backup_protected: Some(false), ..Facts::default() }), Verdict::Confirm);
+    }
+
+    #[test]
+    fn a_target_may_lower_the_tier_of_exec() {
+        let exec = Mutation::Exec { guest: guest(150), argv: vec!["true".into()] };
+        assert_eq!(decide(&PolicyRules::default(), &exec, &Facts::default()), Verdict::Confirm);
+        let lab = PolicyRules { exec_tier: Some(TierName::Change), ..PolicyRules::default() };
+        assert_eq!(decide(&lab, &exec, &Facts::default()), Verdict::Allow);
+        assert_eq!(effective_tier(&lab, &power(150, PowerAction::Stop)), Tier::Destructive, "only exec");
     }
 
     #[test]

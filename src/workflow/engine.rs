@@ -49,7 +49,7 @@ pub async fn plan(ctx: &Ctx<'_>, action: &dyn Action) -> Result<ControlFlow<Repo
     for m in &draft.mutations {
         facts.push(ctx.backend.facts(m).await?);
     }
-    let plan = Plan::new(action.name(), &draft, facts, ctx.b());
+    let plan = Plan::new(action.name(), &draft, facts, ctx.backend);
     for (m, f) in &plan.mutations {
         if let Verdict::Refuse(reason) = ctx.backend.verdict(m, f) {
             return Err(ctx.backend.refuse(m, &plan.digest, reason));

@@ -219,9 +219,10 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Builds the plan of `action` from its draft and the facts read for each mutation.
-    pub fn new(action: String, draft: &crate::workflow::action::Draft, facts: Vec<Facts>, b: &dyn Backend) -> Self {
-        let tier = draft.mutations.iter().map(Mutation::tier).max().unwrap_or(Tier::Read);
+    /// Builds the plan of `action` from its draft and the facts read for each mutation; the
+    /// tier is the highest of its calls under the target's policy.
+    pub fn new(action: String, draft: &crate::workflow::action::Draft, facts: Vec<Facts>, b: &crate::safety::Guarded) -> Self {
+        let tier = draft.mutations.iter().map(|m| b.effective_tier(m)).max().unwrap_or(Tier::Read);
         let calls: Vec<PlannedCall> = draft
             .mutations
             .iter()
