@@ -43,6 +43,7 @@ pub(crate) fn run(cfg: &Config, cmd: &PolicyCmd) -> Result<()> {
         t.row(vec!["protected_vmids".into(), list(e.rules.protected_vmids.iter().map(ToString::to_string).collect())]);
         t.row(vec!["protected_tags".into(), list(e.rules.protected_tags.clone())]);
         t.row(vec!["protected_pools".into(), list(e.rules.protected_pools.clone())]);
+        t.row(vec!["exec_tier".into(), e.rules.exec_tier.map_or_else(|| "destructive (default)".into(), |t| t.tier().to_string())]);
         t.row(vec!["allowed_nodes".into(), e.rules.allowed_nodes.clone().map_or_else(|| "any".into(), list)]);
         t
     })?;
