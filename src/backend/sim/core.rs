@@ -147,6 +147,9 @@ impl Sim {
         let Some((route, vars)) = find_route(method, path) else {
             return Err(SimError::no_handler(method, path));
         };
+        // The route's privilege first, for every face (`privileges.rs`): pveproxy checks it
+        // before the parameters; for the root faces only injected denials can fail it.
+        super::privileges::check_route(self, method, path)?;
         route::check_allowed(route, params)?;
         let req = Request { vars, params };
         self.check_vars(&req)?;
