@@ -38,7 +38,6 @@ const ROUTES: &[Route] = &[
         handler: cl::node_storage,
     },
     Route { method: Method::Get, pattern: "/storage", params: &["type"], handler: cl::storage_config },
-    Route { method: Method::Get, pattern: "/pools", params: &["poolid", "type"], handler: cl::pools },
     Route { method: Method::Get, pattern: "/nodes/{node}/{kind}", params: &["full"], handler: gu::guest_list },
     Route { method: Method::Get, pattern: "/nodes/{node}/{kind}/{vmid}/status/current", params: &[], handler: gu::status_current },
     Route { method: Method::Get, pattern: "/nodes/{node}/{kind}/{vmid}/config", params: &["current", "snapshot"], handler: gu::config },
