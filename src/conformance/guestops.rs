@@ -30,9 +30,8 @@ fn migrate(vmid: Vmid, env: &CaseEnv) -> Migrate {
 /// The error of an outcome that is not a finished action (a refusal or a failed end).
 fn failure(outcome: Result<Outcome>) -> (Option<Report>, Error) {
     match outcome {
-        Err(e) => (None, e),
-        Ok(Outcome::Incomplete(r, e)) => (Some(*Box::new(r)), e),
-        Ok(Outcome::Refused(_, e)) => (None, e),
+        Err(e) | Ok(Outcome::Refused(_, e)) => (None, e),
+        Ok(Outcome::Incomplete(r, e)) => (Some(r), e),
         other => panic!("expected a failure, got {other:?}"),
     }
 }
