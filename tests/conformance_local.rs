@@ -95,7 +95,10 @@ mod pvesh {
 /// checks; `restore_to_new_vmid_starts_it`, `restore_onto_existing_vmid_exits_6` and
 /// `backup_delete_of_protected_backup_needs_force`, because restore and backup delete find
 /// their backup by listing storage content, an API read qm-pct does not have;
-/// `set_config_after_concurrent_edit_exits_6`, because `qm|pct config` print no digest to pass.
+/// `set_config_after_concurrent_edit_exits_6`, because `qm|pct config` print no digest to pass;
+/// the three migrate cases, `guest_ip_of_agent_vm_and_container` and `pool_and_ha_reads`,
+/// because the migration precondition, the agent's and containers' interfaces, pools and HA
+/// are API reads (`Backend::raw`), which qm-pct does not have.
 mod qm_pct {
     use super::*;
 

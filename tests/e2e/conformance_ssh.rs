@@ -88,7 +88,9 @@ macro_rules! pvesh_cases {
 /// list tasks, no UPIDs printed), `permission_denied_exits_4` (`qm`/`pct` run as root on
 /// the node: no caller identity whose privileges PVE checks), the restore and backup delete
 /// cases (they find their backup by listing storage content, an API read) and
-/// `set_config_after_concurrent_edit_exits_6` (`qm|pct config` print no digest to pass).
+/// `set_config_after_concurrent_edit_exits_6` (`qm|pct config` print no digest to pass), the
+/// migrate, ip and pool/HA cases (the migration precondition, interfaces, pools and HA are
+/// API reads).
 macro_rules! qm_pct_cases {
     ($fixture:path) => {
         pvectl::conformance_tests!(async $fixture, Caps::qm_pct(&node()); [
