@@ -234,6 +234,18 @@ fn bad_token_exits_4_and_403_names_path_and_privilege_without_leaking_secrets() 
     r.expect_code(4);
     assert!(r.stderr.contains("Permission check failed (/vms/100, VM.PowerMgmt)"), "{}", r.stderr);
     traced(&r.stderr, ro, "POST", "/nodes/pve1/qemu/100/status/shutdown");
+    // The auditor may read, not migrate (the precondition read needs `VM.Migrate` too), resize
+    // or run commands in a guest (PVE 9's `VM.GuestAgent.Unrestricted`).
+    for (args, want) in [
+        (&["guest", "migrate", "103", "pve2", "--yes"][..], "(/vms/103, VM.Migrate)"),
+        (&["guest", "resize", "103", "scsi0", "+1G", "--yes"], "(/vms/103, VM.Config.Disk)"),
+        (&["guest", "exec", "100", "--yes", "--", "true"], "(/vms/100, VM.GuestAgent.Unrestricted)"),
+    ] {
+        let r = run(ro, ro_secret, args);
+        seen.push_str(&r.stderr);
+        r.expect_code(4);
+        assert!(r.stderr.contains(&format!("Permission check failed {want}")), "{args:?}: {}", r.stderr);
+    }
     let (empty, empty_secret) = pvectl::backend::sim::DEMO_TOKENS[2];
     let r = run(empty, empty_secret, &["guest", "list", "-o", "json"]);
     seen.push_str(&r.stdout);
@@ -241,6 +253,10 @@ fn bad_token_exits_4_and_403_names_path_and_privilege_without_leaking_secrets() 
     r.expect_code(0);
     assert_eq!(r.json(), serde_json::json!([]), "a privilege-separated token without ACLs sees nothing");
     traced(&r.stderr, empty, "GET", "/cluster/resources");
+    let r = run(empty, empty_secret, &["ha", "status", "-o", "json"]);
+    seen.push_str(&r.stderr);
+    r.expect_code(4);
+    assert!(r.stderr.contains("Permission check failed (/, Sys.Audit)"), "{}", r.stderr);
     seen.push_str(&std::fs::read_to_string(dir.path().join("audit.log")).unwrap_or_default());
     seen.push_str(&std::fs::read_to_string(dir.path().join("calls.log")).unwrap_or_default());
     assert!(!seen.contains("PVEAPIToken"), "the Authorization header leaked");
