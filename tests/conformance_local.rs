@@ -58,6 +58,9 @@ macro_rules! api_cases {
             template_refuses_running_and_converts_stopped, delete_guest_protected_running_and_stopped,
             create_lxc_and_qemu_keep_the_password_secret, set_config_passes_the_digest,
             set_config_after_concurrent_edit_exits_6, unlock_clears_a_lock_and_is_a_noop_without,
+            migrate_reports_before_and_after_nodes, migrate_to_disallowed_node_exits_6, failed_migration_exits_7_and_says_where,
+            resize_grows_and_refuses_a_shrink, move_disk_moves_the_volume, guest_ip_of_agent_vm_and_container,
+            agent_not_running_exits_6_with_hint, exec_reports_exit_code_and_output, exec_argv_arrives_verbatim, pool_and_ha_reads,
         ]);
     };
 }
@@ -92,7 +95,10 @@ mod pvesh {
 /// checks; `restore_to_new_vmid_starts_it`, `restore_onto_existing_vmid_exits_6` and
 /// `backup_delete_of_protected_backup_needs_force`, because restore and backup delete find
 /// their backup by listing storage content, an API read qm-pct does not have;
-/// `set_config_after_concurrent_edit_exits_6`, because `qm|pct config` print no digest to pass.
+/// `set_config_after_concurrent_edit_exits_6`, because `qm|pct config` print no digest to pass;
+/// the three migrate cases, `guest_ip_of_agent_vm_and_container` and `pool_and_ha_reads`,
+/// because the migration precondition, the agent's and containers' interfaces, pools and HA
+/// are API reads (`Backend::raw`), which qm-pct does not have.
 mod qm_pct {
     use super::*;
 
@@ -110,5 +116,7 @@ mod qm_pct {
         clone_of_template_makes_unlocked_guest, linked_clone_of_non_template_exits_6,
         template_refuses_running_and_converts_stopped, delete_guest_protected_running_and_stopped,
         create_lxc_and_qemu_keep_the_password_secret, set_config_passes_the_digest, unlock_clears_a_lock_and_is_a_noop_without,
+        resize_grows_and_refuses_a_shrink, move_disk_moves_the_volume, agent_not_running_exits_6_with_hint,
+        exec_reports_exit_code_and_output, exec_argv_arrives_verbatim,
     ]);
 }

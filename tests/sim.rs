@@ -547,3 +547,47 @@ fn qm_clone_template_and_destroy_texts() {
     let o = on3(&["qm", "pending", "9000"]);
     assert!(stdout(&o).starts_with("cur agent: 1\n"), "{}", stdout(&o));
 }
+
+/// The text faces of the new tools: `qm guest cmd` prints the agent's `result` as canonical
+/// pretty JSON (3-space indent, sorted keys), `pct exec` exits with the command's code,
+/// `ha-manager status` one line per entry, `qm migrate` the task log, `qm disk resize` only
+/// the storage's output and exit 0 even when the task fails (the error on stderr).
+#[test]
+fn guest_agent_exec_ha_migrate_and_resize_texts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (state, log) = (state_with(dir.path(), serde_json::json!([])), dir.path().join("calls.log"));
+    let on =
+        |node: &str, args: &[&str]| Sim::new(args).env("PVE_SIM_STATE", &state).env("PVE_SIM_LOG", &log).env("PVE_SIM_NODE", node).run();
+    let o = on("pve1", &["qm", "guest", "cmd", "100", "get-host-name"]);
+    assert_eq!((o.status.code(), stdout(&o).as_str()), (Some(0), "{\n   \"host-name\" : \"web01\"\n}\n"));
+    let o = on("pve3", &["qm", "guest", "exec", "108", "--", "sh", "-c", "echo hi; exit 3"]);
+    assert_eq!(
+        (o.status.code(), stdout(&o).as_str()),
+        (Some(0), "{\n   \"exitcode\" : 3,\n   \"exited\" : 1,\n   \"out-data\" : \"hi\\n\"\n}\n")
+    );
+    let o = on("pve1", &["pct", "exec", "102", "--", "sh", "-c", "echo hi; exit 3"]);
+    assert_eq!((o.status.code(), stdout(&o).as_str(), stderr(&o).as_str()), (Some(3), "hi\n", ""));
+    let o = on("pve1", &["ha-manager", "status"]);
+    let lines: Vec<String> = stdout(&o).lines().map(str::to_owned).collect();
+    assert_eq!((o.status.code(), lines[0].as_str(), lines[2].as_str()), (Some(0), "quorum OK", "fencing armed (CRM watchdog active)"));
+    assert!(lines[1].starts_with("master pve1 (active, ") && lines[3].starts_with("lrm pve1 (active, watchdog active, "), "{lines:?}");
+    assert_eq!(lines.last().map(String::as_str), Some("service vm:101 (pve1, started)"));
+    let o = on("pve1", &["qm", "migrate", "103", "pve2"]);
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(lines[0].ends_with(" starting migration of VM 103 to node 'pve2' (192.0.2.12)"), "{out}");
+    assert!(lines.last().is_some_and(|l| l.contains(" migration finished successfully (duration 00:00:")), "{out}");
+    let o = on("pve1", &["qm", "migrate", "100", "pve2"]);
+    assert_eq!((o.status.code(), stderr(&o).as_str()), (Some(255), "can't migrate running VM without --online\n"));
+    let o = on("pve3", &["qm", "disk", "resize", "107", "scsi0", "1G"]);
+    assert_eq!((o.status.code(), stdout(&o).as_str()), (Some(0), ""), "a failed resize task still exits 0");
+    assert_eq!(stderr(&o), "shrinking disks is not supported\n");
+    let o = on("pve3", &["qm", "disk", "resize", "107", "scsi0", "+2G"]);
+    assert_eq!((o.status.code(), stdout(&o).as_str()), (Some(0), "Image resized.\n"), "the storage's output only");
+    let o = on("pve3", &["qm", "config", "107"]);
+    assert!(stdout(&o).contains("scsi0: nas:107/vm-107-disk-0.qcow2,iothread=1,size=82G\n"), "{}", stdout(&o));
+    let calls = log_lines(&log);
+    assert!(calls.iter().any(|c| c == &["pct", "exec", "102", "--", "sh", "-c", "echo hi; exit 3"]), "{calls:?}");
+    assert!(calls.iter().any(|c| c == &["qm", "guest", "exec", "108", "--", "sh", "-c", "echo hi; exit 3"]), "{calls:?}");
+}

@@ -30,17 +30,33 @@ pub struct Caps {
     /// Config reads carry PVE's `digest`, so `guest set` can make PVE refuse a change after
     /// someone else's edit: false for qm-pct (`qm|pct config` print no digest).
     pub config_digest: bool,
+    /// Runs `pct` on the node for what PVE's API has no call for (`pct exec`, push, pull):
+    /// false over REST, whose backend says `Unsupported`.
+    pub node_tools: bool,
 }
 
 impl Caps {
     /// Everything: the in-process simulator, `pvesh` (local or over SSH), REST.
     pub fn api() -> Self {
-        Self { cluster_api: true, node: None, upids: true, permissions: true, inventory: true, config_digest: true }
+        Self { cluster_api: true, node: None, upids: true, permissions: true, inventory: true, config_digest: true, node_tools: true }
+    }
+
+    /// REST (`https://`): the whole API, but no tools on the node.
+    pub fn rest() -> Self {
+        Self { node_tools: false, ..Self::api() }
     }
 
     /// `--tools qm-pct` on `node`: one node's guests, no cluster API, no UPIDs, root.
     pub fn qm_pct(node: &NodeName) -> Self {
-        Self { cluster_api: false, node: Some(node.clone()), upids: false, permissions: false, inventory: false, config_digest: false }
+        Self {
+            cluster_api: false,
+            node: Some(node.clone()),
+            upids: false,
+            permissions: false,
+            inventory: false,
+            config_digest: false,
+            node_tools: true,
+        }
     }
 }
 
@@ -111,6 +127,33 @@ impl CaseEnv {
             sim.seed_guest(&seed);
         });
         vmid
+    }
+
+    /// Seeds a storage `id` (type `dir`, not shared, content `images` and `rootdir`) present
+    /// on `nodes` only; a second call with the same id changes nothing.
+    pub fn seed_storage(&self, id: &str, nodes: &[&str]) {
+        self.with(|sim| sim.seed_storage(id, "dir", &["images", "rootdir"], nodes));
+    }
+
+    /// Makes the agent of guest `vmid` stop answering (configured, guest running).
+    pub fn agent_down(&self, vmid: Vmid) {
+        self.with(|sim| sim.state_mut().faults.agent_down.push(vmid.get()));
+    }
+
+    /// Every argv the guest `vmid` was asked to run (agent exec, `pct exec`), oldest first.
+    pub fn exec_log(&self, vmid: Vmid) -> Vec<Vec<String>> {
+        self.with(|sim| sim.state().agent_exec_log.iter().filter(|r| r.vmid == vmid.get()).map(|r| r.argv.clone()).collect())
+    }
+
+    /// A cluster node other than [`CaseEnv::node`] (the first in name order).
+    ///
+    /// # Panics
+    /// When the cluster has one node only.
+    pub fn other_node(&self) -> NodeName {
+        self.with(|sim| sim.state().nodes.iter().map(|n| n.name.clone()).find(|n| n != self.node.as_str()))
+            .expect("a second node")
+            .parse()
+            .expect("node names are valid")
     }
 
     /// Seeds a backup of the seeded guest `vmid` on `storage` ([`Sim::seed_backup`]); returns

@@ -25,6 +25,7 @@ mod backups;
 mod config;
 mod drive;
 mod env;
+mod guestops;
 mod provision;
 mod reads;
 mod refusals;
@@ -40,6 +41,11 @@ pub use backups::{
 };
 pub use config::{set_config_after_concurrent_edit_exits_6, set_config_passes_the_digest, unlock_clears_a_lock_and_is_a_noop_without};
 pub use env::{Caps, CaseEnv, Fixture};
+pub use guestops::{
+    agent_not_running_exits_6_with_hint, exec_argv_arrives_verbatim, exec_reports_exit_code_and_output,
+    failed_migration_exits_7_and_says_where, guest_ip_of_agent_vm_and_container, migrate_reports_before_and_after_nodes,
+    migrate_to_disallowed_node_exits_6, move_disk_moves_the_volume, pool_and_ha_reads, resize_grows_and_refuses_a_shrink,
+};
 pub use provision::{
     clone_of_template_makes_unlocked_guest, create_lxc_and_qemu_keep_the_password_secret, delete_guest_protected_running_and_stopped,
     linked_clone_of_non_template_exits_6, template_refuses_running_and_converts_stopped,
@@ -131,6 +137,16 @@ pub const CASES: &[Case] = &[
     case!(set_config_passes_the_digest, 76_000, always),
     case!(set_config_after_concurrent_edit_exits_6, 76_100, with_config_digest),
     case!(unlock_clears_a_lock_and_is_a_noop_without, 76_200, always),
+    case!(migrate_reports_before_and_after_nodes, 77_000, with_inventory),
+    case!(migrate_to_disallowed_node_exits_6, 77_100, with_inventory),
+    case!(failed_migration_exits_7_and_says_where, 77_200, with_inventory),
+    case!(resize_grows_and_refuses_a_shrink, 77_300, always),
+    case!(move_disk_moves_the_volume, 77_400, always),
+    case!(guest_ip_of_agent_vm_and_container, 77_500, with_inventory),
+    case!(agent_not_running_exits_6_with_hint, 77_600, always),
+    case!(exec_reports_exit_code_and_output, 77_700, always),
+    case!(exec_argv_arrives_verbatim, 77_800, always),
+    case!(pool_and_ha_reads, 77_900, with_inventory),
 ];
 
 /// Checks a backend's test list against its capabilities: every case that applies is listed,

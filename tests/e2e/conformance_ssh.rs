@@ -77,6 +77,9 @@ macro_rules! pvesh_cases {
             template_refuses_running_and_converts_stopped, delete_guest_protected_running_and_stopped,
             create_lxc_and_qemu_keep_the_password_secret, set_config_passes_the_digest,
             set_config_after_concurrent_edit_exits_6, unlock_clears_a_lock_and_is_a_noop_without,
+            migrate_reports_before_and_after_nodes, migrate_to_disallowed_node_exits_6, failed_migration_exits_7_and_says_where,
+            resize_grows_and_refuses_a_shrink, move_disk_moves_the_volume, guest_ip_of_agent_vm_and_container,
+            agent_not_running_exits_6_with_hint, exec_reports_exit_code_and_output, exec_argv_arrives_verbatim, pool_and_ha_reads,
         ]);
     };
 }
@@ -85,7 +88,9 @@ macro_rules! pvesh_cases {
 /// list tasks, no UPIDs printed), `permission_denied_exits_4` (`qm`/`pct` run as root on
 /// the node: no caller identity whose privileges PVE checks), the restore and backup delete
 /// cases (they find their backup by listing storage content, an API read) and
-/// `set_config_after_concurrent_edit_exits_6` (`qm|pct config` print no digest to pass).
+/// `set_config_after_concurrent_edit_exits_6` (`qm|pct config` print no digest to pass), the
+/// migrate, ip and pool/HA cases (the migration precondition, interfaces, pools and HA are
+/// API reads).
 macro_rules! qm_pct_cases {
     ($fixture:path) => {
         pvectl::conformance_tests!(async $fixture, Caps::qm_pct(&node()); [
@@ -98,6 +103,8 @@ macro_rules! qm_pct_cases {
             clone_of_template_makes_unlocked_guest, linked_clone_of_non_template_exits_6,
             template_refuses_running_and_converts_stopped, delete_guest_protected_running_and_stopped,
             create_lxc_and_qemu_keep_the_password_secret, set_config_passes_the_digest, unlock_clears_a_lock_and_is_a_noop_without,
+            resize_grows_and_refuses_a_shrink, move_disk_moves_the_volume, agent_not_running_exits_6_with_hint,
+            exec_reports_exit_code_and_output, exec_argv_arrives_verbatim,
         ]);
     };
 }

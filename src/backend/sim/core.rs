@@ -38,7 +38,6 @@ const ROUTES: &[Route] = &[
         handler: cl::node_storage,
     },
     Route { method: Method::Get, pattern: "/storage", params: &["type"], handler: cl::storage_config },
-    Route { method: Method::Get, pattern: "/pools", params: &["poolid", "type"], handler: cl::pools },
     Route { method: Method::Get, pattern: "/nodes/{node}/{kind}", params: &["full"], handler: gu::guest_list },
     Route { method: Method::Get, pattern: "/nodes/{node}/{kind}/{vmid}/status/current", params: &[], handler: gu::status_current },
     Route { method: Method::Get, pattern: "/nodes/{node}/{kind}/{vmid}/config", params: &["current", "snapshot"], handler: gu::config },
@@ -147,6 +146,9 @@ impl Sim {
         let Some((route, vars)) = find_route(method, path) else {
             return Err(SimError::no_handler(method, path));
         };
+        // The route's privilege first, for every face (`privileges.rs`): pveproxy checks it
+        // before the parameters; for the root faces only injected denials can fail it.
+        super::privileges::check_route(self, method, path)?;
         route::check_allowed(route, params)?;
         let req = Request { vars, params };
         self.check_vars(&req)?;

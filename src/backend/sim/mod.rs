@@ -125,6 +125,8 @@ mod ha;
 mod hang;
 mod lxc_exec;
 mod migrate;
+#[cfg(test)]
+mod ops_tests;
 mod pools;
 mod privileges;
 mod provision;

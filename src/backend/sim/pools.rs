@@ -41,6 +41,9 @@ fn pools(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
         visible.sort_by(|a, b| a.poolid.cmp(&b.poolid));
         return Ok(Value::Array(visible.into_iter().map(|p| Value::Object(head(p))).collect()));
     };
+    // The one-pool form needs what `GET /pools/{poolid}` needs (the schema: "or the pool
+    // specific with {poolid}").
+    sim.check_perm(&format!("/pool/{id}"), "Pool.Audit")?;
     let (pool, members) = with_members(sim, id, ty.as_deref())?;
     let mut m = head(&pool);
     m.insert("members".into(), members);

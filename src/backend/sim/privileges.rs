@@ -24,8 +24,22 @@
 //! | `POST /nodes/{node}/vzdump` (handler) | `VM.Backup` on each guest, `Datastore.AllocateSpace` on the storage |
 //! | `POST /nodes/{node}/{qemu,lxc}` (handler) | `VM.Allocate` on `/vms/{vmid}` (restore over an existing guest: `VM.Backup`) |
 //! | `DELETE …/content/{volume}` (handler) | backup: `Datastore.AllocateSpace` + `VM.Backup` on its guest; else `Datastore.Allocate` |
+//! | `GET`/`POST …/{vmid}/migrate` | `VM.Migrate` |
+//! | `PUT …/{vmid}/resize` | `VM.Config.Disk` |
+//! | `POST …/qemu/{vmid}/move_disk`, `…/lxc/{vmid}/move_volume` | `VM.Config.Disk` (the handler: `Datastore.AllocateSpace` on `/storage/{storage}`) |
+//! | `GET …/qemu/{vmid}/agent/{cmd}` (reads), `POST …/agent/ping` | `VM.GuestAgent.Audit` or `VM.GuestAgent.Unrestricted` |
+//! | `POST …/qemu/{vmid}/agent` (`command`) | `VM.GuestAgent.Unrestricted` |
+//! | `POST …/agent/exec`, `GET …/agent/exec-status` | `VM.GuestAgent.Unrestricted` |
+//! | `GET …/agent/file-read` / `POST …/agent/file-write` | `VM.GuestAgent.FileRead` / `.FileWrite`, or `VM.GuestAgent.Unrestricted` |
+//! | `GET …/lxc/{vmid}/interfaces` | `VM.Audit` |
+//! | `GET /pools/{poolid}` (and `GET /pools?poolid=`, in the handler) | `Pool.Audit` on `/pool/{poolid}` |
+//! | `GET /cluster/ha/resources`, `GET /cluster/ha/status/current` | `Sys.Audit` on `/` |
+//! | `POST /cluster/ha/resources/{sid}/migrate` | `Sys.Console` on `/` |
 //! | `GET /nodes/{node}/tasks/{upid}/status`, `…/log` | own task, else `Sys.Audit` on `/nodes/{node}` |
 //! | `DELETE /nodes/{node}/tasks/{upid}` | own task, else `Sys.Modify` on `/nodes/{node}` |
+//!
+//! The agent's privileges are PVE 9's (`VM.GuestAgent.*`, as the reference schema has them);
+//! PVE 8 asked `VM.Monitor` for every agent route.
 //!
 //! Every other route is open to any authenticated caller (`user => 'all'`): `/version`, and
 //! the lists, whose handlers leave out what the caller may not audit (`Sim::hidden`:
@@ -65,6 +79,8 @@ const QEMU_CONFIG: &[&str] = &[
 ];
 const LXC_CONFIG: &[&str] = &["VM.Config.Disk", "VM.Config.CPU", "VM.Config.Memory", "VM.Config.Network", "VM.Config.Options"];
 const SNAPSHOT: &[&str] = &["VM.Snapshot"];
+const AGENT_AUDIT: &[&str] = &["VM.GuestAgent.Audit", "VM.GuestAgent.Unrestricted"];
+const AGENT_ALL: &[&str] = &["VM.GuestAgent.Unrestricted"];
 
 const RULES: &[Rule] = &[
     Rule(Method::Get, "/cluster/status", Need::All("/", &["Sys.Audit"])),
@@ -98,6 +114,32 @@ const RULES: &[Rule] = &[
         "/nodes/{node}/storage/{storage}/content",
         Need::Any("/storage/{storage}", &["Datastore.Audit", "Datastore.AllocateSpace"]),
     ),
+    Rule(Method::Get, "/nodes/{node}/{kind}/{vmid}/migrate", Need::All("/vms/{vmid}", &["VM.Migrate"])),
+    Rule(Method::Post, "/nodes/{node}/{kind}/{vmid}/migrate", Need::All("/vms/{vmid}", &["VM.Migrate"])),
+    Rule(Method::Put, "/nodes/{node}/{kind}/{vmid}/resize", Need::All("/vms/{vmid}", &["VM.Config.Disk"])),
+    Rule(Method::Post, "/nodes/{node}/qemu/{vmid}/move_disk", Need::All("/vms/{vmid}", &["VM.Config.Disk"])),
+    Rule(Method::Post, "/nodes/{node}/lxc/{vmid}/move_volume", Need::All("/vms/{vmid}", &["VM.Config.Disk"])),
+    // The agent: the specific routes before `agent/{cmd}`.
+    Rule(Method::Post, "/nodes/{node}/qemu/{vmid}/agent/exec", Need::All("/vms/{vmid}", AGENT_ALL)),
+    Rule(Method::Get, "/nodes/{node}/qemu/{vmid}/agent/exec-status", Need::All("/vms/{vmid}", AGENT_ALL)),
+    Rule(
+        Method::Get,
+        "/nodes/{node}/qemu/{vmid}/agent/file-read",
+        Need::Any("/vms/{vmid}", &["VM.GuestAgent.FileRead", "VM.GuestAgent.Unrestricted"]),
+    ),
+    Rule(
+        Method::Post,
+        "/nodes/{node}/qemu/{vmid}/agent/file-write",
+        Need::Any("/vms/{vmid}", &["VM.GuestAgent.FileWrite", "VM.GuestAgent.Unrestricted"]),
+    ),
+    Rule(Method::Post, "/nodes/{node}/qemu/{vmid}/agent/ping", Need::Any("/vms/{vmid}", AGENT_AUDIT)),
+    Rule(Method::Post, "/nodes/{node}/qemu/{vmid}/agent", Need::Any("/vms/{vmid}", AGENT_ALL)),
+    Rule(Method::Get, "/nodes/{node}/qemu/{vmid}/agent/{cmd}", Need::Any("/vms/{vmid}", AGENT_AUDIT)),
+    Rule(Method::Get, "/nodes/{node}/lxc/{vmid}/interfaces", Need::All("/vms/{vmid}", &["VM.Audit"])),
+    Rule(Method::Get, "/pools/{poolid}", Need::All("/pool/{poolid}", &["Pool.Audit"])),
+    Rule(Method::Get, "/cluster/ha/resources", Need::All("/", &["Sys.Audit"])),
+    Rule(Method::Get, "/cluster/ha/status/current", Need::All("/", &["Sys.Audit"])),
+    Rule(Method::Post, "/cluster/ha/resources/{sid}/migrate", Need::All("/", &["Sys.Console"])),
     Rule(Method::Get, "/cluster/backup", Need::All("/", &["Sys.Audit"])),
     Rule(Method::Get, "/cluster/backup-info/not-backed-up", Need::All("/", &["Sys.Audit"])),
     Rule(Method::Get, "/nodes/{node}/tasks/{upid}/status", Need::OwnTaskOr("Sys.Audit")),
@@ -116,7 +158,11 @@ pub(crate) fn check_route(sim: &Sim, method: Method, path: &str) -> Result<(), S
     };
     let req = Request { vars, params: &Params::new() };
     let acl = |template: &str| {
-        template.replace("{vmid}", req.var("vmid")).replace("{node}", req.var("node")).replace("{storage}", req.var("storage"))
+        template
+            .replace("{vmid}", req.var("vmid"))
+            .replace("{node}", req.var("node"))
+            .replace("{storage}", req.var("storage"))
+            .replace("{poolid}", req.var("poolid"))
     };
     match need {
         Need::All(template, privs) => privs.iter().try_for_each(|p| sim.check_perm(&acl(template), p)),
@@ -183,5 +229,74 @@ mod tests {
             "Permission check failed (/nodes/pve1, Sys.Audit)"
         );
         assert!(check_route(&empty, Method::Get, "/nodes/pve1/tasks/garbage/status").is_ok(), "the handler's 400");
+    }
+
+    /// The routes of migration, disks, the agent, container interfaces, pools and HA: a
+    /// token with only PVE's `PVEAuditor` role on `/` gets the schema's 403 for each write
+    /// (and exec), through `Sim::handle` as every face calls it, before the handler runs.
+    #[test]
+    fn new_routes_need_their_privileges() {
+        let mut ro = sim_as(true, vec![SimAcl::new("/", PVE_AUDITOR)]);
+        let p = |kv: &[(&str, &str)]| -> Params { kv.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect() };
+        let denied = [
+            (Method::Get, "/nodes/pve1/qemu/100/migrate", p(&[]), "/vms/100, VM.Migrate"),
+            (Method::Post, "/nodes/pve1/qemu/100/migrate", p(&[("target", "pve2")]), "/vms/100, VM.Migrate"),
+            (Method::Post, "/nodes/pve1/lxc/102/migrate", p(&[("target", "pve2")]), "/vms/102, VM.Migrate"),
+            (Method::Put, "/nodes/pve1/qemu/100/resize", p(&[("disk", "scsi0"), ("size", "+1G")]), "/vms/100, VM.Config.Disk"),
+            (Method::Put, "/nodes/pve1/lxc/102/resize", p(&[("disk", "rootfs"), ("size", "+1G")]), "/vms/102, VM.Config.Disk"),
+            (Method::Post, "/nodes/pve1/qemu/100/move_disk", p(&[("disk", "scsi0"), ("storage", "nas")]), "/vms/100, VM.Config.Disk"),
+            (Method::Post, "/nodes/pve1/lxc/102/move_volume", p(&[("volume", "rootfs"), ("storage", "nas")]), "/vms/102, VM.Config.Disk"),
+            (Method::Post, "/nodes/pve1/qemu/100/agent/exec", p(&[("command", "true")]), "/vms/100, VM.GuestAgent.Unrestricted"),
+            (Method::Get, "/nodes/pve1/qemu/100/agent/exec-status", p(&[("pid", "1")]), "/vms/100, VM.GuestAgent.Unrestricted"),
+            (Method::Post, "/nodes/pve1/qemu/100/agent", p(&[("command", "ping")]), "/vms/100, VM.GuestAgent.Unrestricted"),
+            (
+                Method::Get,
+                "/nodes/pve1/qemu/100/agent/file-read",
+                p(&[("file", "/etc/hostname")]),
+                "/vms/100, VM.GuestAgent.FileRead|VM.GuestAgent.Unrestricted",
+            ),
+            (Method::Post, "/cluster/ha/resources/vm:100/migrate", p(&[("node", "pve2")]), "/, Sys.Console"),
+        ];
+        for (method, path, params, want) in denied {
+            let e = ro.handle(method, path, &params).expect_err(path);
+            assert_eq!((e.code, e.message.as_str()), (Some(403), format!("Permission check failed ({want})").as_str()), "{path}");
+        }
+        // The auditor's role holds the read privileges these routes need.
+        assert!(check_route(&ro, Method::Get, "/nodes/pve1/qemu/100/agent/network-get-interfaces").is_ok());
+        assert!(check_route(&ro, Method::Post, "/nodes/pve1/qemu/100/agent/ping").is_ok());
+        assert!(check_route(&ro, Method::Get, "/cluster/ha/status/current").is_ok());
+        assert!(check_route(&ro, Method::Get, "/pools/prod").is_ok());
+
+        let mut empty = sim_as(true, Vec::new());
+        let reads = [
+            ("/nodes/pve1/qemu/100/agent/network-get-interfaces", p(&[]), "/vms/100, VM.GuestAgent.Audit|VM.GuestAgent.Unrestricted"),
+            ("/nodes/pve1/lxc/102/interfaces", p(&[]), "/vms/102, VM.Audit"),
+            ("/pools/prod", p(&[]), "/pool/prod, Pool.Audit"),
+            ("/pools", p(&[("poolid", "prod")]), "/pool/prod, Pool.Audit"),
+            ("/cluster/ha/status/current", p(&[]), "/, Sys.Audit"),
+            ("/cluster/ha/resources", p(&[]), "/, Sys.Audit"),
+        ];
+        for (path, params, want) in reads {
+            let e = empty.handle(Method::Get, path, &params).expect_err(path);
+            assert_eq!((e.code, e.message.as_str()), (Some(403), format!("Permission check failed ({want})").as_str()), "{path}");
+        }
+        assert_eq!(empty.handle(Method::Get, "/pools", &Params::new()).expect("the list is open"), serde_json::json!([]), "filtered");
+
+        let unrestricted = sim_as(true, vec![SimAcl::new("/vms/100", &["VM.GuestAgent.Unrestricted"])]);
+        assert!(check_route(&unrestricted, Method::Post, "/nodes/pve1/qemu/100/agent/exec").is_ok());
+        assert!(check_route(&unrestricted, Method::Get, "/nodes/pve1/qemu/100/agent/get-osinfo").is_ok(), "any of the two");
+    }
+
+    /// An injected denial reaches the root faces (pvesh, qm) too, through the same table.
+    #[test]
+    fn injected_denials_apply_to_root_callers() {
+        let mut sim = Sim::new(demo_state());
+        sim.state_mut()
+            .faults
+            .denied
+            .push(crate::backend::sim::Denied { path: "/vms/100".into(), privilege: "VM.GuestAgent.Unrestricted".into() });
+        let params: Params = vec![("command".into(), "true".into())];
+        let e = sim.handle(Method::Post, "/nodes/pve1/qemu/100/agent/exec", &params).expect_err("denied");
+        assert_eq!(e.message, "Permission check failed (/vms/100, VM.GuestAgent.Unrestricted)");
     }
 }

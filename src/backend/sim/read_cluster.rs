@@ -203,29 +203,3 @@ pub(crate) fn storage_config(sim: &mut Sim, req: &Request<'_>) -> Result<Value, 
         .collect();
     Ok(Value::Array(list))
 }
-
-/// `GET /pools [--poolid p]`: pools; with `poolid`, that pool with its `members`.
-pub(crate) fn pools(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
-    let st = sim.state();
-    let Some(id) = req.param("poolid") else {
-        let visible = st.pools.iter().filter(|p| !sim.hidden(&format!("/pool/{}", p.poolid), "Pool.Audit"));
-        return Ok(Value::Array(visible.map(|p| pool_item(p, None)).collect()));
-    };
-    let pool = st.pools.iter().find(|p| p.poolid == id).ok_or_else(|| SimError::die(format!("pool '{id}' does not exist")))?;
-    let ty = req.param("type");
-    let members: Vec<Value> =
-        st.guests.iter().filter(|g| g.pool.as_deref() == Some(id) && ty.is_none_or(|t| t == g.kind.as_str())).map(resource_item).collect();
-    Ok(json!([pool_item(pool, Some(members))]))
-}
-
-fn pool_item(p: &super::state::SimPool, members: Option<Vec<Value>>) -> Value {
-    let mut m = Map::new();
-    m.insert("poolid".into(), json!(p.poolid));
-    if let Some(c) = &p.comment {
-        m.insert("comment".into(), json!(c));
-    }
-    if let Some(members) = members {
-        m.insert("members".into(), Value::Array(members));
-    }
-    Value::Object(m)
-}

@@ -104,7 +104,8 @@ fn tasks_storage_pools() {
     assert_eq!(cfg[0]["path"], "/var/lib/vz");
     assert_eq!((cfg[1]["server"].as_str(), cfg[1]["shared"].as_u64()), (Some("192.0.2.50"), Some(1)));
     assert!(cfg[0].get("shared").is_none());
-    assert_eq!(ok("/pools", &[]), json!([{"poolid": "prod", "comment": "Production services"}, {"poolid": "lab"}]));
+    assert_eq!(ok("/pools", &[]), json!([{"poolid": "lab"}, {"poolid": "prod", "comment": "Production services"}]));
     let prod = ok("/pools", &[("poolid", "prod")]);
-    assert_eq!(prod[0]["members"].as_array().map(Vec::len), Some(3));
+    let ids: Vec<&str> = prod[0]["members"].as_array().map(|m| m.iter().filter_map(|x| x["id"].as_str()).collect()).unwrap_or_default();
+    assert_eq!(ids, ["qemu/100", "qemu/101", "lxc/102", "storage/pve1/nas"], "guests, then the pool's storage");
 }

@@ -27,12 +27,51 @@ pub struct GuestSeed {
     pub lock: Option<String>,
     /// PVE's template flag (a stopped guest whose disks are base images).
     pub template: bool,
+    /// The storage of its disk (`scsi0` / `rootfs`): `nas` (shared) unless given.
+    pub storage: Option<String>,
+    /// The resource pool it is a member of.
+    pub pool: Option<String>,
+    /// HA-managed with this requested state (`started`, `stopped`).
+    pub ha: Option<String>,
 }
 
 impl GuestSeed {
     /// A stopped, unprotected, unlocked guest.
     pub fn new(vmid: u32, kind: GuestKind, node: &str) -> Self {
-        Self { vmid, kind, node: node.to_owned(), running: false, protection: false, lock: None, template: false }
+        Self {
+            vmid,
+            kind,
+            node: node.to_owned(),
+            running: false,
+            protection: false,
+            lock: None,
+            template: false,
+            storage: None,
+            pool: None,
+            ha: None,
+        }
+    }
+
+    /// The same guest with its disk on `storage` (seed the storage with
+    /// [`Sim::seed_storage`] when the demo has none of that name).
+    #[must_use]
+    pub fn on_storage(mut self, storage: &str) -> Self {
+        self.storage = Some(storage.to_owned());
+        self
+    }
+
+    /// The same guest as a member of pool `pool` (created when missing).
+    #[must_use]
+    pub fn in_pool(mut self, pool: &str) -> Self {
+        self.pool = Some(pool.to_owned());
+        self
+    }
+
+    /// The same guest HA-managed, requested state `state`.
+    #[must_use]
+    pub fn ha(mut self, state: &str) -> Self {
+        self.ha = Some(state.to_owned());
+        self
     }
 
     /// The same guest, running.
@@ -68,7 +107,7 @@ impl Sim {
     /// Adds the guest `seed` describes, replacing one with the same vmid, and its node when the
     /// cluster has none of that name. Its name is `vm<vmid>` (qemu) or `ct<vmid>` (lxc).
     pub fn seed_guest(&mut self, seed: &GuestSeed) {
-        let GuestSeed { vmid, kind, node: on, running, protection, lock, template } = seed;
+        let GuestSeed { vmid, kind, node: on, running, protection, lock, template, storage, pool, ha } = seed;
         let state = self.state_mut();
         if state.node(on).is_none() {
             let ip = format!("192.0.2.{}", 100 + state.nodes.len());
@@ -81,9 +120,37 @@ impl Sim {
         g.protection = *protection;
         g.lock.clone_from(lock);
         g.template = *template;
+        if let Some(sid) = storage {
+            let key = if *kind == GuestKind::Qemu { "scsi0" } else { "rootfs" };
+            for (k, v) in &mut g.config {
+                if k == key {
+                    *v = v.replacen("nas:", &format!("{sid}:"), 1);
+                }
+            }
+        }
+        if let Some(p) = pool {
+            if !state.pools.iter().any(|x| &x.poolid == p) {
+                state.pools.push(super::state::SimPool { poolid: p.clone(), comment: None, storage: Vec::new() });
+            }
+        }
+        g.pool.clone_from(pool);
+        g.hastate.clone_from(ha);
         state.guests.retain(|x| x.vmid != *vmid);
         state.guests.push(g);
         state.sort_guests();
+    }
+
+    /// Adds a storage `id` of `plugintype` (not shared) holding `content`, configured on
+    /// `nodes` only (PVE's `nodes` option), unless one of that id exists already.
+    pub fn seed_storage(&mut self, id: &str, plugintype: &str, content: &[&str], nodes: &[&str]) {
+        let state = self.state_mut();
+        if state.storages.iter().any(|s| s.id == id) {
+            return;
+        }
+        let mut s = super::seed::storage(id, plugintype, content, false, nodes, (100, 10));
+        s.nodes = Some(nodes.iter().map(|n| (*n).to_owned()).collect());
+        state.storages.push(s);
+        state.storages.sort_by(|a, b| a.id.cmp(&b.id));
     }
 
     /// Adds a backup of guest `vmid` as it is now to `storage`, made at the demo's fixed time

@@ -20,7 +20,6 @@ use crate::backend::api::{Method, Params};
 use crate::backend::sim::access::authenticate;
 use crate::backend::sim::core::Sim;
 use crate::backend::sim::error::SimError;
-use crate::backend::sim::privileges::check_route;
 use crate::backend::sim::route::{Request, match_path};
 
 /// The body of a reply.
@@ -104,7 +103,8 @@ pub(crate) fn answer(sim: &mut Sim, req: &ApiRequest) -> Reply {
         return Reply::error(&SimError::no_handler(method, &req.path));
     }
     sim.set_caller(Some(caller));
-    let result = check_route(sim, method, &req.path).and_then(|()| sim.handle(method, &req.path, &req.params));
+    // `handle` checks the route's privilege (`privileges.rs`) before anything else.
+    let result = sim.handle(method, &req.path, &req.params);
     sim.set_caller(None);
     match result {
         Ok(data) => Reply::ok(data, task_log_total(sim, method, &req.path)),

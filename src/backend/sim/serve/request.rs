@@ -200,6 +200,22 @@ mod tests {
         assert_eq!(e, (501, "Unexpected content for method 'DELETE'".to_owned()));
     }
 
+    /// A raw `+` in a form body is a space, as pve-manager decodes it: `size=+2G` reaches the
+    /// resize handler as ` 2G` and fails PVE's regex; `%2B2G` (what clients send) grows.
+    #[test]
+    fn a_plus_in_a_form_body_is_a_space() {
+        use crate::backend::api::Method;
+        use crate::backend::sim::{Sim, demo_state};
+        let h = Headers { content_type: Some("application/x-www-form-urlencoded"), ..Headers::default() };
+        let mut sim = Sim::new(demo_state());
+        let raw = ApiRequest::parse("PUT", "/api2/json/nodes/pve1/qemu/103/resize", None, &h, b"disk=scsi0&size=+2G").expect("form");
+        assert_eq!(raw.params[1], ("size".to_owned(), " 2G".to_owned()));
+        let e = sim.handle(Method::Put, &raw.path, &raw.params).expect_err("not PVE's size");
+        assert_eq!((e.code, e.params[0].1.as_str()), (Some(400), "value does not match the regex pattern"));
+        let enc = ApiRequest::parse("PUT", "/api2/json/nodes/pve1/qemu/103/resize", None, &h, b"disk=scsi0&size=%2B2G").expect("form");
+        assert!(sim.handle(Method::Put, &enc.path, &enc.params).expect("grows").as_str().is_some_and(|u| u.contains(":resize:103:")));
+    }
+
     #[test]
     fn credentials_like_pveproxy() {
         let h = |a: &'static str| Headers { authorization: Some(a), ..Headers::default() };
