@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use openssh::Session;
-use tokio::sync::Mutex;
+use tokio::sync::RwLock;
 
 use super::runner::CommandOutput;
 use super::ssh_dir::{check_private_dir, control_dir};
@@ -102,7 +102,9 @@ static PRIVATE_SEQ: AtomicU64 = AtomicU64::new(0);
 /// Runs commands over one multiplexed SSH session.
 pub struct SshRunner {
     opts: SshOptions,
-    session: Mutex<Option<Session>>,
+    /// Read-locked by each command (channels run concurrently on the one master), write-
+    /// locked only to close.
+    session: RwLock<Option<Session>>,
     socket: PathBuf,
 }
 
@@ -167,7 +169,7 @@ impl SshRunner {
         if socket.exists() {
             let s = Session::resume_mux(socket.clone().into_boxed_path(), None);
             if s.check().await.is_ok() {
-                return Ok(Self { opts, session: Mutex::new(Some(s)), socket });
+                return Ok(Self { opts, session: RwLock::new(Some(s)), socket });
             }
             // A stale socket from a master that died: remove it and start afresh.
             let _ = std::fs::remove_file(&socket);
@@ -180,7 +182,7 @@ impl SshRunner {
         ssh_master::launch_master(&opts, &socket).await?;
         let s = Session::resume_mux(socket.clone().into_boxed_path(), None);
         s.check().await.map_err(|e| Error::transport(format!("failed to use the ssh master for {}", opts.host), e))?;
-        Ok(Self { opts, session: Mutex::new(Some(s)), socket })
+        Ok(Self { opts, session: RwLock::new(Some(s)), socket })
     }
 
     /// Whether remote commands get `sudo -n`.
@@ -202,7 +204,7 @@ impl SshRunner {
     /// `Transport` when the channel fails, the session was closed, or the output is larger
     /// than the bound.
     pub async fn run(&self, program: &str, args: &[String]) -> Result<CommandOutput> {
-        let guard = self.session.lock().await;
+        let guard = self.session.read().await;
         let session =
             guard.as_ref().ok_or_else(|| Error::Transport { message: format!("ssh session to {self} is closed"), source: None })?;
         ssh_channel::run(session, program, args, self).await
@@ -214,7 +216,7 @@ impl SshRunner {
     /// # Errors
     /// `Transport` when a private master could not be shut down.
     pub async fn close(&self) -> Result<()> {
-        let Some(s) = self.session.lock().await.take() else { return Ok(()) };
+        let Some(s) = self.session.write().await.take() else { return Ok(()) };
         if self.opts.persist.is_none() {
             let r = s.close().await;
             let _ = std::fs::remove_file(&self.socket);

@@ -117,6 +117,8 @@ pub async fn serve(options: ServeOptions, out: &mut dyn std::io::Write) -> Resul
 
 /// Serves one connection in its own task (TLS handshake first when configured).
 fn connection(stream: tokio::net::TcpStream, acceptor: Option<TlsAcceptor>, shared: Arc<Shared>, graceful: &GracefulShutdown) {
+    // Small request/answer exchanges: do not let Nagle hold the answer back for an ACK.
+    let _ = stream.set_nodelay(true);
     let watcher = graceful.watcher();
     let service = hyper::service::service_fn(move |req| respond(Arc::clone(&shared), req));
     let http = hyper::server::conn::http1::Builder::new();
