@@ -154,14 +154,12 @@ pub struct Fleet {
 }
 
 /// The fleet a selector names: `a,b`, `@group` (also inside a list: `@lab,prod`), or every
-/// config target with `all`. `None` when the selector names one target.
+/// config target with `all` (which wins over a selector, so a `PVECTL_TARGET` set as the usual
+/// target does not get in its way). `None` when the selector names one target.
 ///
 /// # Errors
-/// `Usage` for an unknown group, an empty selection, or `--all-targets` with `-t`.
+/// `Usage` for an unknown group or an empty selection.
 pub fn fleet(selector: Option<&str>, all: bool, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Fleet>> {
-    if all && selector.is_some() {
-        return Err(Error::Usage("--all-targets and -t/PVECTL_TARGET exclude each other (unset PVECTL_TARGET)".into()));
-    }
     let many = selector.is_some_and(|s| s.contains(',') || s.starts_with('@'));
     if !all && !many {
         return Ok(None);
@@ -252,6 +250,7 @@ mod tests {
         assert_eq!(f.members, ["lab", "b", "sim"]);
         assert_eq!(fleet(Some("lab"), false, &env_of(env.clone())).expect("ok"), None);
         assert_eq!(fleet(None, true, &env_of(env.clone())).expect("ok").expect("all").members, ["b", "lab"]);
+        assert_eq!(fleet(Some("lab"), true, &env_of(env.clone())).expect("ok").expect("all").members, ["b", "lab"]);
         assert!(matches!(fleet(Some("@nope"), false, &env_of(env)), Err(Error::Usage(_))));
     }
 }
