@@ -51,3 +51,17 @@ pub fn severity(code: i32) -> u8 {
 pub fn most_severe(codes: impl IntoIterator<Item = i32>) -> i32 {
     codes.into_iter().max_by_key(|c| severity(*c)).unwrap_or(OK)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severity_follows_the_documented_order() {
+        let order = [INTERNAL, TIMEOUT, TASK_FAILED, TRANSPORT, PERMISSION, POLICY, CONFLICT, NOT_FOUND, CONFIRMATION_REQUIRED, USAGE, OK];
+        assert!(order.windows(2).all(|w| severity(w[0]) > severity(w[1])));
+        assert_eq!(most_severe([OK, TRANSPORT, NOT_FOUND]), TRANSPORT);
+        assert_eq!(most_severe([USAGE, TIMEOUT, TRANSPORT]), TIMEOUT);
+        assert_eq!(most_severe([]), OK);
+    }
+}

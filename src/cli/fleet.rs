@@ -57,6 +57,7 @@ pub(crate) async fn run(cli: Cli, fleet: Fleet) -> i32 {
     // Each member needs its own command value: the arguments are parsed again (they parsed
     // once already, so they parse the same way).
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let original = format!("{:?}", cli.command);
     let bound = Arc::new(tokio::sync::Semaphore::new(usize::from(cli.global.parallel.max(1))));
     let global = Arc::new(cli.global);
     let local = tokio::task::LocalSet::new();
@@ -68,8 +69,16 @@ pub(crate) async fn run(cli: Cli, fleet: Fleet) -> i32 {
                 let command = match first.take() {
                     Some(c) => Ok(c),
                     None => <Cli as clap::Parser>::try_parse_from(&argv)
-                        .map(|c| c.command)
-                        .map_err(|e| Error::Internal(format!("the arguments did not parse again: {e}"))),
+                        .map_err(|e| Error::Internal(format!("the arguments did not parse again: {e}")))
+                        .and_then(|c| {
+                            // A caller of `run` with arguments of its own (not the process's)
+                            // would get another command here: refuse rather than run it.
+                            if format!("{:?}", c.command) == original {
+                                Ok(c.command)
+                            } else {
+                                Err(Error::Internal("a fleet runs the command of the process arguments only".into()))
+                            }
+                        }),
                 };
                 let (global, bound, member) = (Arc::clone(&global), Arc::clone(&bound), member.clone());
                 set.spawn_local(async move {

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::exit_codes;
 use crate::target::{Target, TargetSpec};
 
-/// How long `--check` and `target test` wait for one target.
+/// How long `--check` and `target test` wait for one target, unless `--timeout` says.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(20);
 
 fn env(k: &str) -> Option<String> {
@@ -73,6 +73,7 @@ fn kind_of(e: &TargetEntry) -> String {
 /// `{reachable, version, nodes, latency_ms}` or `{reachable: false, error}`, and its exit code.
 async fn check(g: &GlobalArgs, name: &str) -> (Value, i32) {
     let start = Instant::now();
+    let limit = g.timeout.map_or(CHECK_TIMEOUT, Duration::from_secs);
     let r: Result<Value> = async {
         let spec: TargetSpec = crate::target::select(&target_flags(g, Some(name)), &env, which::which("pvesh").is_ok())?;
         let work = async {
@@ -83,9 +84,9 @@ async fn check(g: &GlobalArgs, name: &str) -> (Value, i32) {
             closed?;
             Ok::<_, Error>((v, nodes))
         };
-        let (v, nodes) = tokio::time::timeout(CHECK_TIMEOUT, work)
+        let (v, nodes) = tokio::time::timeout(limit, work)
             .await
-            .map_err(|_| Error::Transport { message: format!("no answer within {} s", CHECK_TIMEOUT.as_secs()), source: None })??;
+            .map_err(|_| Error::Transport { message: format!("no answer within {} s", limit.as_secs()), source: None })??;
         let online = nodes.iter().filter(|n| n.status.as_deref() == Some("online")).count();
         Ok(json!({"reachable": true, "version": v.version, "nodes": nodes.len(), "nodes_online": online,
             "latency_ms": u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)}))
