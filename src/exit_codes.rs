@@ -24,3 +24,44 @@ pub const TIMEOUT: i32 = 8;
 pub const TRANSPORT: i32 = 9;
 /// Refused by pvectl's policy (protection rule, config rules, audit log not writable).
 pub const POLICY: i32 = 10;
+
+/// How severe an exit code is when several parts of one run (a fleet's targets) end
+/// differently; the run exits with the most severe part's code. Most severe first:
+/// 1 (a bug) > 8 (a change's outcome unknown) > 7 (a task failed) > 9 (transport) >
+/// 4 (permission) > 10 (policy) > 6 (conflict) > 5 (not found) > 3 (confirmation) >
+/// 2 (usage) > 0. An interrupt (128 + n) outranks them all.
+pub fn severity(code: i32) -> u8 {
+    match code {
+        OK => 0,
+        USAGE => 1,
+        CONFIRMATION_REQUIRED => 2,
+        NOT_FOUND => 3,
+        CONFLICT => 4,
+        POLICY => 5,
+        PERMISSION => 6,
+        TRANSPORT => 7,
+        TASK_FAILED => 8,
+        TIMEOUT => 9,
+        INTERNAL => 10,
+        _ => 11,
+    }
+}
+
+/// The most severe of `codes` ([`severity`]); 0 for none.
+pub fn most_severe(codes: impl IntoIterator<Item = i32>) -> i32 {
+    codes.into_iter().max_by_key(|c| severity(*c)).unwrap_or(OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severity_follows_the_documented_order() {
+        let order = [INTERNAL, TIMEOUT, TASK_FAILED, TRANSPORT, PERMISSION, POLICY, CONFLICT, NOT_FOUND, CONFIRMATION_REQUIRED, USAGE, OK];
+        assert!(order.windows(2).all(|w| severity(w[0]) > severity(w[1])));
+        assert_eq!(most_severe([OK, TRANSPORT, NOT_FOUND]), TRANSPORT);
+        assert_eq!(most_severe([USAGE, TIMEOUT, TRANSPORT]), TIMEOUT);
+        assert_eq!(most_severe([]), OK);
+    }
+}

@@ -13,6 +13,7 @@ pub mod exit_codes;
 pub mod model;
 pub mod redact;
 pub mod safety;
+pub mod target;
 pub mod workflow;
 
 pub use error::{Error, Result};

@@ -108,6 +108,12 @@ pub struct GlobalArgs {
     /// When to colour output.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Run a read on every target of the config file (a fleet; see `-t a,b` and `-t @group`).
+    #[arg(long, global = true)]
+    pub all_targets: bool,
+    /// How many targets of a fleet are worked on at once.
+    #[arg(long, global = true, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallel: u16,
 }
 
 /// Nouns (DESIGN.md §3).
@@ -151,6 +157,12 @@ pub enum Noun {
     /// High availability.
     #[command(subcommand)]
     Ha(HaCmd),
+    /// Targets of the config file: list, show, test.
+    #[command(subcommand)]
+    Target(TargetCmd),
+    /// pvectl's config file.
+    #[command(subcommand)]
+    Config(ConfigCmd),
 }
 
 /// `pool ...`
@@ -855,4 +867,32 @@ pub enum AuditCmd {
     },
     /// Check the hash chain: exit 0 when intact, 10 naming the first broken line.
     Verify,
+}
+
+/// `target ...`
+#[derive(Debug, Subcommand)]
+pub enum TargetCmd {
+    /// The config file's targets: name, kind, url (and groups).
+    List {
+        /// Also reach each target (concurrently): reachable, PVE version, latency.
+        #[arg(long)]
+        check: bool,
+    },
+    /// One target's settings (secrets never shown: only where the secret comes from).
+    Show {
+        /// Target name.
+        name: String,
+    },
+    /// Reach one target: connect, read the PVE version and the nodes.
+    Test {
+        /// Target name (or any target: `sim`, `ssh://...`, `https://...`).
+        name: String,
+    },
+}
+
+/// `config ...`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// Write a commented starting config file (mode 0600; never overwrites).
+    Init,
 }

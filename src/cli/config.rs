@@ -6,13 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::args::{ColorChoice, GlobalArgs, OutputFormat};
-use crate::backend::command::{HostKeyPolicy, PveshTransport, QmPctBackend, Runner, SshOptions, SshRunner, Tools};
-use crate::backend::rest::{
-    ConfigFile, CredentialFlags, CredentialSources, Endpoint, RestOptions, RestTransport, TargetEntry, TlsTrust, config_path,
-    credentials_path, resolve,
-};
-use crate::backend::sim::SimTransport;
-use crate::backend::{ApiBackend, Backend};
+use crate::backend::Backend;
+use crate::backend::command::Tools;
+use crate::backend::rest::{ConfigFile, RestOptions, config_path};
 use crate::error::{Error, Result};
 use crate::safety::PolicyRules;
 
@@ -21,116 +17,55 @@ pub(crate) const DEFAULT_TIMEOUT: u64 = 300;
 /// The default deadline of reads, seconds.
 pub(crate) const DEFAULT_READ_TIMEOUT: u64 = 60;
 
-/// Where pvectl acts (DESIGN.md §2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// The built-in simulated cluster (`PVE_SIM_STATE` if set, else the demo cluster).
-    Sim,
-    /// The command backend on this host.
-    Local,
-    /// The command backend over SSH.
-    Ssh(SshOptions),
-    /// The REST backend (credentials and TLS settings in [`Config::rest`]).
-    Https(Endpoint),
-}
-
-impl Target {
-    /// Parses `sim`, `local`, `ssh://[user@]host[:port]` or `https://host[:port]`.
-    ///
-    /// # Errors
-    /// `Usage` for anything else (a target name is looked up by [`Config::from_args`]).
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "sim" => Ok(Self::Sim),
-            "local" => Ok(Self::Local),
-            s if s.starts_with("ssh://") => Ok(Self::Ssh(SshOptions::parse_target(s)?)),
-            s if s.starts_with("https://") => Ok(Self::Https(Endpoint::parse(s)?)),
-            other => Err(Error::Usage(format!(
-                "unknown target '{other}': expected sim, local, ssh://[user@]host[:port], https://host[:port] or a name from the config file"
-            ))),
-        }
-    }
-
-    /// Whether `s` would name a config-file target rather than be a target itself.
-    fn is_name(s: &str) -> bool {
-        !matches!(s, "sim" | "local") && !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-    }
-}
+pub use crate::target::Target;
 
 /// The environment as [`crate::backend::rest::resolve`] reads it.
 fn process_env(k: &str) -> Option<String> {
     std::env::var(k).ok()
 }
 
+/// The target flags of the global arguments, with `-t` replaced by `target`.
+pub(crate) fn target_flags(g: &GlobalArgs, target: Option<&str>) -> crate::target::Flags {
+    crate::target::Flags {
+        target: target.map(str::to_owned),
+        token_id: g.token_id.clone(),
+        token_secret_file: g.token_secret_file.clone(),
+        fingerprint: g.fingerprint,
+        ca_file: g.ca_file.clone(),
+        insecure: g.insecure,
+        trace: g.verbose > 0 && !g.quiet,
+        tools: g.tools,
+        sudo: g.sudo,
+        ssh_config: g.ssh_config.clone(),
+        accept_new_host_key: g.accept_new_host_key,
+        no_persist: g.no_persist,
+        persist: Duration::from_secs(g.persist),
+    }
+}
+
 /// Picks the target and, for https://, the credentials and TLS trust, from explicit inputs:
-/// the global arguments, an environment lookup, and whether `pvesh` is on `PATH`.
+/// the global arguments, an environment lookup, and whether `pvesh` is on `PATH`
+/// ([`crate::target::select`]).
 ///
 /// # Errors
 /// `Usage` for an unknown target or name, a missing or malformed token, a secret file others
 /// can read.
+#[cfg(test)]
 pub(crate) fn select_target(
     g: &GlobalArgs,
     env: &dyn Fn(&str) -> Option<String>,
     have_pvesh: bool,
 ) -> Result<(Target, Option<RestOptions>)> {
-    let home = env("HOME").map(std::path::PathBuf::from);
-    let flags = CredentialFlags { token_id: g.token_id.clone(), token_secret_file: g.token_secret_file.clone() };
-    let creds_file = credentials_path(env);
-    let mut entry: Option<TargetEntry> = None;
-    let target = match g.target.as_deref() {
-        Some(t) if Target::is_name(t) => {
-            let path = config_path(env).ok_or_else(|| Error::Usage(format!("unknown target '{t}': no config file (HOME is not set)")))?;
-            let file = ConfigFile::load(&path, home.as_deref())?;
-            let e = file.target(t).ok_or_else(|| Error::Usage(format!("unknown target '{t}': not in {}", path.display())))?;
-            let url = e.url.as_deref().ok_or_else(|| Error::Usage(format!("target '{t}' in {} has no url", path.display())))?;
-            if Target::is_name(url) {
-                return Err(Error::Usage(format!("target '{t}' in {}: url '{url}' must be a URL, sim or local", path.display())));
-            }
-            let target = Target::parse(url)?;
-            entry = Some(e.clone());
-            target
-        }
-        Some(t) => Target::parse(t)?,
-        // No -t: a host in the environment or the credentials file means REST.
-        None => match resolve(&CredentialSources { flags: &flags, env, credentials_file: creds_file.as_deref(), target: None })?.host {
-            Some(endpoint) => Target::Https(endpoint),
-            None if have_pvesh => Target::Local,
-            None => {
-                return Err(Error::Usage(
-                    "no target: pass -t sim, -t local, -t ssh://[user@]host[:port] or -t https://host[:port] (or set PVECTL_TARGET or PROXMOX_HOST)".into(),
-                ));
-            }
-        },
-    };
-    let Target::Https(endpoint) = &target else { return Ok((target, None)) };
-    let found = resolve(&CredentialSources { flags: &flags, env, credentials_file: creds_file.as_deref(), target: entry.as_ref() })?;
-    let credentials = found.credentials.ok_or_else(|| {
-        Error::Usage(format!(
-            "no API token for {endpoint}: pass --token-id and --token-secret-file, or set PROXMOX_TOKEN_ID and PROXMOX_TOKEN_SECRET (see README: REST)"
-        ))
-    })?;
-    let trust = if g.insecure {
-        TlsTrust::Insecure
-    } else if let Some(fp) = g.fingerprint {
-        TlsTrust::Pinned(fp)
-    } else if let Some(ca) = &g.ca_file {
-        TlsTrust::CaFile(ca.clone())
-    } else if let Some(fp) = entry.as_ref().and_then(|e| e.fingerprint.as_deref()) {
-        TlsTrust::Pinned(fp.parse()?)
-    } else if let Some(ca) = entry.as_ref().and_then(|e| e.ca_file.clone()) {
-        TlsTrust::CaFile(ca)
-    } else {
-        TlsTrust::System
-    };
-    let mut opts = RestOptions::new(endpoint.clone(), credentials, trust);
-    opts.trace = g.verbose > 0 && !g.quiet;
-    Ok((target, Some(opts)))
+    let spec = crate::target::select(&target_flags(g, g.target.as_deref()), env, have_pvesh)?;
+    Ok((spec.target, spec.rest))
 }
 
 /// Everything a command needs besides its own arguments.
 #[derive(Debug, Clone)]
 #[expect(clippy::struct_excessive_bools, reason = "independent settings decided once from the command line")]
 pub struct Config {
+    /// The config-file name of the target, when it came from one.
+    pub name: Option<String>,
     /// Where to act.
     pub target: Target,
     /// Which tools the command backend uses.
@@ -167,7 +102,7 @@ pub struct Config {
 ///
 /// # Errors
 /// `Usage` for a malformed file or rule.
-fn policy_rules(g: &GlobalArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<(PolicyRules, Vec<String>)> {
+fn policy_rules(name: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> Result<(PolicyRules, Vec<String>)> {
     let Some(path) = config_path(env) else { return Ok((PolicyRules::default(), Vec::new())) };
     let home = env("HOME").map(std::path::PathBuf::from);
     let file = ConfigFile::load(&path, home.as_deref())?;
@@ -178,7 +113,7 @@ fn policy_rules(g: &GlobalArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<
         rules = PolicyRules::from_toml(t, &origin)?;
         sources.push(origin);
     }
-    if let Some(name) = g.target.as_deref().filter(|t| Target::is_name(t)) {
+    if let Some(name) = name {
         if let Some(t) = file.target(name).and_then(|e| e.policy.as_ref()) {
             let origin = format!("{} [targets.{name}.policy]", path.display());
             rules = rules.merged(&PolicyRules::from_toml(t, &origin)?);
@@ -195,20 +130,22 @@ impl Config {
     /// `Usage` for an unknown target, when none is given and neither a host is configured nor
     /// `pvesh` is on `PATH`, or for an https:// target without a usable token.
     pub fn from_args(g: &GlobalArgs) -> Result<Self> {
+        Self::for_target(g, g.target.as_deref())
+    }
+
+    /// As [`Config::from_args`] with `-t` replaced by `target` (one member of a fleet).
+    ///
+    /// # Errors
+    /// As [`Config::from_args`].
+    pub fn for_target(g: &GlobalArgs, target: Option<&str>) -> Result<Self> {
         if let Some(t) = g.timeout.filter(|t| *t > crate::backend::MAX_TIMEOUT_SECS) {
             return Err(Error::Usage(format!(
                 "--timeout {t} is longer than the {} s (one week) pvectl accepts",
                 crate::backend::MAX_TIMEOUT_SECS
             )));
         }
-        let (mut target, rest) = select_target(g, &process_env, which::which("pvesh").is_ok())?;
-        let (policy, policy_sources) = policy_rules(g, &process_env)?;
-        if let Target::Ssh(o) = &mut target {
-            o.config_file.clone_from(&g.ssh_config);
-            o.host_keys = if g.accept_new_host_key { HostKeyPolicy::AcceptNew } else { HostKeyPolicy::Strict };
-            o.persist = if g.no_persist { None } else { Some(Duration::from_secs(g.persist.max(1))) };
-            o.sudo = g.sudo;
-        }
+        let spec = crate::target::select(&target_flags(g, target), &process_env, which::which("pvesh").is_ok())?;
+        let (policy, policy_sources) = policy_rules(spec.name.as_deref(), &process_env)?;
         let stdout_tty = std::io::stdout().is_terminal();
         let output = g.output.unwrap_or(if stdout_tty { OutputFormat::Table } else { OutputFormat::Json });
         let color = match g.color {
@@ -217,8 +154,9 @@ impl Config {
             ColorChoice::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
         };
         Ok(Self {
-            target,
-            tools: g.tools,
+            name: spec.name,
+            target: spec.target,
+            tools: spec.tools,
             output,
             color,
             verbose: g.verbose,
@@ -228,56 +166,34 @@ impl Config {
             yes: g.yes,
             dry_run: g.dry_run,
             progress: std::io::stderr().is_terminal() && !g.quiet,
-            sudo: g.sudo,
-            rest,
+            sudo: spec.sudo,
+            rest: spec.rest,
             policy,
             policy_sources,
         })
     }
 
-    /// Opens the backend for the target: one SSH session for the whole run where SSH is used,
-    /// one pooled HTTPS client for https:// (no connection until the first call).
+    /// Opens the backend for the target ([`crate::target::open`]).
     ///
     /// # Errors
-    /// `Transport` when the SSH master cannot be started (ssh's reason included);
-    /// `Usage`/`Transport` when the TLS settings cannot be loaded (CA file, system roots);
-    /// `Usage` for `--tools qm-pct` with the simulator target.
+    /// As [`crate::target::open`].
     pub async fn open_backend(&self) -> Result<Arc<dyn Backend>> {
-        let runner = match &self.target {
-            Target::Sim => {
-                if self.tools == Tools::QmPct {
-                    return Err(Error::Usage(
-                        "--tools qm-pct needs a local or ssh:// target (the in-process sim answers API calls)".into(),
-                    ));
-                }
-                return Ok(Arc::new(ApiBackend::new(SimTransport::from_env_or_demo()?)));
-            }
-            Target::Local => Runner::Local { sudo: self.sudo },
-            Target::Ssh(opts) => Runner::Ssh(SshRunner::connect(opts.clone()).await?),
-            Target::Https(endpoint) => {
-                if self.tools == Tools::QmPct {
-                    return Err(Error::Usage("--tools qm-pct needs a local or ssh:// target (https:// speaks the API)".into()));
-                }
-                let opts = self.rest.clone().ok_or_else(|| Error::Internal(format!("no REST settings for {endpoint}")))?;
-                if opts.trust == TlsTrust::Insecure {
-                    // Every run, even with --quiet: the token is exposed to whoever can intercept.
-                    eprintln!(
-                        "warning: --insecure: the TLS certificate of {endpoint} is not verified; anyone on the network path can take the API token (pin it with --fingerprint instead)"
-                    );
-                }
-                return Ok(Arc::new(ApiBackend::new(RestTransport::new(opts)?)));
-            }
-        };
-        Ok(match self.tools {
-            Tools::Pvesh => Arc::new(ApiBackend::new(PveshTransport::new(runner))),
-            Tools::QmPct => Arc::new(QmPctBackend::new(runner)),
+        crate::target::open(&crate::target::TargetSpec {
+            name: self.name.clone(),
+            target: self.target.clone(),
+            tools: self.tools,
+            sudo: self.sudo,
+            rest: self.rest.clone(),
+            policy: None,
         })
+        .await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::rest::{Endpoint, TlsTrust};
     use clap::Parser as _;
 
     #[test]

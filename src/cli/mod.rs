@@ -10,6 +10,7 @@ mod backup;
 mod cluster;
 mod config;
 mod doctor;
+mod fleet;
 mod guest;
 mod inside;
 mod node;
@@ -20,6 +21,7 @@ mod provision;
 mod report;
 mod snapshot;
 mod storage;
+mod targets;
 mod task;
 
 pub use api::parse_params as parse_api_params;
@@ -119,8 +121,18 @@ pub async fn run(cli: Cli) -> i32 {
     // The audit log is local: no target, no backend.
     let cli = match cli.command {
         args::Noun::Audit(cmd) => return audit::run(&cli.global, &cmd),
+        args::Noun::Target(cmd) => return targets::run(&cli.global, cmd).await,
+        args::Noun::Config(cmd) => return targets::config(&cli.global, &cmd),
         command => Cli { command, ..cli },
     };
+    match crate::target::fleet(cli.global.target.as_deref(), cli.global.all_targets, &|k| std::env::var(k).ok()) {
+        Ok(Some(members)) => return fleet::run(cli, members).await,
+        Ok(None) => {}
+        Err(e) => {
+            output::print_error(cli.global.output.unwrap_or(OutputFormat::Table), &e, false);
+            return e.exit_code();
+        }
+    }
     let json_errors = matches!(cli.global.output, Some(OutputFormat::Json));
     let cfg = match Config::from_args(&cli.global) {
         Ok(c) => c,
@@ -197,7 +209,9 @@ async fn dispatch(env: &Env<'_>, command: Noun) -> Result<()> {
         Noun::Backup(c) => backup::run(env, c).await,
         Noun::Pool(c) => pool::run(env, c).await,
         Noun::Ha(c) => pool::run_ha(env, c).await,
-        Noun::Audit(_) => Err(Error::Internal("audit is handled before a backend is opened".into())),
+        Noun::Audit(_) | Noun::Target(_) | Noun::Config(_) => {
+            Err(Error::Internal("audit, target and config are handled before a backend is opened".into()))
+        }
     }
 }
 

@@ -48,11 +48,42 @@ impl Table {
     }
 }
 
+/// What a command printed while its output was captured ([`capturing`]): the last data
+/// [`print`] was given, as JSON and as the table it renders to, and any other text.
+#[derive(Debug, Default)]
+pub(crate) struct Capture {
+    /// The data, as `-o json` would print it.
+    pub(crate) value: Option<serde_json::Value>,
+    /// The data as a table.
+    pub(crate) table: Option<Table>,
+    /// Text written to stdout directly (not through [`print`]).
+    pub(crate) text: String,
+}
+
+tokio::task_local! {
+    /// Set while a fleet member runs: stdout goes here instead.
+    static CAPTURE: std::cell::RefCell<Capture>;
+}
+
+/// Runs `f` with its stdout captured: a fleet runs the same handler on every target and
+/// prints their data together.
+pub(crate) async fn capturing<F: Future>(f: F) -> (F::Output, Capture) {
+    CAPTURE
+        .scope(std::cell::RefCell::new(Capture::default()), async move {
+            let out = f.await;
+            (out, CAPTURE.with(std::cell::RefCell::take))
+        })
+        .await
+}
+
 /// Writes to stdout, treating a broken pipe as success.
 ///
 /// # Errors
 /// Other I/O errors, as `Internal`.
 pub(crate) fn emit(text: &str) -> Result<(), Error> {
+    if CAPTURE.try_with(|c| c.borrow_mut().text.push_str(text)).is_ok() {
+        return Ok(());
+    }
     let text = crate::redact::redact(text);
     let mut out = io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
@@ -66,6 +97,16 @@ pub(crate) fn emit(text: &str) -> Result<(), Error> {
 /// # Errors
 /// As [`emit`]; `Internal` if the value cannot be serialised.
 pub(crate) fn print<T: Serialize + ?Sized>(format: OutputFormat, data: &T, table: impl FnOnce(&T) -> Table) -> Result<(), Error> {
+    if CAPTURE.try_with(|_| ()).is_ok() {
+        let value = serde_json::to_value(data).map_err(|e| Error::Internal(format!("failed to serialise output: {e}")))?;
+        let table = table(data);
+        CAPTURE.with(|c| {
+            let mut c = c.borrow_mut();
+            c.value = Some(value);
+            c.table = Some(table);
+        });
+        return Ok(());
+    }
     match format {
         OutputFormat::Json => {
             let mut s = serde_json::to_string_pretty(data).map_err(|e| Error::Internal(format!("failed to serialise output: {e}")))?;
@@ -111,6 +152,19 @@ pub(crate) fn print_error(format: OutputFormat, err: &Error, color: bool) {
             }
         }
     }
+}
+
+/// `{"kind", "message", "exit_code"}` of an error: the headline and its causes, redacted.
+pub(crate) fn error_value(err: &Error) -> serde_json::Value {
+    let mut message = err.to_string();
+    let mut src = std::error::Error::source(err);
+    while let Some(s) = src {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        src = s.source();
+    }
+    let message = crate::redact::redact(&message).into_owned();
+    serde_json::json!({"kind": err.kind(), "message": message, "exit_code": err.exit_code()})
 }
 
 /// Each line of `s` with its control characters escaped; the line breaks kept.

@@ -14,3 +14,4 @@ mod policy;
 mod roundtrip;
 mod sim;
 mod skill;
+mod targets;

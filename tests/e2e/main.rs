@@ -10,6 +10,7 @@ mod support;
 mod actions;
 mod cli;
 mod conformance_ssh;
+mod fleet;
 mod harness;
 mod parity;
 mod ssh_safety;

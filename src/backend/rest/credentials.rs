@@ -199,9 +199,7 @@ pub fn resolve(src: &CredentialSources<'_>) -> Result<Resolved> {
         host = host.or_else(|| t.url.clone());
         id = id.or_else(|| t.token_id.clone());
         if secret.is_none() {
-            if let Some(p) = &t.token_secret_file {
-                secret = Some(read_secret_file(p)?);
-            }
+            secret = t.secret(src.env)?;
         }
     }
     let host = host.as_deref().map(Endpoint::parse_lenient).transpose()?;

@@ -6,6 +6,7 @@
 mod client;
 mod credentials;
 mod error;
+mod secret_command;
 mod settings;
 mod tls;
 
@@ -15,5 +16,5 @@ pub use credentials::{
     resolve,
 };
 pub use error::classify_http;
-pub use settings::{ConfigFile, DEFAULT_PORT, Endpoint, TargetEntry, config_path, credentials_path};
+pub use settings::{ConfigFile, DEFAULT_PORT, Endpoint, SecretCommand, TargetEntry, config_path, credentials_path};
 pub use tls::{Fingerprint, TlsTrust, client_config};

@@ -113,6 +113,81 @@ pub struct TargetEntry {
     pub ca_file: Option<PathBuf>,
     /// This target's own policy rules (`[targets.NAME.policy]`), read by `safety::policy`.
     pub policy: Option<toml::Table>,
+    /// SSH login user (when the url names none).
+    pub user: Option<String>,
+    /// SSH port (when the url names none).
+    pub port: Option<u16>,
+    /// Run remote tools through `sudo -n`.
+    pub sudo: Option<bool>,
+    /// `pvesh` or `qm-pct`.
+    pub tools: Option<String>,
+    /// Seconds an idle SSH master stays up for later runs; 0 closes it at the end of each run.
+    pub persist: Option<u64>,
+    /// An ssh config file to use instead of `~/.ssh/config`.
+    pub ssh_config: Option<PathBuf>,
+    /// The name of an environment variable holding the token secret.
+    pub token_secret_env: Option<String>,
+    /// A command whose stdout is the token secret (as git credential helpers do): a string
+    /// split as a shell would (no shell runs it), or an array of arguments.
+    pub token_secret_command: Option<SecretCommand>,
+}
+
+/// `token_secret_command`: `"pass show pve/prod"` or `["pass", "show", "pve/prod"]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum SecretCommand {
+    /// One string, split with shell quoting rules (`shlex`), never run by a shell.
+    Line(String),
+    /// The argument vector itself.
+    Argv(Vec<String>),
+}
+
+impl SecretCommand {
+    /// The argument vector.
+    ///
+    /// # Errors
+    /// `Usage` when the line does not split (an unclosed quote) or is empty.
+    pub fn argv(&self) -> Result<Vec<String>> {
+        let argv = match self {
+            Self::Line(l) => shlex::split(l).ok_or_else(|| Error::Usage("token_secret_command: unbalanced quotes".into()))?,
+            Self::Argv(a) => a.clone(),
+        };
+        if argv.first().is_none_or(String::is_empty) {
+            return Err(Error::Usage("token_secret_command is empty".into()));
+        }
+        Ok(argv)
+    }
+}
+
+impl TargetEntry {
+    /// How many secret sources the entry names (at most one is allowed).
+    fn secret_sources(&self) -> usize {
+        usize::from(self.token_secret_file.is_some())
+            + usize::from(self.token_secret_env.is_some())
+            + usize::from(self.token_secret_command.is_some())
+    }
+
+    /// The token secret from the entry's one source: the file (mode checked), the
+    /// environment variable, or the command's stdout. `None` when the entry names no source.
+    ///
+    /// # Errors
+    /// `Usage` for an unreadable or open file, an unset variable, or a command that fails.
+    pub fn secret(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<super::Secret>> {
+        if let Some(p) = &self.token_secret_file {
+            return super::read_secret_file(p).map(Some);
+        }
+        if let Some(var) = &self.token_secret_env {
+            let v = env(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+            return v
+                .map(super::Secret::new)
+                .map(Some)
+                .ok_or_else(|| Error::Usage(format!("token_secret_env: the environment variable {var} is not set or empty")));
+        }
+        if let Some(c) = &self.token_secret_command {
+            return super::secret_command::run(&c.argv()?).map(Some);
+        }
+        Ok(None)
+    }
 }
 
 /// The config file: named targets.
@@ -125,6 +200,12 @@ pub struct ConfigFile {
     /// The `[policy]` table: rules for every target, read by `safety::policy`.
     #[serde(default)]
     pub policy: Option<toml::Table>,
+    /// The target used when none is given.
+    #[serde(default)]
+    pub default_target: Option<String>,
+    /// `[groups] NAME = ["a", "b"]`: fleets, selected with `-t @NAME`.
+    #[serde(default)]
+    pub groups: BTreeMap<String, Vec<String>>,
 }
 
 impl ConfigFile {
@@ -141,9 +222,15 @@ impl ConfigFile {
             Error::Usage(format!("invalid config file {} (line {line}): {}", origin.display(), e.message().trim()))
         })?;
         let dir = origin.parent().unwrap_or_else(|| Path::new("."));
-        for t in cfg.targets.values_mut() {
-            for p in [&mut t.token_secret_file, &mut t.ca_file].into_iter().flatten() {
+        for (name, t) in &mut cfg.targets {
+            for p in [&mut t.token_secret_file, &mut t.ca_file, &mut t.ssh_config].into_iter().flatten() {
                 *p = resolve_path(p, dir, home);
+            }
+            if t.secret_sources() > 1 {
+                return Err(Error::Usage(format!(
+                    "invalid config file {}: [targets.{name}] names more than one of token_secret_file, token_secret_env and token_secret_command",
+                    origin.display()
+                )));
             }
         }
         Ok(cfg)
