@@ -7,6 +7,7 @@ mod api;
 mod args;
 mod audit;
 mod backup;
+mod check;
 mod cluster;
 mod config;
 mod doctor;
@@ -89,6 +90,9 @@ pub fn main() -> i32 {
 fn deadline_for(cfg: &Config, cmd: &Noun) -> Duration {
     use args::{ApiCmd, BackupCmd, GuestCmd, SnapshotCmd, TaskCmd};
     let acts = match cmd {
+        Noun::Check(c) if c.watch => {
+            return Duration::from_secs(cfg.timeout_given.unwrap_or(crate::backend::MAX_TIMEOUT_SECS));
+        }
         Noun::Guest(GuestCmd::Shutdown { .. }) => {
             return cfg.timeout_given.map_or(cfg.timeout, |t| Duration::from_secs(t + guest::SHUTDOWN_SLACK));
         }
@@ -135,7 +139,7 @@ pub async fn run(cli: Cli) -> i32 {
         command => with_backend(&cfg, command).await,
     };
     match result {
-        Ok(()) => exit_codes::OK,
+        Ok(()) => check::exit_code(),
         Err(e) => {
             // Errors take the output's format: JSON whenever the data would be JSON.
             output::print_error(cfg.output, &e, cfg.color);
@@ -193,6 +197,7 @@ async fn dispatch(env: &Env<'_>, command: Noun) -> Result<()> {
         Noun::Storage(c) => storage::run(env, c).await,
         Noun::Api(c) => api::run(env, c).await,
         Noun::Doctor => doctor::doctor(env.cfg.output, env.b()).await,
+        Noun::Check(c) => check::run(env, c).await,
         Noun::Policy(c) => policy::run(env.cfg, &c),
         Noun::Backup(c) => backup::run(env, c).await,
         Noun::Pool(c) => pool::run(env, c).await,

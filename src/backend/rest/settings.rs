@@ -125,6 +125,9 @@ pub struct ConfigFile {
     /// The `[policy]` table: rules for every target, read by `safety::policy`.
     #[serde(default)]
     pub policy: Option<toml::Table>,
+    /// The `[checks]` table: `[checks.warn]` / `[checks.crit]` thresholds, read by `checks`.
+    #[serde(default)]
+    pub checks: Option<toml::Table>,
 }
 
 impl ConfigFile {

@@ -168,10 +168,9 @@ impl Sim {
                     }
                     let node = self.state.node(value).ok_or_else(|| SimError::no_node(value))?;
                     if !node.online {
-                        return Err(SimError::die(format!(
-                            "proxy handler failed: ssh: connect to host {} port 22: No route to host",
-                            node.ip
-                        )));
+                        // pveproxy's answer for a node it cannot reach (PVE::APIServer::AnyEvent
+                        // `proxy_request`): HTTP 595, reason `No route to host`.
+                        return Err(SimError::offline_node());
                     }
                 }
                 _ => {}
