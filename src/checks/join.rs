@@ -30,18 +30,24 @@ pub(crate) async fn join_all<'a, T>(futs: Vec<Pin<Box<dyn Future<Output = T> + S
 
 #[cfg(test)]
 mod tests {
-    #[tokio::test(start_paused = true)]
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Arc;
+
+    #[tokio::test]
     async fn runs_together_and_keeps_order() {
-        let start = tokio::time::Instant::now();
-        let futs: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = u64> + Send>>> = (1..=3u64)
-            .map(|i| -> std::pin::Pin<Box<dyn std::future::Future<Output = u64> + Send>> {
+        // Each future waits for all three at a barrier: run one after another, it never ends.
+        let barrier = Arc::new(tokio::sync::Barrier::new(3));
+        let futs: Vec<Pin<Box<dyn Future<Output = u64> + Send>>> = (1..=3u64)
+            .map(|i| -> Pin<Box<dyn Future<Output = u64> + Send>> {
+                let b = barrier.clone();
                 Box::pin(async move {
-                    tokio::time::sleep(std::time::Duration::from_millis(100 * (4 - i))).await;
+                    b.wait().await;
                     i
                 })
             })
             .collect();
-        assert_eq!(super::join_all(futs).await, vec![1, 2, 3]);
-        assert!(start.elapsed() < std::time::Duration::from_millis(350));
+        let out = tokio::time::timeout(std::time::Duration::from_secs(10), super::join_all(futs)).await.expect("concurrent");
+        assert_eq!(out, vec![1, 2, 3]);
     }
 }

@@ -5,11 +5,13 @@
 
 mod finding;
 mod join;
+mod privileges;
 mod sets;
 mod thresholds;
 mod watch;
 
 pub use finding::{Finding, Perf, Report, Severity};
+pub use privileges::{GroupAccess, diagnose, sees_nothing};
 pub use sets::{CheckSet, run};
 pub use thresholds::{Limit, Thresholds};
 pub use watch::{Change, changes};

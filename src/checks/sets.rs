@@ -96,7 +96,8 @@ fn pct(used: Option<u64>, total: Option<u64>) -> Option<f64> {
 /// A measured finding with performance data.
 fn measured(check: &str, subject: &str, label: &str, what: &str, value: f64, limit: Limit, uom: &str) -> Finding {
     let (severity, threshold) = limit.judge(value);
-    let shown = (value * 10.0).round() / 10.0;
+    let scale = if uom == "%" { 10.0 } else { 100.0 };
+    let shown = (value * scale).round() / scale;
     let mut f = Finding::new(check, severity, subject, format!("{what} {shown}{uom}"));
     if severity != Severity::Ok {
         f.message = format!("{what} {shown}{uom} (>= {threshold}{uom})");
@@ -215,7 +216,8 @@ fn agent_enabled(v: &str) -> bool {
 }
 
 async fn guests(b: &dyn Backend, t: &Thresholds) -> Vec<Finding> {
-    let (list, ha) = tokio::join!(b.guests(&GuestFilter::default()), b.ha_resources());
+    let all = GuestFilter::default();
+    let (list, ha) = tokio::join!(b.guests(&all), b.ha_resources());
     let list = match list {
         Ok(l) => l,
         Err(e) => return failed("guests", "cluster", "guest list", &e).into_iter().collect(),
@@ -333,8 +335,8 @@ async fn storage(b: &dyn Backend, t: &Thresholds) -> Vec<Finding> {
 }
 
 async fn backups(b: &dyn Backend, t: &Thresholds, now: u64) -> Vec<Finding> {
-    let (missing, list, guests, ha) =
-        tokio::join!(b.not_backed_up(), b.backups(&BackupFilter::default()), b.guests(&GuestFilter::default()), b.ha_resources());
+    let (every, all) = (BackupFilter::default(), GuestFilter::default());
+    let (missing, list, guests, ha) = tokio::join!(b.not_backed_up(), b.backups(&every), b.guests(&all), b.ha_resources());
     let mut out = Vec::new();
     let guests = match guests {
         Ok(g) => g,

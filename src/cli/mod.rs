@@ -196,7 +196,9 @@ async fn dispatch(env: &Env<'_>, command: Noun) -> Result<()> {
         Noun::Task(c) => task::run(env, c).await,
         Noun::Storage(c) => storage::run(env, c).await,
         Noun::Api(c) => api::run(env, c).await,
-        Noun::Doctor => doctor::doctor(env.cfg.output, env.b()).await,
+        Noun::Doctor => {
+            doctor::doctor(env.cfg.output, env.b(), env.cfg.rest.as_ref().map(|r| r.credentials.token_id.to_string()).as_deref()).await
+        }
         Noun::Check(c) => check::run(env, c).await,
         Noun::Policy(c) => policy::run(env.cfg, &c),
         Noun::Backup(c) => backup::run(env, c).await,

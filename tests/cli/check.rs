@@ -101,7 +101,7 @@ fn watch_alerts_once_per_state_change() {
     let script = sim.dir.path().join("alert.sh");
     std::fs::write(&script, "#!/bin/sh\ncat >> \"$1\"\necho >> \"$1\"\n").expect("script");
     let cmd = format!("sh '{}' '{}'", script.display(), alerts.display());
-    let mut child = sim
+    let child = sim
         .pvectl()
         .args(["check", "guests", "--watch", "--interval", "2", "--cycles", "3", "--alert-command", &cmd, "-o", "json"])
         .command()

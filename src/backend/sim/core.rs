@@ -27,6 +27,7 @@ use crate::model::GuestKind;
 /// `api-viewer/apidata.js`); `node`/`vmid`/`upid` come from the path.
 const ROUTES: &[Route] = &[
     Route { method: Method::Get, pattern: "/version", params: &[], handler: cl::version },
+    Route { method: Method::Get, pattern: "/access/permissions", params: &["path", "userid"], handler: super::access::permissions },
     Route { method: Method::Get, pattern: "/cluster/status", params: &[], handler: cl::cluster_status },
     Route { method: Method::Get, pattern: "/cluster/resources", params: &["type"], handler: cl::cluster_resources },
     Route { method: Method::Get, pattern: "/nodes", params: &[], handler: cl::nodes },
@@ -85,6 +86,11 @@ impl Sim {
     /// default, is `root@pam` on the node, as the `pvesh`/`qm`/`pct` faces run.
     pub fn set_caller(&mut self, caller: Option<Caller>) {
         self.caller = caller;
+    }
+
+    /// Who calls: `None` is `root@pam` on the node (the CLI faces).
+    pub(crate) fn caller(&self) -> Option<&Caller> {
+        self.caller.as_ref()
     }
 
     /// The node answering: the one set, else the first node of the state (empty if none).

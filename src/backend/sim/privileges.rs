@@ -41,7 +41,8 @@
 //! The agent's privileges are PVE 9's (`VM.GuestAgent.*`, as the reference schema has them);
 //! PVE 8 asked `VM.Monitor` for every agent route.
 //!
-//! Every other route is open to any authenticated caller (`user => 'all'`): `/version`, and
+//! Every other route is open to any authenticated caller (`user => 'all'`): `/version`,
+//! `/access/permissions` (one's own; another `userid` is not checked here), and
 //! the lists, whose handlers leave out what the caller may not audit (`Sim::hidden`:
 //! `/cluster/resources`, `/nodes`, `/nodes/{node}/{qemu,lxc}`, `/nodes/{node}/storage`,
 //! `/storage`, `/pools`, `/nodes/{node}/tasks`). The 403 text is pve-common's
