@@ -73,7 +73,10 @@ pub async fn run(b: &dyn Backend, set: CheckSet, t: &Thresholds) -> Report {
             }
         })
         .collect();
-    Report::new(set.name(), join_all(futs).await.into_iter().flatten().collect())
+    // `all` reads some things twice (an offline node in `cluster` and `nodes`): once is enough.
+    let mut seen = std::collections::HashSet::new();
+    let findings = join_all(futs).await.into_iter().flatten().filter(|f| seen.insert((f.check.clone(), f.subject.clone()))).collect();
+    Report::new(set.name(), findings)
 }
 
 /// The finding for a read that failed: offline node, skipped, or unknown.
@@ -251,6 +254,10 @@ async fn guests(b: &dyn Backend, t: &Thresholds) -> Vec<Finding> {
             if let Some(p) = pct(g.mem, g.maxmem) {
                 out.push(measured("guest-memory", &subj, &format!("mem_{}", g.vmid), "memory", p, t.get("guest-mem"), "%"));
             }
+        }
+        if g.status == "unknown" {
+            out.push(Finding::new("guest-status", Severity::Unknown, subj, format!("status unknown: node {} does not report", g.node)));
+            continue;
         }
         let ha = ha_started.contains(&g.vmid.get());
         let wanted = g.status != "running" || g.kind == GuestKind::Qemu;

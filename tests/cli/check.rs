@@ -127,3 +127,40 @@ fn watch_alerts_once_per_state_change() {
     assert_eq!(got[0]["finding"]["severity"], "warning");
     assert_eq!(got[1]["previous"], "warning");
 }
+
+/// `doctor` over REST with a demo token: `(id, secret file)`.
+fn token_file(dir: &std::path::Path, which: usize) -> (String, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let (id, secret) = pvectl::backend::sim::DEMO_TOKENS[which];
+    let path = dir.join(format!("token{which}.secret"));
+    std::fs::write(&path, secret).expect("write secret");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
+    (id.to_owned(), path)
+}
+
+#[test]
+fn doctor_names_a_privsep_token_without_acls_and_the_pveum_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = crate::support::SimServer::start(&dir.path().join("state.json"), &dir.path().join("sim.log"));
+    let doctor = |which: usize| {
+        let (id, secret) = token_file(dir.path(), which);
+        Pvectl::new()
+            .args(["-t", &server.url, "--fingerprint", &server.fingerprint, "--token-id", &id, "--token-secret-file"])
+            .arg_path(&secret)
+            .args(["doctor", "-o", "table"])
+            .run()
+    };
+    // auditor@pve!empty: privilege separation, no ACL.
+    let r = doctor(2);
+    assert_eq!(r.code, 4, "permission denied; stdout {}\nstderr {}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("privilege-separated token without ACLs"), "{}", r.stdout);
+    assert!(r.stdout.contains("pveum acl modify / --tokens 'auditor@pve!empty' --roles PVEAuditor"), "{}", r.stdout);
+    // auditor@pve!ro: reads work, changes are missing with the line that grants them.
+    let r = doctor(1);
+    r.expect_code(0);
+    assert!(r.stdout.contains("pveum acl modify / --tokens 'auditor@pve!ro' --roles PVEVMUser"), "{}", r.stdout);
+    // root's token: every group allowed.
+    let r = doctor(0);
+    r.expect_code(0);
+    assert!(r.stdout.contains("every command group allowed"), "{}", r.stdout);
+}

@@ -54,7 +54,15 @@ pub(crate) fn cluster_resources(sim: &mut Sim, req: &Request<'_>) -> Result<Valu
     let st = sim.state();
     let mut out = Vec::new();
     if want("vm") {
-        out.extend(st.guests.iter().filter(|g| !sim.hidden(&format!("/vms/{}", g.vmid), "VM.Audit")).map(resource_item));
+        // A guest on an offline node is listed with status `unknown` (pvestatd has no news).
+        let offline = |node: &str| st.nodes.iter().any(|n| n.name == node && !n.online);
+        out.extend(st.guests.iter().filter(|g| !sim.hidden(&format!("/vms/{}", g.vmid), "VM.Audit")).map(|g| {
+            let mut item = resource_item(g);
+            if offline(&g.node) {
+                item["status"] = json!("unknown");
+            }
+            item
+        }));
     }
     if want("node") {
         out.extend(st.nodes.iter().map(|n| node_item(n, true, sim.node_stats_visible(&n.name))));
