@@ -156,7 +156,7 @@ impl Report {
     /// The findings that are not OK, worst first.
     pub fn problems(&self) -> Vec<&Finding> {
         let mut p: Vec<&Finding> = self.findings.iter().filter(|f| f.severity != Severity::Ok).collect();
-        p.sort_by(|a, b| b.severity.cmp(&a.severity));
+        p.sort_by_key(|f| std::cmp::Reverse(f.severity));
         p
     }
 

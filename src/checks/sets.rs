@@ -226,8 +226,12 @@ async fn guests(b: &dyn Backend, t: &Thresholds) -> Vec<Finding> {
         Err(e) => return failed("guests", "cluster", "guest list", &e).into_iter().collect(),
     };
     let running = running_tasks(b, &list).await;
-    let ha_started: Vec<u32> =
-        ha.unwrap_or_default().iter().filter(|r| r.state.as_deref() == Some("started")).filter_map(|r| r.vmid()).collect();
+    let ha_started: Vec<u32> = ha
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.state.as_deref() == Some("started"))
+        .filter_map(crate::model::HaResource::vmid)
+        .collect();
     let mut out = Vec::new();
     let mut futs: Vec<Fut<'_>> = Vec::new();
     for g in list.into_iter().filter(|g| !g.template) {
@@ -238,17 +242,11 @@ async fn guests(b: &dyn Backend, t: &Thresholds) -> Vec<Finding> {
                 t.node.as_deref() == Some(g.node.as_str())
                     && (t.id.as_deref() == Some(vmid.as_str()) || (lock == "backup" && t.task_type.as_deref() == Some("vzdump")))
             });
-            match task {
-                Some(t) => out.push(Finding::new(
-                    "guest-locked",
-                    Severity::Ok,
-                    subj.clone(),
-                    format!("locked ({lock}) by running task {}", t.upid),
-                )),
-                None => {
-                    out.push(Finding::new("guest-locked", Severity::Warning, subj.clone(), format!("locked ({lock}) with no task running")))
-                }
-            }
+            let (severity, message) = match task {
+                Some(t) => (Severity::Ok, format!("locked ({lock}) by running task {}", t.upid)),
+                None => (Severity::Warning, format!("locked ({lock}) with no task running")),
+            };
+            out.push(Finding::new("guest-locked", severity, subj.clone(), message));
         }
         if g.status == "running" {
             if let Some(p) = pct(g.mem, g.maxmem) {
@@ -349,7 +347,12 @@ async fn backups(b: &dyn Backend, t: &Thresholds, now: u64) -> Vec<Finding> {
         Ok(g) => g,
         Err(e) => return failed("backups", "cluster", "guest list", &e).into_iter().collect(),
     };
-    let ha: Vec<u32> = ha.unwrap_or_default().iter().filter(|r| r.state.as_deref() != Some("ignored")).filter_map(|r| r.vmid()).collect();
+    let ha: Vec<u32> = ha
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.state.as_deref() != Some("ignored"))
+        .filter_map(crate::model::HaResource::vmid)
+        .collect();
     match missing {
         Ok(m) => {
             // Which guests need a backup is site policy; the ones the cluster is told to keep

@@ -129,7 +129,7 @@ impl Thresholds {
             for (k, v) in table {
                 let n = v
                     .as_float()
-                    .or_else(|| v.as_integer().map(|i| i as f64))
+                    .or_else(|| v.as_integer().and_then(|i| i32::try_from(i).ok()).map(f64::from))
                     .ok_or_else(|| Error::Usage(format!("{origin}: {side}.{k} must be a number")))?;
                 self.set(k, n, crit).map_err(|e| Error::Usage(format!("{origin}: {e}")))?;
             }
@@ -162,10 +162,10 @@ mod tests {
         t.apply_args(&["mem=70,cpu=50".into()], false).expect("valid");
         t.apply_args(&["mem=80%".into()], true).expect("valid");
         assert_eq!(t.get("mem"), Limit { warn: 70.0, crit: 80.0 });
-        assert_eq!(t.get("cpu").warn, 50.0);
+        assert_eq!(t.get("cpu"), Limit { warn: 50.0, crit: 95.0 });
         let table: toml::Table = toml::from_str("[warn]\nstorage = 60\n[crit]\nload = 2.5").expect("toml");
         t.apply_table(&table, "cfg [checks]").expect("valid");
-        assert_eq!((t.get("storage").warn, t.get("load").crit), (60.0, 2.5));
+        assert_eq!((t.get("storage"), t.get("load")), (Limit { warn: 60.0, crit: 90.0 }, Limit { warn: 1.5, crit: 2.5 }));
         assert!(t.validate().is_ok());
         for bad in ["memory=80", "mem=abc", "mem=120", "mem"] {
             assert!(Thresholds::default().apply_args(&[bad.into()], false).is_err(), "{bad}");

@@ -896,7 +896,7 @@ pub struct CheckArgs {
     /// as a POSIX shell would).
     #[arg(long, requires = "watch", value_name = "CMD")]
     pub alert_command: Option<String>,
-    /// URL each change is POSTed to as JSON.
+    /// URL each change is sent to as a JSON `POST`.
     #[arg(long, requires = "watch", value_name = "URL")]
     pub alert_webhook: Option<String>,
     /// Stop after this many rounds (for tests and cron-driven use).

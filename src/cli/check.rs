@@ -3,8 +3,9 @@
 //! on purpose not pvectl's own exit codes), as JSON (`{set, status, findings}`, exit 0 whenever
 //! the checks ran) or as a table. With `--watch` it checks every `--interval` seconds and
 //! alerts on state changes only: the change as JSON on the stdin of `--alert-command` (run
-//! without a shell, its words split as a POSIX shell would) or POSTed to `--alert-webhook`.
+//! without a shell, its words split as a POSIX shell would) or sent in a `POST` to `--alert-webhook`.
 
+use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
@@ -50,7 +51,7 @@ pub(crate) fn nagios(r: &Report) -> String {
     }
     out.push('\n');
     for f in r.problems() {
-        out.push_str(&format!("{} {} {}: {}\n", f.severity.nagios(), f.check, f.subject, clean(&f.message)));
+        let _ = writeln!(out, "{} {} {}: {}", f.severity.nagios(), f.check, f.subject, clean(&f.message));
     }
     out
 }
@@ -58,7 +59,7 @@ pub(crate) fn nagios(r: &Report) -> String {
 fn table(r: &Report) -> Table {
     let mut t = Table::new(&["SEVERITY", "CHECK", "SUBJECT", "MESSAGE"]);
     let mut rows: Vec<&Finding> = r.findings.iter().collect();
-    rows.sort_by(|a, b| b.severity.cmp(&a.severity));
+    rows.sort_by_key(|f| std::cmp::Reverse(f.severity));
     for f in rows {
         t.row(vec![f.severity.to_string(), f.check.clone(), f.subject.clone(), f.message.clone()]);
     }
@@ -101,7 +102,7 @@ async fn round(b: &dyn Backend, args: &CheckArgs, t: &Thresholds) -> (Report, bo
 }
 
 async fn watch(b: &dyn Backend, args: &CheckArgs, t: &Thresholds) -> Result<()> {
-    let argv = match &args.alert_command {
+    let alert_argv = match &args.alert_command {
         Some(c) => {
             let v = shlex::split(c)
                 .filter(|v| !v.is_empty())
@@ -143,7 +144,7 @@ async fn watch(b: &dyn Backend, args: &CheckArgs, t: &Thresholds) -> Result<()> 
         pending.extend(new);
         let mut failed = Vec::new();
         for c in pending.drain(..) {
-            if let Err(e) = alert(&c, argv.as_deref(), client.as_ref(), args.alert_webhook.as_deref()).await {
+            if let Err(e) = alert(&c, alert_argv.as_deref(), client.as_ref(), args.alert_webhook.as_deref()).await {
                 eprintln!("warning: alert for {} {} not delivered, retrying next round: {e}", c.finding.check, c.finding.subject);
                 failed.push(c);
             }

@@ -53,8 +53,9 @@ fn record<T>(checks: &mut Vec<Outcome>, check: &'static str, r: Result<T>, detai
 pub(crate) async fn doctor(out: OutputFormat, b: &dyn Backend, token: Option<&str>) -> Result<()> {
     let mut checks = Vec::new();
     let mut first = None;
-    let (all, none) = (GuestFilter::default(), Params::new());
-    let (v, nodes, guests, perms) = tokio::join!(b.version(), b.nodes(), b.guests(&all), b.raw(Method::Get, "/access/permissions", &none));
+    let (every_guest, no_params) = (GuestFilter::default(), Params::new());
+    let (v, nodes, guests, perms) =
+        tokio::join!(b.version(), b.nodes(), b.guests(&every_guest), b.raw(Method::Get, "/access/permissions", &no_params));
     first = first.or(record(&mut checks, "version", v, |v| format!("pve-manager {}", v.version.as_deref().unwrap_or("?"))));
     let online: Vec<String> = nodes
         .as_ref()
