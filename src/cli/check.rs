@@ -24,6 +24,21 @@ pub(crate) fn exit_code() -> i32 {
     EXIT.load(Ordering::Relaxed)
 }
 
+/// The check set of a `check --format nagios` command line (not `--watch`), else `None`.
+pub(crate) fn nagios_set(cmd: &super::args::Noun) -> Option<crate::checks::CheckSet> {
+    match cmd {
+        super::args::Noun::Check(c) if c.format == Some(CheckFormat::Nagios) && !c.watch => Some(c.set),
+        _ => None,
+    }
+}
+
+/// A Nagios check that could not run: `PVE <SET> UNKNOWN - <error>` on stdout, exit 3.
+pub(crate) fn unknown(set: crate::checks::CheckSet, e: &Error) -> i32 {
+    let text = crate::redact::redact(&e.to_string()).replace(['|', '\n', '\r'], " ");
+    let _ = emit(&format!("PVE {} UNKNOWN - {text}\n", set.name().to_uppercase()));
+    Severity::Unknown.nagios_code()
+}
+
 /// How long one alert may take (command or webhook).
 const ALERT_TIMEOUT: Duration = Duration::from_secs(30);
 

@@ -134,6 +134,7 @@ pub async fn run(cli: Cli) -> i32 {
         }
     };
     crate::backend::command::set_trace(cfg.verbose > 0 && !cfg.quiet);
+    let nagios = check::nagios_set(&cli.command);
     let result = match cli.command {
         Noun::Policy(cmd) => policy::run(&cfg, &cmd),
         command => with_backend(&cfg, command).await,
@@ -143,7 +144,7 @@ pub async fn run(cli: Cli) -> i32 {
         Err(e) => {
             // Errors take the output's format: JSON whenever the data would be JSON.
             output::print_error(cfg.output, &e, cfg.color);
-            e.exit_code()
+            nagios.map_or_else(|| e.exit_code(), |set| check::unknown(set, &e))
         }
     }
 }

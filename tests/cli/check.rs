@@ -91,6 +91,10 @@ fn a_guest_over_the_memory_threshold_warns_and_thresholds_are_validated() {
     let bad = sim.run(&["check", "guests", "--warn", "guest-mem=120"]);
     bad.expect_code(2);
     assert!(bad.stderr.contains("out of range"), "{}", bad.stderr);
+    // As a Nagios plugin, a check that cannot run is UNKNOWN (3) with a plugin line.
+    let bad = sim.run(&["check", "guests", "--format", "nagios", "--warn", "guest-mem=120"]);
+    bad.expect_code(3);
+    assert!(bad.stdout.starts_with("PVE GUESTS UNKNOWN - "), "{}", bad.stdout);
 }
 
 #[test]
