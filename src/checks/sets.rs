@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::join::join_all;
 use super::{Finding, Limit, Perf, Report, Severity, Thresholds};
-use crate::backend::{Backend, BackupFilter, GuestFilter, InventoryExt, TaskFilter};
+use crate::backend::{Backend, BackupFilter, GuestFilter, InventoryExt, Method, Params, TaskFilter};
 use crate::error::Error;
 use crate::model::{ExitStatus, Guest, GuestKind, NodeName};
 
@@ -175,8 +175,11 @@ async fn nodes(b: &dyn Backend, t: &Thresholds) -> Vec<Finding> {
         .map(|n| -> Pin<Box<dyn Future<Output = Vec<Finding>> + Send + '_>> {
             Box::pin(async move {
                 let name = n.to_string();
-                match b.node_status(&n).await {
-                    Ok(s) => node_findings(&name, &s, t),
+                let path = format!("/nodes/{name}/rrddata");
+                let params: Params = vec![("timeframe".into(), "hour".into()), ("cf".into(), "AVERAGE".into())];
+                let (status, rrd) = tokio::join!(b.node_status(&n), b.raw(Method::Get, &path, &params));
+                match status {
+                    Ok(s) => node_findings(&name, &s, rrd.ok().as_ref().and_then(RrdAverage::of), t),
                     Err(e) => failed("node-status", &name, "node status", &e).into_iter().collect(),
                 }
             })
@@ -186,21 +189,60 @@ async fn nodes(b: &dyn Backend, t: &Thresholds) -> Vec<Finding> {
     out
 }
 
-fn node_findings(name: &str, s: &crate::model::NodeStatus, t: &Thresholds) -> Vec<Finding> {
-    let mut out = Vec::new();
-    if let Some(cpu) = s.cpu {
-        out.push(measured("node-cpu", name, &format!("cpu_{name}"), "cpu", cpu * 100.0, t.get("cpu"), "%"));
+/// Averages over `GET /nodes/{node}/rrddata?timeframe=hour&cf=AVERAGE` (70 one-minute
+/// points): a node is judged on the last hour, not on one sample. Points without a metric
+/// (no RRD update) are left out of that metric's average.
+#[derive(Debug, Default)]
+struct RrdAverage {
+    cpu: Option<f64>,
+    mem: Option<f64>,
+    swap: Option<f64>,
+    rootfs: Option<f64>,
+    load: Option<f64>,
+}
+
+impl RrdAverage {
+    fn of(v: &serde_json::Value) -> Option<Self> {
+        let points = v.as_array()?;
+        let avg = |f: &dyn Fn(&serde_json::Value) -> Option<f64>| {
+            let vals: Vec<f64> = points.iter().filter_map(f).filter(|x| x.is_finite()).collect();
+            #[expect(clippy::cast_precision_loss, reason = "at most a few hundred points")]
+            let n = vals.len() as f64;
+            (!vals.is_empty()).then(|| vals.iter().sum::<f64>() / n)
+        };
+        let get = |p: &serde_json::Value, k: &str| p.get(k).and_then(crate::model::loose::value_f64);
+        let ratio = |p: &serde_json::Value, used: &str, total: &str| match (get(p, used), get(p, total)) {
+            (Some(u), Some(t)) if t > 0.0 => Some(u * 100.0 / t),
+            _ => None,
+        };
+        let r = Self {
+            cpu: avg(&|p| get(p, "cpu").map(|c| c * 100.0)),
+            mem: avg(&|p| ratio(p, "memused", "memtotal")),
+            swap: avg(&|p| ratio(p, "swapused", "swaptotal")),
+            rootfs: avg(&|p| ratio(p, "rootused", "roottotal")),
+            load: avg(&|p| get(p, "loadavg")),
+        };
+        r.cpu.is_some().then_some(r)
     }
-    for (check, key, what, u) in [
-        ("node-memory", "mem", "memory", &s.memory),
-        ("node-swap", "swap", "swap", &s.swap),
-        ("node-rootfs", "rootfs", "root fs", &s.rootfs),
+}
+
+fn node_findings(name: &str, s: &crate::model::NodeStatus, rrd: Option<RrdAverage>, t: &Thresholds) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let rrd = rrd.unwrap_or_default();
+    let avg = |v: Option<f64>, what: &str| v.map(|v| (v, format!("{what} (1h avg)")));
+    if let Some((cpu, what)) = avg(rrd.cpu, "cpu").or_else(|| s.cpu.map(|c| (c * 100.0, "cpu".to_owned()))) {
+        out.push(measured("node-cpu", name, &format!("cpu_{name}"), &what, cpu, t.get("cpu"), "%"));
+    }
+    for (check, key, what, u, a) in [
+        ("node-memory", "mem", "memory", &s.memory, rrd.mem),
+        ("node-swap", "swap", "swap", &s.swap, rrd.swap),
+        ("node-rootfs", "rootfs", "root fs", &s.rootfs, rrd.rootfs),
     ] {
-        if let Some(p) = pct(u.used, u.total) {
-            out.push(measured(check, name, &format!("{key}_{name}"), what, p, t.get(key), "%"));
+        if let Some((p, what)) = avg(a, what).or_else(|| pct(u.used, u.total).map(|p| (p, what.to_owned()))) {
+            out.push(measured(check, name, &format!("{key}_{name}"), &what, p, t.get(key), "%"));
         }
     }
-    let load1 = s.loadavg.first().and_then(|l| l.trim().parse::<f64>().ok());
+    let load1 = rrd.load.or_else(|| s.loadavg.first().and_then(|l| l.trim().parse::<f64>().ok()));
     if let (Some(l), Some(cpus)) = (load1, s.cpuinfo.cpus.filter(|c| *c > 0)) {
         #[expect(clippy::cast_precision_loss, reason = "a CPU count fits f64")]
         let per_cpu = l / cpus as f64;
@@ -436,4 +478,30 @@ async fn tasks(b: &dyn Backend, t: &Thresholds, now: u64) -> Vec<Finding> {
         })
         .collect();
     join_all(futs).await.into_iter().flatten().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::sim::{SimBackend, SimTransport};
+
+    #[test]
+    fn rrd_averages_skip_points_without_a_metric() {
+        let v = serde_json::json!([
+            {"time": 1, "cpu": 0.5, "memused": 50, "memtotal": 100, "loadavg": 1.0},
+            {"time": 2, "cpu": 0.1, "memused": 70, "memtotal": 100, "loadavg": "2.0"},
+            {"time": 3, "maxcpu": 4}
+        ]);
+        let a = RrdAverage::of(&v).expect("has cpu");
+        assert_eq!((a.cpu.map(f64::round), a.mem, a.load, a.swap), (Some(30.0), Some(60.0), Some(1.5), None));
+        assert!(RrdAverage::of(&serde_json::json!([{"time": 1}])).is_none(), "a stopped RRD gives no average");
+    }
+
+    #[tokio::test]
+    async fn the_demo_passes_every_set_with_the_default_thresholds() {
+        let b = SimBackend::new(SimTransport::demo());
+        let r = run(&b, CheckSet::All, &Thresholds::default()).await;
+        assert_eq!(r.status, Severity::Ok, "{:#?}", r.problems());
+        assert!(r.findings.iter().any(|f| f.check == "node-cpu" && f.message.contains("1h avg")));
+    }
 }

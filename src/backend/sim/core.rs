@@ -32,6 +32,7 @@ const ROUTES: &[Route] = &[
     Route { method: Method::Get, pattern: "/cluster/resources", params: &["type"], handler: cl::cluster_resources },
     Route { method: Method::Get, pattern: "/nodes", params: &[], handler: cl::nodes },
     Route { method: Method::Get, pattern: "/nodes/{node}/status", params: &[], handler: cl::node_status },
+    Route { method: Method::Get, pattern: "/nodes/{node}/rrddata", params: &["timeframe", "cf"], handler: cl::node_rrddata },
     Route {
         method: Method::Get,
         pattern: "/nodes/{node}/storage",
