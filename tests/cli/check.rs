@@ -168,3 +168,49 @@ fn doctor_names_a_privsep_token_without_acls_and_the_pveum_line() {
     r.expect_code(0);
     assert!(r.stdout.contains("every command group allowed"), "{}", r.stdout);
 }
+
+/// A one-thread HTTP server answering each request with the next status of `statuses`;
+/// returns its URL and the bodies it received.
+fn webhook(statuses: Vec<u16>) -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for status in statuses {
+            let Ok((stream, _)) = listener.accept() else { return };
+            let mut reader = BufReader::new(stream);
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; len];
+            let _ = reader.read_exact(&mut body);
+            let _ = tx.send(String::from_utf8_lossy(&body).into_owned());
+            let mut stream = reader.into_inner();
+            let _ = write!(stream, "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn watch_posts_changes_to_a_webhook_and_retries_a_failed_delivery() {
+    let sim = Sim::new();
+    sim.guest_mem(100, 0.93);
+    let (url, bodies) = webhook(vec![500, 200]);
+    let r = sim.run(&["check", "guests", "--watch", "--interval", "1", "--cycles", "2", "--alert-webhook", &url, "-o", "json"]);
+    r.expect_code(0);
+    assert!(r.stderr.contains("not delivered, retrying"), "{}", r.stderr);
+    let got: Vec<Value> = bodies.try_iter().map(|b| serde_json::from_str(&b).expect("JSON body")).collect();
+    assert_eq!(got.len(), 2, "refused once, delivered on the next round: {got:?}");
+    assert!(got.iter().all(|c| c["change"] == "new" && c["finding"]["subject"] == "qemu/100"));
+    // stdout has the change once, as one JSON line.
+    assert_eq!(r.stdout.lines().count(), 1, "{}", r.stdout);
+}
