@@ -5,6 +5,7 @@
 
 mod finding;
 mod join;
+mod nodes;
 mod privileges;
 mod sets;
 mod thresholds;
