@@ -213,6 +213,9 @@ impl Error {
             Self::Conflict(_) => {
                 Some("the guest's state or lock forbids it now: check `pvectl guest status <vmid>` (a running task may still hold it)")
             }
+            Self::Transport { message, .. } if message.starts_with("node(s) offline") => {
+                Some("a cluster node is down or cut off: `pvectl check cluster` shows which; reads of its guests fail until it is back")
+            }
             Self::Transport { .. } => Some(
                 "for ssh:// check the target with `ssh` directly (host keys are checked strictly, see --accept-new-host-key); for https:// check host, port (8006) and the TLS options (--fingerprint, --ca-file)",
             ),

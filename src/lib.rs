@@ -5,6 +5,7 @@
 //! and the in-process simulator) -> [`model`] (typed records, no I/O).
 
 pub mod backend;
+pub mod checks;
 pub mod cli;
 #[cfg(feature = "test-support")]
 pub mod conformance;

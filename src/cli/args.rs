@@ -142,6 +142,8 @@ pub enum Noun {
     Api(ApiCmd),
     /// Check that the target works: reachable, version, nodes, guests, tasks (reads only).
     Doctor,
+    /// Health checks with thresholds; `--format nagios` for monitoring (reads only).
+    Check(CheckArgs),
     /// The local audit log of mutations (needs no target).
     #[command(subcommand)]
     Audit(AuditCmd),
@@ -895,4 +897,49 @@ pub enum TargetCmd {
 pub enum ConfigCmd {
     /// Write a commented starting config file (mode 0600; never overwrites).
     Init,
+}
+
+/// How `check` prints its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// One Nagios plugin line with perfdata, long text, exit 0/1/2/3.
+    Nagios,
+    /// `{set, status, findings}`.
+    Json,
+    /// Aligned columns.
+    Table,
+}
+
+/// `pvectl check [SET] [--warn K=V] [--crit K=V] [--format F] [--watch ...]`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The check set.
+    #[arg(value_enum, default_value = "all")]
+    pub set: crate::checks::CheckSet,
+    /// Warning thresholds, `KEY=VALUE` (repeat or comma-separate): cpu, mem, swap, rootfs, load,
+    /// storage, guest-mem, backup-age, task-hours.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub warn: Vec<String>,
+    /// Critical thresholds, `KEY=VALUE`.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub crit: Vec<String>,
+    /// Output: nagios (plugin line, exit 0/1/2/3), json or table (default: as `-o`).
+    #[arg(long, value_enum)]
+    pub format: Option<CheckFormat>,
+    /// Check again every `--interval` seconds; alert on state changes only.
+    #[arg(long)]
+    pub watch: bool,
+    /// Seconds between rounds of `--watch`.
+    #[arg(long, default_value_t = 60, requires = "watch", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub interval: u64,
+    /// Command run for each change, the change as JSON on its stdin (no shell; words split
+    /// as a POSIX shell would).
+    #[arg(long, requires = "watch", value_name = "CMD")]
+    pub alert_command: Option<String>,
+    /// URL each change is sent to as a JSON `POST`.
+    #[arg(long, requires = "watch", value_name = "URL")]
+    pub alert_webhook: Option<String>,
+    /// Stop after this many rounds (for tests and cron-driven use).
+    #[arg(long, requires = "watch", value_name = "N")]
+    pub cycles: Option<u64>,
 }

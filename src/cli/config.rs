@@ -123,6 +123,17 @@ fn policy_rules(name: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> Res
     Ok((rules, sources))
 }
 
+/// The config file's `[checks]` table and where it came from, if there is one.
+///
+/// # Errors
+/// `Usage` for a malformed file.
+pub(crate) fn checks_table() -> Result<Option<(toml::Table, String)>> {
+    let Some(path) = config_path(&process_env) else { return Ok(None) };
+    let home = process_env("HOME").map(std::path::PathBuf::from);
+    let file = ConfigFile::load(&path, home.as_deref())?;
+    Ok(file.checks.map(|t| (t, format!("{} [checks]", path.display()))))
+}
+
 impl Config {
     /// Validates the global arguments.
     ///

@@ -20,7 +20,8 @@ use crate::error::{Error, Result};
 use crate::exit_codes;
 use crate::target::Fleet;
 
-/// Whether `cmd` only reads (a fleet runs reads; actions are refused for now).
+/// Whether `cmd` runs on a fleet: reads do; actions, `check`, `audit`, `target` and `config`
+/// are refused for now.
 fn is_read(cmd: &Noun) -> bool {
     match cmd {
         Noun::Cluster(_) | Noun::Node(_) | Noun::Storage(_) | Noun::Pool(_) | Noun::Ha(_) | Noun::Doctor | Noun::Policy(_) => true,
@@ -29,7 +30,8 @@ fn is_read(cmd: &Noun) -> bool {
         Noun::Task(t) => matches!(t, TaskCmd::List { .. } | TaskCmd::Status { .. } | TaskCmd::Log { follow: false, .. }),
         Noun::Backup(b) => matches!(b, BackupCmd::List { .. } | BackupCmd::Jobs | BackupCmd::Missing),
         Noun::Api(a) => matches!(a, ApiCmd::Get { .. }),
-        Noun::Audit(_) | Noun::Target(_) | Noun::Config(_) => false,
+        // `check` has its own exit codes (Nagios) and `--watch` loop: one target at a time.
+        Noun::Audit(_) | Noun::Target(_) | Noun::Config(_) | Noun::Check(_) => false,
     }
 }
 
@@ -49,7 +51,7 @@ pub(crate) async fn run(cli: Cli, fleet: Fleet) -> i32 {
     });
     if !is_read(&cli.command) {
         let e = Error::Usage(
-            "this command changes something: several targets (-t a,b, -t @group, --all-targets) take reads only for now; run it on one target at a time".into(),
+            "several targets (-t a,b, -t @group, --all-targets) take reads only for now (not actions, `check` or `audit`): run it on one target at a time".into(),
         );
         output::print_error(format, &e, false);
         return e.exit_code();

@@ -7,6 +7,7 @@ mod api;
 mod args;
 mod audit;
 mod backup;
+mod check;
 mod cluster;
 mod config;
 mod doctor;
@@ -91,6 +92,9 @@ pub fn main() -> i32 {
 fn deadline_for(cfg: &Config, cmd: &Noun) -> Duration {
     use args::{ApiCmd, BackupCmd, GuestCmd, SnapshotCmd, TaskCmd};
     let acts = match cmd {
+        Noun::Check(c) if c.watch => {
+            return Duration::from_secs(cfg.timeout_given.unwrap_or(crate::backend::MAX_TIMEOUT_SECS));
+        }
         Noun::Guest(GuestCmd::Shutdown { .. }) => {
             return cfg.timeout_given.map_or(cfg.timeout, |t| Duration::from_secs(t + guest::SHUTDOWN_SLACK));
         }
@@ -142,16 +146,17 @@ pub async fn run(cli: Cli) -> i32 {
         }
     };
     crate::backend::command::set_trace(cfg.verbose > 0 && !cfg.quiet);
+    let nagios = check::nagios_set(&cli.command);
     let result = match cli.command {
         Noun::Policy(cmd) => policy::run(&cfg, &cmd),
         command => with_backend(&cfg, command).await,
     };
     match result {
-        Ok(()) => exit_codes::OK,
+        Ok(()) => check::exit_code(),
         Err(e) => {
             // Errors take the output's format: JSON whenever the data would be JSON.
             output::print_error(cfg.output, &e, cfg.color);
-            e.exit_code()
+            nagios.map_or_else(|| e.exit_code(), |set| check::unknown(set, &e))
         }
     }
 }
@@ -204,7 +209,10 @@ async fn dispatch(env: &Env<'_>, command: Noun) -> Result<()> {
         Noun::Task(c) => task::run(env, c).await,
         Noun::Storage(c) => storage::run(env, c).await,
         Noun::Api(c) => api::run(env, c).await,
-        Noun::Doctor => doctor::doctor(env.cfg.output, env.b()).await,
+        Noun::Doctor => {
+            doctor::doctor(env.cfg.output, env.b(), env.cfg.rest.as_ref().map(|r| r.credentials.token_id.to_string()).as_deref()).await
+        }
+        Noun::Check(c) => check::run(env, c).await,
         Noun::Policy(c) => policy::run(env.cfg, &c),
         Noun::Backup(c) => backup::run(env, c).await,
         Noun::Pool(c) => pool::run(env, c).await,

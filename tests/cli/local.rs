@@ -113,7 +113,10 @@ fn doctor_skips_what_qm_pct_cannot_do_and_fails_without_the_tools() {
     r.expect_code(0);
     let results: Vec<String> =
         r.json()["checks"].as_array().expect("array").iter().map(|c| format!("{}={}", c["check"], c["result"])).collect();
-    assert_eq!(results, ["\"version\"=\"skipped\"", "\"nodes\"=\"ok\"", "\"guests\"=\"ok\"", "\"tasks\"=\"skipped\""]);
+    assert_eq!(
+        results,
+        ["\"version\"=\"skipped\"", "\"nodes\"=\"ok\"", "\"guests\"=\"ok\"", "\"tasks\"=\"skipped\"", "\"permissions\"=\"skipped\""]
+    );
     // No pvesh anywhere on PATH: the first check fails as a transport error.
     let empty = tempfile::tempdir().expect("temp dir");
     let r = Pvectl::new().env("PATH", empty.path()).args(["-t", "local", "doctor", "-o", "json"]).run();

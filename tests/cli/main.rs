@@ -6,6 +6,7 @@ mod support;
 
 mod actions;
 mod audit;
+mod check;
 mod deadline;
 mod inside;
 mod local;

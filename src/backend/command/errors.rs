@@ -62,6 +62,10 @@ pub fn classify_cli_error(program: &str, status: i32, stderr: &str) -> Error {
             .collect();
         return param_error(rest, params);
     }
+    if headline.starts_with("595 ") || headline.starts_with("596 ") {
+        // The node the call was proxied to did not answer: an offline node, not a bug.
+        return Error::Transport { message: format!("node unreachable: {headline}"), source: None };
+    }
     let class = classify_text(&headline);
     if class == Some(TextClass::PermissionDenied) {
         return Error::PermissionDenied(strip_code(&headline));

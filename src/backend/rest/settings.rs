@@ -206,6 +206,9 @@ pub struct ConfigFile {
     /// `[groups] NAME = ["a", "b"]`: fleets, selected with `-t @NAME`.
     #[serde(default)]
     pub groups: BTreeMap<String, Vec<String>>,
+    /// The `[checks]` table: `[checks.warn]` / `[checks.crit]` thresholds, read by `checks`.
+    #[serde(default)]
+    pub checks: Option<toml::Table>,
 }
 
 impl ConfigFile {

@@ -21,9 +21,86 @@
 //! token's `acls` for any other user; a privilege-separated token has its `acls` only.
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
 
+use super::core::Sim;
 use super::error::SimError;
+use super::route::Request;
 use super::state::SimState;
+
+/// Every privilege of PVE 9 (pve-access-control 5ccd07d `$privgroups` and the `Permissions`,
+/// `Realm`, `User`, `Group` privileges): what `root@pam` holds on `/`.
+pub(crate) const ALL_PRIVILEGES: &[&str] = &[
+    "Datastore.Allocate",
+    "Datastore.AllocateSpace",
+    "Datastore.AllocateTemplate",
+    "Datastore.Audit",
+    "Group.Allocate",
+    "Mapping.Audit",
+    "Mapping.Modify",
+    "Mapping.Use",
+    "Permissions.Modify",
+    "Pool.Allocate",
+    "Pool.Audit",
+    "Realm.Allocate",
+    "Realm.AllocateUser",
+    "SDN.Allocate",
+    "SDN.Audit",
+    "SDN.Use",
+    "Sys.AccessNetwork",
+    "Sys.Audit",
+    "Sys.Console",
+    "Sys.Incoming",
+    "Sys.Modify",
+    "Sys.PowerMgmt",
+    "Sys.Syslog",
+    "User.Modify",
+    "VM.Allocate",
+    "VM.Audit",
+    "VM.Backup",
+    "VM.Clone",
+    "VM.Config.CDROM",
+    "VM.Config.CPU",
+    "VM.Config.Cloudinit",
+    "VM.Config.Disk",
+    "VM.Config.HWType",
+    "VM.Config.Memory",
+    "VM.Config.Network",
+    "VM.Config.Options",
+    "VM.Console",
+    "VM.GuestAgent.Audit",
+    "VM.GuestAgent.FileRead",
+    "VM.GuestAgent.FileSystemMgmt",
+    "VM.GuestAgent.FileWrite",
+    "VM.GuestAgent.Unrestricted",
+    "VM.Migrate",
+    "VM.PowerMgmt",
+    "VM.Replicate",
+    "VM.Snapshot",
+    "VM.Snapshot.Rollback",
+];
+
+/// `GET /access/permissions [path] [userid]` (pve-access-control `API2/AccessControl.pm`
+/// `permissions`): a map ACL path -> privilege -> propagate flag (1 or 0) of the caller, or of
+/// `userid` (a token id of the state, or `root@pam`); with `path`, only that path, with what
+/// applies there. A caller without any ACL gets `{}`.
+///
+/// # Errors
+/// `no such user` for an unknown `userid`.
+pub(crate) fn permissions(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
+    let who = match req.param("userid") {
+        None => sim.caller().cloned().unwrap_or_else(Caller::root),
+        Some("root@pam") => Caller::root(),
+        Some(id) => sim
+            .state()
+            .tokens
+            .iter()
+            .find(|t| t.tokenid == id)
+            .map(Caller::from_token)
+            .ok_or_else(|| SimError::param("userid", format!("no such user ('{id}')")))?,
+    };
+    Ok(Value::Object(who.permissions(req.param("path"))))
+}
 
 /// The privileges of PVE's built-in `PVEAuditor` role (pve-access-control 5ccd07d,
 /// `$privgroups` `audit` lists in `src/PVE/AccessControl.pm`).
@@ -122,6 +199,45 @@ impl Caller {
         granted.is_some_and(|g| g.contains(&privilege))
     }
 
+    /// The caller's permission tree as `GET /access/permissions` answers it: ACL path ->
+    /// privilege -> propagate flag; with `path`, that path only, with what applies there.
+    pub fn permissions(&self, path: Option<&str>) -> Map<String, Value> {
+        let mut out = Map::new();
+        if let Some(p) = path {
+            let p = normalise(p);
+            let privs: Map<String, Value> = if self.all {
+                ALL_PRIVILEGES.iter().map(|x| ((*x).to_owned(), json!(1))).collect()
+            } else {
+                let own: Vec<&SimAcl> = self.acls.iter().filter(|a| normalise(&a.path) == p).collect();
+                ALL_PRIVILEGES
+                    .iter()
+                    .filter(|x| self.has(&p, x))
+                    .map(|x| {
+                        let exact_only =
+                            !own.is_empty() && own.iter().filter(|a| a.privileges.iter().any(|q| q == x)).all(|a| !a.propagate);
+                        ((*x).to_owned(), json!(u8::from(!exact_only)))
+                    })
+                    .collect()
+            };
+            out.insert(p, Value::Object(privs));
+            return out;
+        }
+        if self.all {
+            out.insert("/".into(), Value::Object(ALL_PRIVILEGES.iter().map(|x| ((*x).to_owned(), json!(1))).collect()));
+            return out;
+        }
+        for a in &self.acls {
+            let entry = out.entry(normalise(&a.path)).or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(m) = entry {
+                for p in &a.privileges {
+                    let prev = m.get(p).and_then(Value::as_u64).unwrap_or(0);
+                    m.insert(p.clone(), json!(prev.max(u64::from(a.propagate))));
+                }
+            }
+        }
+        out
+    }
+
     /// Whether a task started by `task_user` (the UPID's user field) is the caller's own: a
     /// token owns only tasks it started (pve-manager `PVE/API2/Tasks.pm` `$check_task_user`).
     pub fn owns_task(&self, task_user: &str) -> bool {
@@ -203,6 +319,17 @@ mod tests {
         let sep = Caller::from_token(&SimToken::new("root@pam!x", "s", true, Vec::new()));
         assert!(!sep.has("/vms/100", "VM.Audit"));
         assert!(!token(false, Vec::new()).has("/", "Sys.Audit"), "another user's rights are its acls");
+    }
+
+    #[test]
+    fn permissions_list_acls_with_their_propagate_flag() {
+        let c =
+            token(true, vec![SimAcl::new("/", &["Sys.Audit"]), SimAcl { propagate: false, ..SimAcl::new("/vms/100", &["VM.PowerMgmt"]) }]);
+        let p = Value::Object(c.permissions(None));
+        assert_eq!(p, json!({"/": {"Sys.Audit": 1}, "/vms/100": {"VM.PowerMgmt": 0}}));
+        assert_eq!(Value::Object(c.permissions(Some("/vms/100"))), json!({"/vms/100": {"VM.PowerMgmt": 0}}));
+        assert!(token(true, Vec::new()).permissions(None).is_empty());
+        assert_eq!(Caller::root().permissions(None)["/"]["VM.Audit"], 1);
     }
 
     #[test]

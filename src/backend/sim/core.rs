@@ -27,10 +27,12 @@ use crate::model::GuestKind;
 /// `api-viewer/apidata.js`); `node`/`vmid`/`upid` come from the path.
 const ROUTES: &[Route] = &[
     Route { method: Method::Get, pattern: "/version", params: &[], handler: cl::version },
+    Route { method: Method::Get, pattern: "/access/permissions", params: &["path", "userid"], handler: super::access::permissions },
     Route { method: Method::Get, pattern: "/cluster/status", params: &[], handler: cl::cluster_status },
     Route { method: Method::Get, pattern: "/cluster/resources", params: &["type"], handler: cl::cluster_resources },
     Route { method: Method::Get, pattern: "/nodes", params: &[], handler: cl::nodes },
     Route { method: Method::Get, pattern: "/nodes/{node}/status", params: &[], handler: cl::node_status },
+    Route { method: Method::Get, pattern: "/nodes/{node}/rrddata", params: &["timeframe", "cf"], handler: cl::node_rrddata },
     Route {
         method: Method::Get,
         pattern: "/nodes/{node}/storage",
@@ -85,6 +87,11 @@ impl Sim {
     /// default, is `root@pam` on the node, as the `pvesh`/`qm`/`pct` faces run.
     pub fn set_caller(&mut self, caller: Option<Caller>) {
         self.caller = caller;
+    }
+
+    /// Who calls: `None` is `root@pam` on the node (the CLI faces).
+    pub(crate) fn caller(&self) -> Option<&Caller> {
+        self.caller.as_ref()
     }
 
     /// The node answering: the one set, else the first node of the state (empty if none).
@@ -168,10 +175,9 @@ impl Sim {
                     }
                     let node = self.state.node(value).ok_or_else(|| SimError::no_node(value))?;
                     if !node.online {
-                        return Err(SimError::die(format!(
-                            "proxy handler failed: ssh: connect to host {} port 22: No route to host",
-                            node.ip
-                        )));
+                        // pveproxy's answer for a node it cannot reach (PVE::APIServer::AnyEvent
+                        // `proxy_request`): HTTP 595, reason `No route to host`.
+                        return Err(SimError::offline_node());
                     }
                 }
                 _ => {}

@@ -77,6 +77,11 @@ impl SimError {
         Self::die(format!("no such cluster node '{node}'"))
     }
 
+    /// A proxied request to an offline node: `595 No route to host`.
+    pub fn offline_node() -> Self {
+        Self { code: Some(595), message: "No route to host".to_owned(), params: Vec::new(), no_handler: None }
+    }
+
     /// What `pvesh`/`qm`/`pct` print on stderr, newline-terminated.
     pub fn cli_text(&self) -> String {
         if let Some((method, path)) = &self.no_handler {

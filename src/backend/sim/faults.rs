@@ -37,6 +37,12 @@
 //! sleeps as long (a tool whose child keeps the output pipe open after the tool is killed).
 //! `pve-sim serve` delays its answer to a matching request (`/api2/json` stripped) the same way.
 //! Only a state file holds faults: without `PVE_SIM_STATE` the demo state has none.
+//!
+//! Two conditions are plain state rather than fault entries: an offline node is a node with
+//! `"online": false` (`/nodes` and `/cluster/resources` list it `offline` and its guests
+//! `unknown`, `/cluster/status` gives it `online: 0`, and every read proxied to it answers
+//! pveproxy's `595 No route to host`); a guest over a memory threshold is a guest whose `mem`
+//! is set near its `maxmem`.
 
 use serde::{Deserialize, Serialize};
 

@@ -8,7 +8,7 @@
 //! | route | needs |
 //! | --- | --- |
 //! | `GET /cluster/status` | `Sys.Audit` on `/` |
-//! | `GET /nodes/{node}/status` | `Sys.Audit` on `/nodes/{node}` |
+//! | `GET /nodes/{node}/status`, `GET /nodes/{node}/rrddata` | `Sys.Audit` on `/nodes/{node}` |
 //! | `GET …/{vmid}/status/current`, `…/config`, `…/snapshot` | `VM.Audit` on `/vms/{vmid}` |
 //! | `POST …/{vmid}/status/{start,stop,shutdown,reboot,reset,suspend,resume}` | `VM.PowerMgmt` |
 //! | `POST …/{vmid}/snapshot`, `DELETE …/snapshot/{snapname}`, `PUT …/snapshot/{snapname}/config` | `VM.Snapshot` |
@@ -41,7 +41,8 @@
 //! The agent's privileges are PVE 9's (`VM.GuestAgent.*`, as the reference schema has them);
 //! PVE 8 asked `VM.Monitor` for every agent route.
 //!
-//! Every other route is open to any authenticated caller (`user => 'all'`): `/version`, and
+//! Every other route is open to any authenticated caller (`user => 'all'`): `/version`,
+//! `/access/permissions` (one's own; another `userid` is not checked here), and
 //! the lists, whose handlers leave out what the caller may not audit (`Sim::hidden`:
 //! `/cluster/resources`, `/nodes`, `/nodes/{node}/{qemu,lxc}`, `/nodes/{node}/storage`,
 //! `/storage`, `/pools`, `/nodes/{node}/tasks`). The 403 text is pve-common's
@@ -85,6 +86,7 @@ const AGENT_ALL: &[&str] = &["VM.GuestAgent.Unrestricted"];
 const RULES: &[Rule] = &[
     Rule(Method::Get, "/cluster/status", Need::All("/", &["Sys.Audit"])),
     Rule(Method::Get, "/nodes/{node}/status", Need::All("/nodes/{node}", &["Sys.Audit"])),
+    Rule(Method::Get, "/nodes/{node}/rrddata", Need::All("/nodes/{node}", &["Sys.Audit"])),
     Rule(Method::Get, "/nodes/{node}/{kind}/{vmid}/status/current", Need::All("/vms/{vmid}", &["VM.Audit"])),
     Rule(Method::Get, "/nodes/{node}/{kind}/{vmid}/config", Need::All("/vms/{vmid}", &["VM.Audit"])),
     Rule(Method::Get, "/nodes/{node}/{kind}/{vmid}/snapshot", Need::All("/vms/{vmid}", &["VM.Audit"])),

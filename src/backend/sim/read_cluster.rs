@@ -54,7 +54,15 @@ pub(crate) fn cluster_resources(sim: &mut Sim, req: &Request<'_>) -> Result<Valu
     let st = sim.state();
     let mut out = Vec::new();
     if want("vm") {
-        out.extend(st.guests.iter().filter(|g| !sim.hidden(&format!("/vms/{}", g.vmid), "VM.Audit")).map(resource_item));
+        // A guest on an offline node is listed with status `unknown` (pvestatd has no news).
+        let offline = |node: &str| st.nodes.iter().any(|n| n.name == node && !n.online);
+        out.extend(st.guests.iter().filter(|g| !sim.hidden(&format!("/vms/{}", g.vmid), "VM.Audit")).map(|g| {
+            let mut item = resource_item(g);
+            if offline(&g.node) {
+                item["status"] = json!("unknown");
+            }
+            item
+        }));
     }
     if want("node") {
         out.extend(st.nodes.iter().map(|n| node_item(n, true, sim.node_stats_visible(&n.name))));
@@ -143,6 +151,46 @@ pub(crate) fn node_status(sim: &mut Sim, req: &Request<'_>) -> Result<Value, Sim
             "mhz": "2999.998", "hvm": "1", "user_hz": 100, "flags": "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr",
         },
     }))
+}
+
+/// `GET /nodes/{node}/rrddata --timeframe hour|day|week|month|year|decade [--cf AVERAGE|MAX]`:
+/// 70 points at the timeframe's resolution (PVE's RRD steps: 1 min, 30 min, 3 h, 12 h,
+/// 1 week, ~10 weeks), ending at the current step. The simulator keeps no history: every point
+/// carries the node's current figures (`cpu`, `maxcpu`, `memused`, `memtotal`, `swapused`,
+/// `swaptotal`, `rootused`, `roottotal`, `loadavg`, `iowait`, `netin`, `netout`).
+pub(crate) fn node_rrddata(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
+    let n = sim.req_node(req)?;
+    sim.check_perm(&format!("/nodes/{}", n.name), "Sys.Audit")?;
+    let step: u64 = match req.param("timeframe") {
+        Some("hour") => 60,
+        Some("day") => 1_800,
+        Some("week") => 10_800,
+        Some("month") => 43_200,
+        Some("year") => 604_800,
+        Some("decade") => 6_048_000,
+        Some(other) => {
+            return Err(SimError::param(
+                "timeframe",
+                format!("value '{other}' does not have a value in the enumeration 'hour, day, week, month, year, decade'"),
+            ));
+        }
+        None => return Err(SimError::param("timeframe", "property is missing and it is not optional")),
+    };
+    if let Some(cf) = req.param("cf").filter(|c| *c != "AVERAGE" && *c != "MAX") {
+        return Err(SimError::param("cf", format!("value '{cf}' does not have a value in the enumeration 'AVERAGE, MAX'")));
+    }
+    let now = super::worker::now_ms() / 1000;
+    let end = now - now % step;
+    let load: f64 = n.loadavg.first().and_then(|l| l.parse().ok()).unwrap_or(0.0);
+    let points = (0..70u64).rev().map(|i| {
+        let time = end - i * step;
+        json!({
+            "time": time, "cpu": num(n.cpu), "maxcpu": n.maxcpu, "memused": n.mem, "memtotal": n.maxmem,
+            "swapused": n.swap, "swaptotal": n.maxswap, "rootused": n.disk, "roottotal": n.maxdisk,
+            "loadavg": num(load), "iowait": 0, "netin": 0, "netout": 0,
+        })
+    });
+    Ok(Value::Array(points.collect()))
 }
 
 /// `GET /nodes/{node}/storage [--content c] [--storage id] [--enabled 1]`.
