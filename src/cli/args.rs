@@ -502,6 +502,13 @@ pub enum GuestCmd {
     /// Copy files into or out of a guest.
     #[command(subcommand)]
     File(FileCmd),
+    /// What is wrong with a guest and why (reads only): status, lock and the task holding it,
+    /// recent tasks with the log of the last failed one, HA, node, storages, agent; each
+    /// finding with the next commands to run.
+    Diagnose {
+        /// Guest id.
+        vmid: Vmid,
+    },
 }
 
 /// `guest file ...`

@@ -9,6 +9,7 @@ mod audit;
 mod backup;
 mod cluster;
 mod config;
+mod diagnose;
 mod doctor;
 mod guest;
 mod inside;
@@ -100,6 +101,7 @@ fn deadline_for(cfg: &Config, cmd: &Noun) -> Duration {
                 | GuestCmd::Pending { .. }
                 | GuestCmd::Ip { .. }
                 | GuestCmd::Agent { .. }
+                | GuestCmd::Diagnose { .. }
         ),
         Noun::Snapshot(s) => !matches!(s, SnapshotCmd::List { .. }),
         Noun::Api(a) => !matches!(a, ApiCmd::Get { .. }),

@@ -7,6 +7,7 @@ mod support;
 mod actions;
 mod audit;
 mod deadline;
+mod diagnose;
 mod inside;
 mod local;
 mod ops;
