@@ -19,6 +19,7 @@ mod policy;
 mod pool;
 mod provision;
 mod report;
+mod select;
 mod snapshot;
 mod storage;
 mod task;

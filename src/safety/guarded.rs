@@ -46,6 +46,9 @@ pub struct OpenChange {
     pub call: String,
     /// Its task, once known.
     pub upid: Option<Upid>,
+    /// This run's own number for it: intents are all `IntentId(0)` with the audit log off,
+    /// and concurrent changes (several guests at once) must not settle each other's entry.
+    key: u64,
 }
 
 /// A backend that executes only what policy and consent allow, and audits it.
@@ -56,6 +59,7 @@ pub struct Guarded {
     audit: AuditLog,
     approvals: Mutex<Vec<Approval>>,
     open: Mutex<Vec<OpenChange>>,
+    next_key: std::sync::atomic::AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -65,7 +69,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Guarded {
     /// Wraps `inner` with `rules` and `audit`; nothing gated is approved.
     pub fn new(inner: Arc<dyn Backend>, rules: PolicyRules, audit: AuditLog) -> Self {
-        Self { inner, rules, audit, approvals: Mutex::new(Vec::new()), open: Mutex::new(Vec::new()) }
+        Self { inner, rules, audit, approvals: Mutex::new(Vec::new()), open: Mutex::new(Vec::new()), next_key: 0.into() }
     }
 
     /// The policy rules in force.
@@ -237,11 +241,12 @@ impl Backend for Guarded {
         }
         let entry = self.entry(m, digest);
         let intent = self.audit.intent(&entry)?;
-        lock(&self.open).push(OpenChange { intent, action: entry.action.clone(), call: entry.call.clone(), upid: None });
+        let key = self.next_key.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        lock(&self.open).push(OpenChange { intent, action: entry.action.clone(), call: entry.call.clone(), upid: None, key });
         let result = self.inner.execute(m).await;
         let closing = |outcome, upid: Option<&Upid>, message: Option<&str>| {
             let mut open = lock(&self.open);
-            if let Some(i) = open.iter().position(|c| c.intent == intent) {
+            if let Some(i) = open.iter().position(|c| c.key == key) {
                 open.remove(i);
             }
             drop(open);
@@ -250,7 +255,7 @@ impl Backend for Guarded {
         match &result {
             Ok(Started::Task(upid)) => {
                 // Settled by the engine once the task ends, or as unknown at the end of the run.
-                if let Some(c) = lock(&self.open).iter_mut().find(|c| c.intent == intent) {
+                if let Some(c) = lock(&self.open).iter_mut().find(|c| c.key == key) {
                     c.upid = Some(upid.clone());
                 }
             }

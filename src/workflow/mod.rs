@@ -11,11 +11,13 @@ mod discover;
 pub mod engine;
 mod files;
 mod guestops;
+mod many;
 mod naming;
 mod power;
 mod provision;
 mod raw;
 mod report;
+mod select;
 mod snapshot;
 mod wait;
 
@@ -27,10 +29,12 @@ pub use diagnose::{Diagnosis, DiskStorage, Finding, Severity, diagnose, disk_sto
 pub use discover::discover;
 pub use files::{FilePull, FilePush, MAX_AGENT_FILE, PushSource};
 pub use guestops::{Exec, MAX_EXEC_OUTPUT, Migrate, MoveDisk, Resize};
+pub use many::{DEFAULT_PARALLEL, run_many};
 pub use naming::{DEFAULT_PREFIX, DEFAULT_TEMPLATE, Naming};
 pub use power::{Power, PowerOptions, reached};
 pub use provision::{CloneGuest, CreateGuest, DeleteGuest, MakeTemplate};
 pub use raw::RawWrite;
 pub use report::{GuestState, Outcome, Plan, PlannedCall, Report, TaskReport, digest};
+pub use select::{GuestSelector, select};
 pub use snapshot::{SnapshotAction, SnapshotOp, VMSTATE_WARNING};
 pub use wait::{Deadline, Progress, check_exit, follow_log, log_tail, wait_task};

@@ -13,5 +13,6 @@ mod local;
 mod ops;
 mod policy;
 mod roundtrip;
+mod selectors;
 mod sim;
 mod skill;
