@@ -131,6 +131,16 @@ impl Guarded {
         }
     }
 
+    /// Names the task of a change sent whose end is not known (found among the node's active
+    /// tasks after the call itself timed out: a tool waiting for its worker in the foreground),
+    /// so its `unknown` outcome record carries the UPID.
+    pub fn note_task(&self, m: &Mutation, upid: &Upid) {
+        let call = self.inner.render(m);
+        if let Some(c) = lock(&self.open).iter_mut().find(|c| c.upid.is_none() && c.call == call) {
+            c.upid = Some(upid.clone());
+        }
+    }
+
     /// Records every change still open as `unknown` with `why` (end of run, deadline,
     /// interrupt) and returns them, so the caller can name their UPIDs.
     pub fn settle_open(&self, why: &str) -> Vec<OpenChange> {
@@ -259,8 +269,9 @@ impl Backend for Guarded {
                     c.upid = Some(upid.clone());
                 }
             }
-            Ok(Started::Finished { exit: ExitStatus::Failed(msg), .. }) => closing(AuditOutcome::Failed, None, Some(msg)),
-            Ok(Started::Finished { .. } | Started::Value(_)) => closing(AuditOutcome::Ok, None, None),
+            Ok(Started::Finished { exit: ExitStatus::Failed(msg), upid, .. }) => closing(AuditOutcome::Failed, upid.as_ref(), Some(msg)),
+            Ok(Started::Finished { upid, .. }) => closing(AuditOutcome::Ok, upid.as_ref(), None),
+            Ok(Started::Value(_)) => closing(AuditOutcome::Ok, None, None),
             // Sent, but how it ended is not known: stays open, recorded as unknown at the end.
             Err(Error::OutcomeUnknown { .. } | Error::ToolKilled { .. }) => {}
             Err(e) => closing(AuditOutcome::Failed, None, Some(&e.to_string())),
