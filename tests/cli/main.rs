@@ -6,6 +6,7 @@ mod support;
 
 mod actions;
 mod audit;
+mod calls;
 mod deadline;
 mod diagnose;
 mod inside;
