@@ -346,7 +346,7 @@ pub struct ActArgs {
 pub struct PowerArgs {
     /// Guests: vmids or unique names. With several, or a selector flag, the output is one
     /// result per guest (`[{guest, ok, report|error}]`).
-    #[arg(value_name = "GUEST", required_unless_present_any = ["tag", "pool", "status", "all", "node"])]
+    #[arg(value_name = "GUEST", required_unless_present_any = ["tag", "pool", "status", "all", "node", "kind"])]
     pub guests: Vec<String>,
     /// Node (one guest: where it is, with --kind skips the discovery read; else a selector).
     #[command(flatten)]

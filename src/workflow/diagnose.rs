@@ -194,7 +194,9 @@ pub async fn diagnose(b: &dyn Backend, vmid: Vmid) -> Result<Diagnosis> {
     let mut findings = Vec::new();
     let status: Option<GuestStatus> = keep(status, "the guest's status", &mut findings);
     let config: Option<GuestConfig> = keep(config, "the guest's config", &mut findings);
-    let mut tasks: Vec<Task> = keep(tasks, &format!("the tasks of node {}", guest.node), &mut findings).unwrap_or_default();
+    let tasks: Option<Vec<Task>> = keep(tasks, &format!("the tasks of node {}", guest.node), &mut findings);
+    let tasks_read = tasks.is_some();
+    let mut tasks = tasks.unwrap_or_default();
     let node: Option<NodeStatus> = keep(node, &format!("the status of node {}", guest.node), &mut findings);
     let storages: Vec<Storage> = keep(storages, &format!("the storages of node {}", guest.node), &mut findings).unwrap_or_default();
     tasks.sort_by_key(|t| std::cmp::Reverse(t.starttime));
@@ -217,7 +219,7 @@ pub async fn diagnose(b: &dyn Backend, vmid: Vmid) -> Result<Diagnosis> {
         async { if ping { Some(b.agent(&guest, "ping").await) } else { None } },
     );
 
-    lock_findings(&guest, lock.as_deref(), &tasks, &mut findings);
+    lock_findings(&guest, lock.as_deref(), tasks_read.then_some(tasks.as_slice()), &mut findings);
     if let Some(t) = &last_failed {
         let exit = t.status.clone().unwrap_or_default();
         let mut f = finding(
@@ -253,9 +255,16 @@ pub async fn diagnose(b: &dyn Backend, vmid: Vmid) -> Result<Diagnosis> {
     })
 }
 
-fn lock_findings(guest: &GuestRef, lock: Option<&str>, tasks: &[Task], findings: &mut Vec<Finding>) {
+fn lock_findings(guest: &GuestRef, lock: Option<&str>, tasks: Option<&[Task]>, findings: &mut Vec<Finding>) {
     let Some(lock) = lock else { return };
     let vmid = guest.vmid;
+    // Without the task list, which task holds the lock (if any) is unknown: no "stale" claim.
+    let Some(tasks) = tasks else {
+        let mut f = finding(Severity::Critical, "locked", format!("guest {vmid} is locked ({lock})"));
+        f.next = vec![format!("pvectl task list --node {} --vmid {vmid}", guest.node)];
+        findings.push(f);
+        return;
+    };
     let running: Vec<&Task> = tasks.iter().filter(|t| t.endtime.is_none() && t.status.is_none()).collect();
     let types = lock_task_types(lock);
     let holder = running.iter().find(|t| t.task_type.as_deref().is_some_and(|ty| types.contains(&ty))).or_else(|| running.first()).copied();
