@@ -36,6 +36,9 @@ impl ApiTransport for Fixed {
     async fn call(&self, _m: Method, _p: &str, _q: &Params) -> pvectl::Result<Value> {
         serde_json::from_str(&self.0).map_err(|e| pvectl::Error::parse("bench document", e))
     }
+    async fn write(&self, m: Method, p: &str, q: &Params) -> pvectl::Result<(Value, Option<pvectl::backend::api::Foreground>)> {
+        Ok((self.call(m, p, q).await?, None))
+    }
     async fn run_tool(&self, tool: &str, _args: &[String]) -> pvectl::Result<pvectl::backend::command::CommandOutput> {
         Err(pvectl::Error::Unsupported { operation: tool.to_owned(), reason: "in the bench".into() })
     }

@@ -25,8 +25,8 @@ pub const TRANSPORT: i32 = 9;
 /// Refused by pvectl's policy (protection rule, config rules, audit log not writable).
 pub const POLICY: i32 = 10;
 
-/// How severe an exit code is when several parts of one run (a fleet's targets) end
-/// differently; the run exits with the most severe part's code. Most severe first:
+/// How severe an exit code is when several parts of one run (a fleet's targets, a selector's
+/// guests) end differently; the run exits with the most severe part's code. Most severe first:
 /// 1 (a bug) > 8 (a change's outcome unknown) > 7 (a task failed) > 9 (transport) >
 /// 4 (permission) > 10 (policy) > 6 (conflict) > 5 (not found) > 3 (confirmation) >
 /// 2 (usage) > 0. An interrupt (128 + n) outranks them all.
@@ -52,6 +52,22 @@ pub fn most_severe(codes: impl IntoIterator<Item = i32>) -> i32 {
     codes.into_iter().max_by_key(|c| severity(*c)).unwrap_or(OK)
 }
 
+/// The exit code of a run of several parts, each `(code, sent)` where `sent` says the part
+/// sent a change. The most severe part's code, except that the codes that promise "nothing
+/// was sent" (2, 3, 4, 5, 6, 9, 10) are never the whole run's code once any part sent a
+/// change: then the run exits 8 (a change was sent and the whole outcome is partial: read each
+/// part's result, do not repeat blindly). The no-change guarantee holds for the whole run.
+pub fn combined(parts: impl IntoIterator<Item = (i32, bool)>) -> i32 {
+    let parts: Vec<(i32, bool)> = parts.into_iter().collect();
+    let code = most_severe(parts.iter().map(|(c, _)| *c));
+    let any_sent = parts.iter().any(|(_, sent)| *sent);
+    if any_sent && matches!(code, USAGE | CONFIRMATION_REQUIRED | PERMISSION | NOT_FOUND | CONFLICT | TRANSPORT | POLICY) {
+        TIMEOUT
+    } else {
+        code
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +79,13 @@ mod tests {
         assert_eq!(most_severe([OK, TRANSPORT, NOT_FOUND]), TRANSPORT);
         assert_eq!(most_severe([USAGE, TIMEOUT, TRANSPORT]), TIMEOUT);
         assert_eq!(most_severe([]), OK);
+    }
+
+    #[test]
+    fn a_run_that_sent_something_never_claims_nothing_was_sent() {
+        assert_eq!(combined([(OK, true), (POLICY, false)]), TIMEOUT, "one guest stopped, one refused");
+        assert_eq!(combined([(OK, false), (POLICY, false)]), POLICY, "nothing sent anywhere");
+        assert_eq!(combined([(TASK_FAILED, true), (CONFLICT, false)]), TASK_FAILED);
+        assert_eq!(combined([(OK, true), (OK, true)]), OK);
     }
 }

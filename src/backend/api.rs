@@ -143,6 +143,15 @@ pub fn check_params(params: &Params) -> Result<()> {
     Ok(())
 }
 
+/// How a task run in the foreground ended, as the tool that ran it printed (FORMATS.md §0.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Foreground {
+    /// `OK` or `WARNINGS: n`.
+    pub exit: crate::model::ExitStatus,
+    /// The task-log lines printed before the result.
+    pub log: Vec<String>,
+}
+
 /// Something that makes PVE API calls and returns the `data` of the answer.
 ///
 /// # Contract
@@ -154,6 +163,11 @@ pub trait ApiTransport: Send + Sync + fmt::Debug {
     fn describe(&self) -> String;
     /// One API call.
     async fn call(&self, method: Method, path: &str, params: &Params) -> Result<Value>;
+    /// One write (`POST`, `PUT`, `DELETE`): its result and, where the transport ran PVE's
+    /// worker in the foreground and can tell how it ended, that end ([`Foreground`]), so no
+    /// task-status read is needed. `None` when the task may still run (REST) or the output
+    /// does not say for sure: the caller then reads the task's status.
+    async fn write(&self, method: Method, path: &str, params: &Params) -> Result<(Value, Option<Foreground>)>;
     /// How this transport makes that call, for plans: a command line or `METHOD path k=v`.
     fn render(&self, method: Method, path: &str, params: &Params) -> String;
     /// Runs a node tool for what PVE's API cannot do (`pct exec <vmid> -- argv...`), each
@@ -416,9 +430,10 @@ impl<T: ApiTransport> Backend for ApiBackend<T> {
         }
         check_path(&path)?;
         check_params(&params)?;
-        let v = self.transport.call(method, &path, &params).await?;
-        match v.as_str().map(str::parse::<Upid>) {
-            Some(Ok(upid)) => Ok(Started::Task(upid)),
+        let (v, foreground) = self.transport.write(method, &path, &params).await?;
+        match (v.as_str().map(str::parse::<Upid>), foreground) {
+            (Some(Ok(upid)), Some(Foreground { exit, log })) => Ok(Started::Finished { upid: Some(upid), exit, log }),
+            (Some(Ok(upid)), None) => Ok(Started::Task(upid)),
             _ => Ok(Started::Value(v)),
         }
     }

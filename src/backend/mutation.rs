@@ -457,9 +457,11 @@ pub fn ha_sid(guest: &GuestRef) -> String {
 pub enum Started {
     /// A PVE task was started (API, pvesh); wait on its UPID.
     Task(Upid),
-    /// The task already ran in the foreground and ended (`qm`/`pct`, which print no UPID):
-    /// its exit status and the output it printed.
+    /// The task already ran in the foreground and ended (`qm`/`pct`, which print no UPID;
+    /// `pvesh create`, whose stderr told how it ended): its exit status and the output it printed.
     Finished {
+        /// The task's UPID where the tool printed it (`pvesh`), else `None` (`qm`/`pct`).
+        upid: Option<Upid>,
         /// `OK`, `WARNINGS: n` or the error text.
         exit: ExitStatus,
         /// Task-log lines printed on stdout.

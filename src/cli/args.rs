@@ -355,30 +355,60 @@ pub struct ActArgs {
     pub no_wait: bool,
 }
 
+/// Options of the power actions: one guest or several, by vmid, name or selector.
+#[derive(Debug, Clone, Args)]
+pub struct PowerArgs {
+    /// Guests: vmids or unique names. With several, or a selector flag, the output is one
+    /// result per guest (`[{guest, ok, report|error}]`).
+    #[arg(value_name = "GUEST", required_unless_present_any = ["tag", "pool", "status", "all", "node", "kind"])]
+    pub guests: Vec<String>,
+    /// Node (one guest: where it is, with --kind skips the discovery read; else a selector).
+    #[command(flatten)]
+    pub at: Locate,
+    /// Select the guests with this tag.
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Select the guests in this pool.
+    #[arg(long)]
+    pub pool: Option<String>,
+    /// Select the guests with this status (running, stopped, ...).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Select every guest (templates left out); narrowed by the other selectors.
+    #[arg(long)]
+    pub all: bool,
+    /// At most this many guests acted on at a time.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
+    /// Return the UPID at once instead of waiting (where the backend returns before the task ends).
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
 /// `guest ...`
 #[derive(Debug, Subcommand)]
 pub enum GuestCmd {
     /// Start (tier: change).
-    Start(ActArgs),
+    Start(PowerArgs),
     /// Clean shutdown (tier: disruptive); `--timeout` is PVE's shutdown timeout.
     Shutdown {
         /// Guest and options.
         #[command(flatten)]
-        act: ActArgs,
+        act: PowerArgs,
         /// Stop the guest if it has not shut down when the timeout passes (PVE's `forceStop`).
         #[arg(long)]
         force_stop: bool,
     },
     /// Clean reboot (tier: disruptive).
-    Reboot(ActArgs),
+    Reboot(PowerArgs),
     /// Hard stop (tier: destructive).
-    Stop(ActArgs),
+    Stop(PowerArgs),
     /// Hard reset, qemu only (tier: destructive).
-    Reset(ActArgs),
+    Reset(PowerArgs),
     /// Suspend / pause (tier: disruptive).
-    Suspend(ActArgs),
+    Suspend(PowerArgs),
     /// Resume a suspended guest (tier: change).
-    Resume(ActArgs),
+    Resume(PowerArgs),
     /// Guests cluster-wide (one `GET /cluster/resources --type vm`).
     List {
         /// Only guests on this node.
@@ -516,6 +546,13 @@ pub enum GuestCmd {
     /// Copy files into or out of a guest.
     #[command(subcommand)]
     File(FileCmd),
+    /// What is wrong with a guest and why (reads only): status, lock and the task holding it,
+    /// recent tasks with the log of the last failed one, HA, node, storages, agent; each
+    /// finding with the next commands to run.
+    Diagnose {
+        /// Guest id.
+        vmid: Vmid,
+    },
 }
 
 /// `guest file ...`

@@ -1,16 +1,12 @@
 //! `pvectl guest ...`: the guest list, one guest's status and config (reads), and the power
 //! actions (`start|shutdown|reboot|stop|reset|suspend|resume`) on the engine.
 
-use std::time::Duration;
-
 use super::Env;
 use super::args::{GuestCmd, Locate};
 use super::output::{Table, bytes, duration, opt, percent, print, yes_no};
-use super::report::act;
 use crate::backend::{Backend, BackendExt, GuestFilter, PowerAction};
 use crate::error::{Error, Result};
 use crate::model::{Guest, GuestRef, Vmid};
-use crate::workflow::{Power, PowerOptions};
 
 /// Slack added to PVE's shutdown `timeout` for the wait deadline (a forced stop after it).
 pub(crate) const SHUTDOWN_SLACK: u64 = 60;
@@ -75,10 +71,7 @@ pub(crate) async fn run(env: &Env<'_>, cmd: GuestCmd) -> Result<()> {
         GuestCmd::Resume(a) => (PowerAction::Resume, a, false),
         other => return super::provision::run(env, other).await,
     };
-    let shutdown_timeout = if action == PowerAction::Shutdown { env.cfg.timeout_given } else { None };
-    let timeout = shutdown_timeout.map_or(env.cfg.timeout, |t| Duration::from_secs(t + SHUTDOWN_SLACK));
-    let opts = PowerOptions { node: a.at.node.clone(), kind: a.at.kind, shutdown_timeout, force_stop };
-    act(env, &Power { vmid: a.vmid, action, opts }, !a.no_wait, timeout).await
+    super::select::power(env, action, a, force_stop).await
 }
 
 /// Resolves where a guest lives: `--node` with `--kind` is taken as given; otherwise one

@@ -126,6 +126,7 @@ pub(crate) async fn run(env: &Env<'_>, cmd: GuestCmd) -> Result<()> {
                 }
             }
         }
+        GuestCmd::Diagnose { vmid } => super::diagnose::run(env, vmid).await,
         other => Err(Error::Internal(format!("not a guest-inside command: {other:?}"))),
     }
 }

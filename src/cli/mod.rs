@@ -10,6 +10,7 @@ mod backup;
 mod check;
 mod cluster;
 mod config;
+mod diagnose;
 mod doctor;
 mod fleet;
 mod guest;
@@ -20,6 +21,7 @@ mod policy;
 mod pool;
 mod provision;
 mod report;
+mod select;
 mod snapshot;
 mod storage;
 mod targets;
@@ -106,6 +108,7 @@ fn deadline_for(cfg: &Config, cmd: &Noun) -> Duration {
                 | GuestCmd::Pending { .. }
                 | GuestCmd::Ip { .. }
                 | GuestCmd::Agent { .. }
+                | GuestCmd::Diagnose { .. }
         ),
         Noun::Snapshot(s) => !matches!(s, SnapshotCmd::List { .. }),
         Noun::Api(a) => !matches!(a, ApiCmd::Get { .. }),

@@ -80,6 +80,11 @@ fn state_text(s: Option<&crate::workflow::GuestState>) -> String {
     )
 }
 
+/// Prints a plan on stderr (before asking at a terminal).
+pub(crate) fn show_plan_on_stderr(out: OutputFormat, p: &Plan) {
+    show_plan(out, p, true);
+}
+
 /// Prints a plan: `{"plan": {...}}` or a few lines; on stderr while asking at a terminal (so
 /// stdout holds one JSON document), else on stdout.
 fn show_plan(out: OutputFormat, p: &Plan, to_stderr: bool) {

@@ -46,6 +46,9 @@ pub struct OpenChange {
     pub call: String,
     /// Its task, once known.
     pub upid: Option<Upid>,
+    /// This run's own number for it: intents are all `IntentId(0)` with the audit log off,
+    /// and concurrent changes (several guests at once) must not settle each other's entry.
+    key: u64,
 }
 
 /// A backend that executes only what policy and consent allow, and audits it.
@@ -56,6 +59,7 @@ pub struct Guarded {
     audit: AuditLog,
     approvals: Mutex<Vec<Approval>>,
     open: Mutex<Vec<OpenChange>>,
+    next_key: std::sync::atomic::AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -65,7 +69,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Guarded {
     /// Wraps `inner` with `rules` and `audit`; nothing gated is approved.
     pub fn new(inner: Arc<dyn Backend>, rules: PolicyRules, audit: AuditLog) -> Self {
-        Self { inner, rules, audit, approvals: Mutex::new(Vec::new()), open: Mutex::new(Vec::new()) }
+        Self { inner, rules, audit, approvals: Mutex::new(Vec::new()), open: Mutex::new(Vec::new()), next_key: 0.into() }
     }
 
     /// The policy rules in force.
@@ -124,6 +128,16 @@ impl Guarded {
         };
         if let Some(c) = change {
             self.record_outcome(c.intent, outcome, Some(upid), message);
+        }
+    }
+
+    /// Names the task of a change sent whose end is not known (found among the node's active
+    /// tasks after the call itself timed out: a tool waiting for its worker in the foreground),
+    /// so its `unknown` outcome record carries the UPID.
+    pub fn note_task(&self, m: &Mutation, upid: &Upid) {
+        let call = self.inner.render(m);
+        if let Some(c) = lock(&self.open).iter_mut().find(|c| c.upid.is_none() && c.call == call) {
+            c.upid = Some(upid.clone());
         }
     }
 
@@ -237,11 +251,12 @@ impl Backend for Guarded {
         }
         let entry = self.entry(m, digest);
         let intent = self.audit.intent(&entry)?;
-        lock(&self.open).push(OpenChange { intent, action: entry.action.clone(), call: entry.call.clone(), upid: None });
+        let key = self.next_key.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        lock(&self.open).push(OpenChange { intent, action: entry.action.clone(), call: entry.call.clone(), upid: None, key });
         let result = self.inner.execute(m).await;
         let closing = |outcome, upid: Option<&Upid>, message: Option<&str>| {
             let mut open = lock(&self.open);
-            if let Some(i) = open.iter().position(|c| c.intent == intent) {
+            if let Some(i) = open.iter().position(|c| c.key == key) {
                 open.remove(i);
             }
             drop(open);
@@ -250,12 +265,13 @@ impl Backend for Guarded {
         match &result {
             Ok(Started::Task(upid)) => {
                 // Settled by the engine once the task ends, or as unknown at the end of the run.
-                if let Some(c) = lock(&self.open).iter_mut().find(|c| c.intent == intent) {
+                if let Some(c) = lock(&self.open).iter_mut().find(|c| c.key == key) {
                     c.upid = Some(upid.clone());
                 }
             }
-            Ok(Started::Finished { exit: ExitStatus::Failed(msg), .. }) => closing(AuditOutcome::Failed, None, Some(msg)),
-            Ok(Started::Finished { .. } | Started::Value(_)) => closing(AuditOutcome::Ok, None, None),
+            Ok(Started::Finished { exit: ExitStatus::Failed(msg), upid, .. }) => closing(AuditOutcome::Failed, upid.as_ref(), Some(msg)),
+            Ok(Started::Finished { upid, .. }) => closing(AuditOutcome::Ok, upid.as_ref(), None),
+            Ok(Started::Value(_)) => closing(AuditOutcome::Ok, None, None),
             // Sent, but how it ended is not known: stays open, recorded as unknown at the end.
             Err(Error::OutcomeUnknown { .. } | Error::ToolKilled { .. }) => {}
             Err(e) => closing(AuditOutcome::Failed, None, Some(&e.to_string())),

@@ -202,9 +202,9 @@ async fn act(ctx: &Ctx<'_>, m: &Mutation, deadline: &Deadline) -> Result<Acted> 
     let b = ctx.b();
     let sent = match tokio::time::timeout(deadline.remaining(), b.execute(m)).await {
         Ok(Ok(started)) => started,
-        Ok(Err(e @ (Error::OutcomeUnknown { .. } | Error::ToolKilled { .. }))) => return Ok(unknown(b, m, e).await),
+        Ok(Err(e @ (Error::OutcomeUnknown { .. } | Error::ToolKilled { .. }))) => return Ok(unknown(ctx, m, e).await),
         Ok(Err(e)) => return Err(e),
-        Err(_) => return Ok(unknown(b, m, deadline.timeout(format!("{} to be sent", m.name()), None)).await),
+        Err(_) => return Ok(unknown(ctx, m, deadline.timeout(format!("{} to be sent", m.name()), None)).await),
     };
     match sent {
         Started::Task(upid) => {
@@ -231,15 +231,19 @@ async fn act(ctx: &Ctx<'_>, m: &Mutation, deadline: &Deadline) -> Result<Acted> 
                 }
             }
         }
-        Started::Finished { exit, log } => {
+        Started::Finished { upid, exit, log } => {
             let error = match &exit {
                 ExitStatus::Failed(message) => {
                     let tail = log.iter().rev().take(TAIL_LINES).rev().map(|l| crate::model::clip(l, 300)).collect();
-                    Some(Error::TaskFailed { upid: String::new(), message: message.clone(), log_tail: tail })
+                    Some(Error::TaskFailed {
+                        upid: upid.as_ref().map(ToString::to_string).unwrap_or_default(),
+                        message: message.clone(),
+                        log_tail: tail,
+                    })
                 }
                 _ => None,
             };
-            let mut task = TaskReport::finished(None, &exit);
+            let mut task = TaskReport::finished(upid, &exit);
             task.log = log;
             Ok(Acted { task: Some(task), value: None, error })
         }
@@ -248,8 +252,11 @@ async fn act(ctx: &Ctx<'_>, m: &Mutation, deadline: &Deadline) -> Result<Acted> 
 }
 
 /// The call may have been sent and its end is not known: find its task if possible.
-async fn unknown(b: &dyn Backend, m: &Mutation, e: Error) -> Acted {
-    let upid = running_task(b, m).await;
+async fn unknown(ctx: &Ctx<'_>, m: &Mutation, e: Error) -> Acted {
+    let upid = running_task(ctx.b(), m).await;
+    if let Some(u) = &upid {
+        ctx.backend.note_task(m, u);
+    }
     let error = sent_but(e, "sending it", upid.as_ref().map(ToString::to_string));
     Acted { task: Some(TaskReport::running(upid)), value: None, error: Some(error) }
 }

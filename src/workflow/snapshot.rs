@@ -140,7 +140,21 @@ impl Action for SnapshotAction {
     async fn observe(&self, b: &dyn Backend, d: &Draft) -> Result<Option<GuestState>> {
         let Some(guest) = &d.target else { return Ok(None) };
         let list = b.snapshots(guest).await?;
-        let mut after = GuestState::from_status(&b.guest_status(guest).await?);
+        let name = self.op.name().as_str();
+        let has = list.iter().any(|s| !s.is_current() && s.name == name);
+        let shown = match self.op {
+            SnapshotOp::Create { .. } => has,
+            SnapshotOp::Delete { .. } => !has,
+            SnapshotOp::Rollback { .. } => false,
+        };
+        // A snapshot create or delete that the list shows done leaves the run state as the
+        // plan read it, and its task released the lock when it ended: no status re-read. A
+        // rollback changes the run state, and a failed or unfinished task may leave a lock:
+        // those read the status again.
+        let mut after = match (&d.before, shown) {
+            (Some(before), true) => GuestState { lock: None, ..before.clone() },
+            _ => GuestState::from_status(&b.guest_status(guest).await?),
+        };
         after.snapshots = Some(names(&list));
         after.current_parent = current_parent(&list);
         Ok(Some(after))

@@ -15,9 +15,14 @@ use crate::support::{Pvectl, Run, SimTools};
 
 /// Seeds the state file (one read) and sets `faults.hang`.
 fn with_hang(tools: &SimTools, hang: Value) {
+    with_fault(tools, "hang", hang);
+}
+
+/// Seeds the state file (one read) and sets `faults.<kind>`.
+fn with_fault(tools: &SimTools, kind: &str, fault: Value) {
     tools.apply(Pvectl::new()).args(["-t", "local", "node", "list"]).run().expect_code(0);
     let mut v: Value = serde_json::from_str(&std::fs::read_to_string(tools.state()).expect("state")).expect("JSON state");
-    v["faults"]["hang"] = hang;
+    v["faults"][kind] = fault;
     std::fs::write(tools.state(), v.to_string()).expect("write state");
     tools.clear_log();
 }
@@ -54,7 +59,8 @@ fn a_hanging_read_ends_at_the_deadline_with_exit_9_and_nothing_sent() {
 fn a_hang_after_the_change_was_sent_is_exit_8_with_the_upid_and_an_unknown_outcome() {
     let tools = SimTools::new();
     let log = tools.dir.path().join("audit.log");
-    with_hang(&tools, json!([{"path": "/nodes/*/tasks/*/status", "child": true}]));
+    // `pvesh create` waits for its worker in the foreground: a task that outlasts the deadline.
+    with_fault(&tools, "tasks", json!([{"vmid": 103, "action": "start", "outcome": "hang", "seconds": 3600}]));
     let (r, took) = timed(tools.apply(Pvectl::new()).env("PVECTL_AUDIT_LOG", &log).args([
         "-t",
         "local",
@@ -84,7 +90,7 @@ fn a_hang_after_the_change_was_sent_is_exit_8_with_the_upid_and_an_unknown_outco
 fn sigterm_while_waiting_records_unknown_and_exits_8() {
     let tools = SimTools::new();
     let log = tools.dir.path().join("audit.log");
-    with_hang(&tools, json!([{"path": "/nodes/*/tasks/*/status"}]));
+    with_fault(&tools, "tasks", json!([{"vmid": 103, "action": "start", "outcome": "hang", "seconds": 3600}]));
     let child = tools
         .apply(Pvectl::new())
         .env("PVECTL_AUDIT_LOG", &log)
@@ -95,10 +101,10 @@ fn sigterm_while_waiting_records_unknown_and_exits_8() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("pvectl starts");
-    // Wait (bounded) until the change was sent and the status read hangs.
+    // Wait (bounded) until the change was sent: `pvesh create` waits for the task.
     let until = Instant::now() + Duration::from_secs(60);
-    while !tools.calls().iter().any(|c| c.get(2).is_some_and(|p| p.ends_with("/status") && p.contains("/tasks/"))) {
-        assert!(Instant::now() < until, "the status read never started: {:?}", tools.calls());
+    while sent(&tools) == 0 {
+        assert!(Instant::now() < until, "the change was never sent: {:?}", tools.calls());
         std::thread::sleep(Duration::from_millis(50));
     }
     // SAFETY: signalling our own child.

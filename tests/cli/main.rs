@@ -6,13 +6,16 @@ mod support;
 
 mod actions;
 mod audit;
+mod calls;
 mod check;
 mod deadline;
+mod diagnose;
 mod inside;
 mod local;
 mod ops;
 mod policy;
 mod roundtrip;
+mod selectors;
 mod sim;
 mod skill;
 mod targets;

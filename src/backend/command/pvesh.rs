@@ -10,8 +10,9 @@ use serde_json::Value;
 
 use super::errors::classify_cli_error;
 use super::runner::Runner;
-use crate::backend::api::{ApiTransport, Method, Params, check_params, check_path};
+use crate::backend::api::{ApiTransport, Foreground, Method, Params, check_params, check_path};
 use crate::error::{Error, Result};
+use crate::model::ExitStatus;
 
 /// Runs `pvesh` on a runner.
 #[derive(Debug)]
@@ -151,9 +152,49 @@ impl ApiTransport for PveshTransport {
         last_json_value(&String::from_utf8_lossy(&out.stdout))
     }
 
+    async fn write(&self, method: Method, path: &str, params: &Params) -> Result<(Value, Option<Foreground>)> {
+        check_path(path)?;
+        check_params(params)?;
+        let out = self.runner.run("pvesh", &Self::argv(method, path, params)).await?;
+        if out.status != 0 {
+            return Err(classify_cli_error("pvesh", out.status, &out.stderr_text()));
+        }
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let v = last_json_value(&stdout)?;
+        let ended = v.as_str().is_some_and(|s| s.starts_with("UPID:")).then(|| foreground_end(&out.stderr_text())).flatten();
+        Ok((v, ended.map(|exit| Foreground { exit, log: foreground_log(&stdout) })))
+    }
+
     async fn close(&self) -> Result<()> {
         self.runner.close().await
     }
+}
+
+/// How a foreground worker ended, from pvesh's stderr (FORMATS.md §0.2): `TASK OK` prints
+/// nothing, `TASK WARNINGS: n` prints `Task finished with n warning(s)!`. Anything else
+/// (an error's text, or diagnostics such as a locale warning) is not taken as a verdict:
+/// `None`, and the caller reads the task's status.
+fn foreground_end(stderr: &str) -> Option<ExitStatus> {
+    let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    match lines.as_slice() {
+        [] => Some(ExitStatus::Ok),
+        [only] => only
+            .strip_prefix("Task finished with ")
+            .and_then(|r| r.strip_suffix(" warning(s)!"))
+            .and_then(|n| n.parse().ok())
+            .map(ExitStatus::Warnings),
+        _ => None,
+    }
+}
+
+/// The task-log lines pvesh printed before the result (the last line, the UPID).
+fn foreground_log(stdout: &str) -> Vec<String> {
+    let mut lines: Vec<String> = stdout.lines().map(str::to_owned).collect();
+    while lines.last().is_some_and(|l| l.trim().is_empty()) {
+        lines.pop();
+    }
+    lines.pop();
+    lines
 }
 
 #[cfg(test)]
@@ -166,6 +207,15 @@ mod tests {
     fn argv_keeps_each_value_one_argument() {
         let a = PveshTransport::argv(Method::Post, "/nodes/pve/qemu/100/snapshot", &vec![("description".into(), "a; $(x) \"q\"".into())]);
         assert_eq!(a, ["create", "/nodes/pve/qemu/100/snapshot", "--output-format", "json", "--description", "a; $(x) \"q\""]);
+    }
+
+    #[test]
+    fn a_foreground_end_is_read_only_from_what_pvesh_prints_for_it() {
+        assert_eq!(foreground_end(""), Some(ExitStatus::Ok));
+        assert_eq!(foreground_end("Task finished with 2 warning(s)!\n"), Some(ExitStatus::Warnings(2)));
+        assert_eq!(foreground_end("VM 100 not running\n"), None, "a failure is confirmed by the task status");
+        assert_eq!(foreground_end("perl: warning: Setting locale failed.\nTask finished with 1 warning(s)!\n"), None);
+        assert_eq!(foreground_log("starting\nWARN: x\n\"UPID:pve:1:2:3:qmstart:100:root@pam:\"\n"), ["starting", "WARN: x"]);
     }
 
     #[test]

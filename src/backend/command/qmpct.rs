@@ -316,10 +316,10 @@ fn finished_from_output(tool: &str, out: &CommandOutput) -> Result<Started> {
             l.trim().strip_prefix("Task finished with ").and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse().ok())
         });
         let exit = warnings.map_or(ExitStatus::Ok, ExitStatus::Warnings);
-        return Ok(Started::Finished { exit, log });
+        return Ok(Started::Finished { upid: None, exit, log });
     }
     match classify_cli_error(tool, out.status, &stderr) {
-        Error::Api(message) => Ok(Started::Finished { exit: ExitStatus::Failed(message), log }),
+        Error::Api(message) => Ok(Started::Finished { upid: None, exit: ExitStatus::Failed(message), log }),
         Error::Transport { message, source } => Err(Error::Transport { message, source }),
         refusal => Err(refusal),
     }

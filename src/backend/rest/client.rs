@@ -185,6 +185,11 @@ impl ApiTransport for RestTransport {
         })
     }
 
+    async fn write(&self, method: Method, path: &str, params: &Params) -> Result<(Value, Option<crate::backend::api::Foreground>)> {
+        // The task runs on after the answer: its end is the task status's to tell.
+        Ok((self.call(method, path, params).await?, None))
+    }
+
     async fn call(&self, method: Method, path: &str, params: &Params) -> Result<Value> {
         check_path(path)?;
         check_params(params)?;
