@@ -135,3 +135,27 @@ snapshot create|3|snapshot create 100 bench-calls
 snapshot rollback|4|snapshot rollback 100 bench-calls --yes
 doctor|2|doctor
 TABLE
+
+echo "== (d) concurrent reads on one SSH master: N fleet members, one read each, 300 ms per tool call"
+# From here on every remote pvesh sleeps 300 ms, standing in for Perl start-up on a real node.
+rm "$work/bin/pvesh"
+printf '#!/bin/sh\nPVE_SIM_LATENCY_MS=300 exec "%s" pvesh "$@"\n' "$rel/pve-sim" >"$work/bin/pvesh"
+chmod +x "$work/bin/pvesh"
+members=${BENCH_MEMBERS:-8}
+cfg="$work/fleet.toml"
+: >"$cfg"
+group=""
+for i in $(seq "$members"); do
+  printf '[targets.m%s]\nurl = "ssh://bench"\nssh_config = "%s"\n\n' "$i" "$work/ssh_config" >>"$cfg"
+  group="$group\"m$i\", "
+done
+printf '[groups]\nall = [%s]\n' "${group%, }" >>"$cfg"
+fleet() { PVECTL_CONFIG="$cfg" PVECTL_RUNTIME_DIR="$work/rt" "$rel/pvectl" -o json "$@" guest status "$vmid" --node "$node" --kind "$kind" >/dev/null; }
+fleet -t m1  # the master is up and resumed from here on
+t0=$(now); for _ in $(seq 5); do fleet -t m1; done; t1=$(now)
+one=$(ms "$t0" "$t1" 5)
+t0=$(now); for _ in $(seq 5); do fleet -t @all --parallel "$members"; done; t1=$(now)
+many=$(ms "$t0" "$t1" 5)
+echo "1 read:            ${one} ms/run"
+echo "$members reads at once: ${many} ms/run"
+python3 -c "print(f'ratio ${members} reads / 1 read = {$many/$one:.2f} (goal <= 1.2)')"
