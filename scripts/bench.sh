@@ -159,3 +159,16 @@ many=$(ms "$t0" "$t1" 5)
 echo "1 read:            ${one} ms/run"
 echo "$members reads at once: ${many} ms/run"
 python3 -c "print(f'ratio ${members} reads / 1 read = {$many/$one:.2f} (goal <= 1.2)')"
+
+echo "== (e) guest list of large inventories: peak RSS per document byte (goal <= 3 at 100k)"
+mkdir -p "$work/bigbin"
+for n in 1000 10000 100000; do
+  "$rel/pve-sim" resources --guests "$n" >"$work/res-$n.json"
+  printf '#!/bin/sh\nexec cat "%s"\n' "$work/res-$n.json" >"$work/bigbin/pvesh"
+  chmod +x "$work/bigbin/pvesh"
+  size=$(stat -c %s "$work/res-$n.json")
+  t0=$(now)
+  rss=$(PATH="$work/bigbin:$PATH" PVECTL_AUDIT_LOG=off /usr/bin/time -f %M "$rel/pvectl" -t local -o json guest list 2>&1 >/dev/null | tail -1)
+  t1=$(now)
+  python3 -c "print(f'{$n:>6} guests: document {$size/1e6:.1f} MB, {($t1-$t0)/1e6:.0f} ms, peak RSS {$rss/1024:.1f} MiB = {$rss*1024/$size:.2f} x the document')"
+done
