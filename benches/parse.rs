@@ -39,6 +39,9 @@ impl ApiTransport for Fixed {
     async fn write(&self, m: Method, p: &str, q: &Params) -> pvectl::Result<(Value, Option<pvectl::backend::api::Foreground>)> {
         Ok((self.call(m, p, q).await?, None))
     }
+    async fn get_text(&self, _path: &str, _params: &Params) -> pvectl::Result<Option<String>> {
+        Ok(None)
+    }
     async fn run_tool(&self, tool: &str, _args: &[String]) -> pvectl::Result<pvectl::backend::command::CommandOutput> {
         Err(pvectl::Error::Unsupported { operation: tool.to_owned(), reason: "in the bench".into() })
     }

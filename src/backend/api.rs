@@ -168,6 +168,14 @@ pub trait ApiTransport: Send + Sync + fmt::Debug {
     /// task-status read is needed. `None` when the task may still run (REST) or the output
     /// does not say for sure: the caller then reads the task's status.
     async fn write(&self, method: Method, path: &str, params: &Params) -> Result<(Value, Option<Foreground>)>;
+    /// `GET path` as the JSON text of its answer (pvesh's stdout document, a REST body's
+    /// `data`), so a large answer parses straight into typed records without a `Value` tree
+    /// in between; `None` where the answer exists only as a `Value` (the in-process
+    /// simulator): the caller then uses [`ApiTransport::call`].
+    ///
+    /// # Errors
+    /// As [`ApiTransport::call`].
+    async fn get_text(&self, path: &str, params: &Params) -> Result<Option<String>>;
     /// How this transport makes that call, for plans: a command line or `METHOD path k=v`.
     fn render(&self, method: Method, path: &str, params: &Params) -> String;
     /// Runs a node tool for what PVE's API cannot do (`pct exec <vmid> -- argv...`), each
@@ -200,6 +208,9 @@ impl<T: ApiTransport> ApiBackend<T> {
     }
 
     async fn get<R: DeserializeOwned>(&self, path: &str, params: &Params, what: &str) -> Result<R> {
+        if let Some(text) = self.transport.get_text(path, params).await? {
+            return serde_json::from_str(&text).map_err(|e| Error::parse(format!("{what} from {path}"), e));
+        }
         let v = self.transport.call(Method::Get, path, params).await?;
         serde_json::from_value(v).map_err(|e| Error::parse(format!("{what} from {path}"), e))
     }

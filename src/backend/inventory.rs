@@ -342,6 +342,9 @@ mod tests {
         fn render(&self, m: Method, path: &str, _p: &Params) -> String {
             format!("{m} {path}")
         }
+        async fn get_text(&self, _path: &str, _params: &Params) -> Result<Option<String>> {
+            Ok(None)
+        }
         async fn run_tool(&self, tool: &str, _args: &[String]) -> Result<crate::backend::command::CommandOutput> {
             Err(Error::Unsupported { operation: tool.to_owned(), reason: "in this test table".into() })
         }

@@ -109,11 +109,53 @@ pub(crate) fn print<T: Serialize + ?Sized>(format: OutputFormat, data: &T, table
     }
     match format {
         OutputFormat::Json => {
-            let mut s = serde_json::to_string_pretty(data).map_err(|e| Error::Internal(format!("failed to serialise output: {e}")))?;
-            s.push('\n');
-            emit(&s)
+            // Streamed: a 100,000-guest list is never held twice (as records and as text).
+            let mut out = LineRedactor { inner: io::BufWriter::new(io::stdout().lock()), line: Vec::new() };
+            let written = serde_json::to_writer_pretty(&mut out, data).map_err(io::Error::from).and_then(|()| {
+                out.write_all(b"\n")?;
+                out.flush()
+            });
+            match written {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Internal(format!("failed to write output: {e}"))),
+                _ => Ok(()),
+            }
         }
         OutputFormat::Table => emit(&table(data).render()),
+    }
+}
+
+/// A writer that passes whole lines through [`crate::redact::redact`]: JSON strings hold no
+/// raw newline, so a secret never spans two lines of pretty JSON.
+struct LineRedactor<W: Write> {
+    inner: W,
+    line: Vec<u8>,
+}
+
+impl<W: Write> LineRedactor<W> {
+    fn write_line(&mut self) -> io::Result<()> {
+        let text = String::from_utf8_lossy(&self.line);
+        self.inner.write_all(crate::redact::redact(&text).as_bytes())?;
+        self.line.clear();
+        Ok(())
+    }
+}
+
+impl<W: Write> Write for LineRedactor<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        for chunk in buf.split_inclusive(|b| *b == b'\n') {
+            self.line.extend_from_slice(chunk);
+            if chunk.ends_with(b"\n") {
+                self.write_line()?;
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.line.is_empty() {
+            self.write_line()?;
+        }
+        self.inner.flush()
     }
 }
 
@@ -223,6 +265,16 @@ mod tests {
         assert_eq!(percent(Some(0.125)), "12.5%");
         assert_eq!(duration(Some(90_061)), "1d 1h 1m");
         assert_eq!(duration(Some(59)), "59s");
+    }
+
+    #[test]
+    fn streamed_json_is_redacted_line_by_line_even_across_writes() {
+        crate::redact::register("streamed-secret-4711");
+        let mut out = LineRedactor { inner: Vec::new(), line: Vec::new() };
+        out.write_all(b"{\n  \"a\": \"x streamed-se").expect("write");
+        out.write_all(b"cret-4711 y\"\n}").expect("write");
+        out.flush().expect("flush");
+        assert_eq!(String::from_utf8(out.inner).expect("utf-8"), "{\n  \"a\": \"x *** y\"\n}");
     }
 
     #[test]

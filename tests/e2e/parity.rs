@@ -20,8 +20,10 @@ fn normalise(v: &mut Value) {
         Value::String(s) if LOCALTIME.is_match(s) => *s = LOCALTIME.replace_all(s, "TIME").into_owned(),
         Value::Object(m) => {
             for (k, x) in m.iter_mut() {
-                if matches!(k.as_str(), "snaptime" | "starttime" | "endtime" | "uptime" | "pid" | "duration" | "duration_s" | "time")
-                    && !x.is_null()
+                if matches!(
+                    k.as_str(),
+                    "snaptime" | "starttime" | "endtime" | "uptime" | "pid" | "duration" | "duration_s" | "time" | "timestamp"
+                ) && !x.is_null()
                 {
                     *x = Value::from("time");
                 } else {

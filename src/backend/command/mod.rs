@@ -14,7 +14,7 @@ mod text_detail;
 
 pub(crate) use errors::{TextClass, classify_text, clip_headline, param_error, strip_code, strip_perl_location};
 pub use errors::{classify_cli_error, classify_known};
-pub use pvesh::{PveshTransport, last_json_value};
+pub use pvesh::{PveshTransport, last_json_text, last_json_value};
 pub use qmpct::{CommandRunner, QmPctBackend};
 #[cfg(feature = "test-support")]
 pub use runner::set_local_tool_env;

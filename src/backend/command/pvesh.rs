@@ -77,6 +77,28 @@ pub fn last_json_value(stdout: &str) -> Result<Value> {
     Err(Error::parse("pvesh output", format!("no JSON value at the end of: {}", tail_excerpt(trimmed))))
 }
 
+/// The text of the JSON value that ends pvesh's stdout, cut out of `stdout` in place (no
+/// copy): the whole output when it is one document, else the value [`last_json_value`] would
+/// parse. Empty output is `null`.
+///
+/// # Errors
+/// `Parse` when stdout holds no JSON value at its end.
+pub fn last_json_text(mut stdout: String) -> Result<String> {
+    let end = stdout.trim_end().len();
+    stdout.truncate(end);
+    if stdout.is_empty() {
+        return Ok("null".to_owned());
+    }
+    let start = match last_value_start(stdout.as_bytes()) {
+        Some(start) if stdout[..start].trim().is_empty() => 0,
+        Some(start) if stdout[stdout[..start].rfind('\n').map_or(0, |i| i + 1)..start].trim().is_empty() => start,
+        // Not an ending value (an old bare UPID line, garbage): the general path decides.
+        _ => return last_json_value(&stdout).map(|v| v.to_string()),
+    };
+    stdout.drain(..start);
+    Ok(stdout)
+}
+
 /// Where the JSON value that ends `s` starts, if `s` ends like one: for `]`/`}` the matching
 /// opening bracket (brackets inside strings skipped), for `"` the string's opening quote, for
 /// a number or literal the first byte after the preceding whitespace. One backward pass over
@@ -140,6 +162,17 @@ impl ApiTransport for PveshTransport {
 
     async fn run_tool(&self, tool: &str, args: &[String]) -> Result<super::runner::CommandOutput> {
         self.runner.run(tool, args).await
+    }
+
+    async fn get_text(&self, path: &str, params: &Params) -> Result<Option<String>> {
+        check_path(path)?;
+        check_params(params)?;
+        let out = self.runner.run("pvesh", &Self::argv(Method::Get, path, params)).await?;
+        if out.status != 0 {
+            return Err(classify_cli_error("pvesh", out.status, &out.stderr_text()));
+        }
+        let stdout = String::from_utf8(out.stdout).map_err(|e| Error::parse("pvesh output", e))?;
+        Ok(Some(last_json_text(stdout)?))
     }
 
     async fn call(&self, method: Method, path: &str, params: &Params) -> Result<Value> {

@@ -145,6 +145,28 @@ impl RestTransport {
         Error::transport(message, e.without_url())
     }
 
+    /// One call's body after the status check (and the `-v` trace line).
+    async fn answer(&self, method: Method, path: &str, params: &Params) -> Result<Vec<u8>> {
+        check_path(path)?;
+        check_params(params)?;
+        let start = Instant::now();
+        let out = self.send(method, path, params).await;
+        if self.trace {
+            let result = out.as_ref().map_or_else(|e| format!("error: {e}"), |(s, r, _)| format!("{s} {r}"));
+            eprintln!(
+                "pvectl: {} {} -> {result} in {} ms",
+                self.describe(),
+                self.render(method, path, params),
+                start.elapsed().as_millis()
+            );
+        }
+        let (status, reason, body) = out?;
+        if !(200..300).contains(&status) {
+            return Err(classify_http(status, &reason, &body));
+        }
+        Ok(body)
+    }
+
     async fn send(&self, method: Method, path: &str, params: &Params) -> Result<(u16, String, Vec<u8>)> {
         let url = self.url(path);
         let req = match method {
@@ -191,28 +213,23 @@ impl ApiTransport for RestTransport {
     }
 
     async fn call(&self, method: Method, path: &str, params: &Params) -> Result<Value> {
-        check_path(path)?;
-        check_params(params)?;
-        let start = Instant::now();
-        let out = self.send(method, path, params).await;
-        if self.trace {
-            let result = out.as_ref().map_or_else(|e| format!("error: {e}"), |(s, r, _)| format!("{s} {r}"));
-            eprintln!(
-                "pvectl: {} {} -> {result} in {} ms",
-                self.describe(),
-                self.render(method, path, params),
-                start.elapsed().as_millis()
-            );
-        }
-        let (status, reason, body) = out?;
-        if !(200..300).contains(&status) {
-            return Err(classify_http(status, &reason, &body));
-        }
+        let body = self.answer(method, path, params).await?;
         let v: Value = serde_json::from_slice(&body).map_err(|e| Error::parse(format!("the answer to {method} {path}"), e))?;
         match v {
             Value::Object(mut o) => Ok(o.remove("data").unwrap_or(Value::Null)),
             _ => Err(Error::parse(format!("the answer to {method} {path}"), "expected a JSON object with `data`")),
         }
+    }
+
+    async fn get_text(&self, path: &str, params: &Params) -> Result<Option<String>> {
+        #[derive(serde::Deserialize)]
+        struct Envelope<'a> {
+            #[serde(borrow)]
+            data: Option<&'a serde_json::value::RawValue>,
+        }
+        let body = self.answer(Method::Get, path, params).await?;
+        let env: Envelope<'_> = serde_json::from_slice(&body).map_err(|e| Error::parse(format!("the answer to GET {path}"), e))?;
+        Ok(Some(env.data.map_or_else(|| "null".to_owned(), |d| d.get().to_owned())))
     }
 
     async fn close(&self) -> Result<()> {

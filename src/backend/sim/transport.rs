@@ -128,6 +128,11 @@ impl ApiTransport for SimTransport {
         Ok((self.call(method, path, params).await?, None))
     }
 
+    /// The simulator answers with a `Value`: nothing to gain from text.
+    async fn get_text(&self, _path: &str, _params: &Params) -> Result<Option<String>> {
+        Ok(None)
+    }
+
     async fn call(&self, method: Method, path: &str, params: &Params) -> Result<Value> {
         check_path(path)?;
         check_params(params)?;
