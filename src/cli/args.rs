@@ -295,6 +295,40 @@ pub enum BackupCmd {
     Missing,
 }
 
+impl Noun {
+    /// Whether the command only reads from its target: reads get the short default deadline
+    /// and may run on several targets. Commands that wait for a task (`task wait`, `task log
+    /// --follow`) and everything going through the action engine are not reads; the local
+    /// commands (`audit`, `target`, `config`) open no target.
+    pub fn is_read(&self) -> bool {
+        match self {
+            Self::Cluster(_)
+            | Self::Node(_)
+            | Self::Storage(_)
+            | Self::Pool(_)
+            | Self::Ha(_)
+            | Self::Doctor
+            | Self::Policy(_)
+            | Self::Check(_) => true,
+            Self::Guest(g) => matches!(
+                g,
+                GuestCmd::List { .. }
+                    | GuestCmd::Status { .. }
+                    | GuestCmd::Config { .. }
+                    | GuestCmd::Pending { .. }
+                    | GuestCmd::Ip { .. }
+                    | GuestCmd::Agent { .. }
+                    | GuestCmd::Diagnose { .. }
+            ),
+            Self::Snapshot(s) => matches!(s, SnapshotCmd::List { .. }),
+            Self::Task(t) => matches!(t, TaskCmd::List { .. } | TaskCmd::Status { .. } | TaskCmd::Log { follow: false, .. }),
+            Self::Backup(b) => matches!(b, BackupCmd::List { .. } | BackupCmd::Jobs | BackupCmd::Missing),
+            Self::Api(a) => matches!(a, ApiCmd::Get { .. }),
+            Self::Audit(_) | Self::Target(_) | Self::Config(_) => false,
+        }
+    }
+}
+
 /// `policy ...`
 #[derive(Debug, Subcommand)]
 pub enum PolicyCmd {

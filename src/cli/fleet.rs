@@ -13,26 +13,18 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::args::{ApiCmd, BackupCmd, GuestCmd, Noun, SnapshotCmd, TaskCmd};
+use super::args::{GuestCmd, Noun};
 use super::output::{self, Capture, Table};
 use super::{Cli, Config, OutputFormat};
 use crate::error::{Error, Result};
 use crate::exit_codes;
 use crate::target::Fleet;
 
-/// Whether `cmd` runs on a fleet: reads do; actions, `check`, `audit`, `target` and `config`
-/// are refused for now.
-fn is_read(cmd: &Noun) -> bool {
-    match cmd {
-        Noun::Cluster(_) | Noun::Node(_) | Noun::Storage(_) | Noun::Pool(_) | Noun::Ha(_) | Noun::Doctor | Noun::Policy(_) => true,
-        Noun::Guest(g) => matches!(g, GuestCmd::List { .. } | GuestCmd::Status { .. } | GuestCmd::Config { .. } | GuestCmd::Pending { .. }),
-        Noun::Snapshot(s) => matches!(s, SnapshotCmd::List { .. }),
-        Noun::Task(t) => matches!(t, TaskCmd::List { .. } | TaskCmd::Status { .. } | TaskCmd::Log { follow: false, .. }),
-        Noun::Backup(b) => matches!(b, BackupCmd::List { .. } | BackupCmd::Jobs | BackupCmd::Missing),
-        Noun::Api(a) => matches!(a, ApiCmd::Get { .. }),
-        // `check` has its own exit codes (Nagios) and `--watch` loop: one target at a time.
-        Noun::Audit(_) | Noun::Target(_) | Noun::Config(_) | Noun::Check(_) => false,
-    }
+/// Whether `cmd` runs on a fleet: the reads ([`Noun::is_read`]) except `check` (its own exit
+/// codes and `--watch` loop) and the guest agent reads (`guest ip`, `guest agent`, `guest
+/// diagnose`), which run on one target at a time for now.
+fn is_fleet_read(cmd: &Noun) -> bool {
+    cmd.is_read() && !matches!(cmd, Noun::Check(_) | Noun::Guest(GuestCmd::Ip { .. } | GuestCmd::Agent { .. } | GuestCmd::Diagnose { .. }))
 }
 
 /// One member's outcome.
@@ -49,7 +41,7 @@ pub(crate) async fn run(cli: Cli, fleet: Fleet) -> i32 {
         use std::io::IsTerminal as _;
         if std::io::stdout().is_terminal() { OutputFormat::Table } else { OutputFormat::Json }
     });
-    if !is_read(&cli.command) {
+    if !is_fleet_read(&cli.command) {
         let e = Error::Usage(
             "several targets (-t a,b, -t @group, --all-targets) take reads only for now (not actions, `check` or `audit`): run it on one target at a time".into(),
         );

@@ -92,30 +92,14 @@ pub fn main() -> i32 {
 /// How long a command may take: `--timeout`, else 300 s for actions and waits, 60 s for reads;
 /// `guest shutdown --timeout T` waits T + 60 s (PVE's forced stop comes after T).
 fn deadline_for(cfg: &Config, cmd: &Noun) -> Duration {
-    use args::{ApiCmd, BackupCmd, GuestCmd, SnapshotCmd, TaskCmd};
-    let acts = match cmd {
-        Noun::Check(c) if c.watch => {
-            return Duration::from_secs(cfg.timeout_given.unwrap_or(crate::backend::MAX_TIMEOUT_SECS));
-        }
-        Noun::Guest(GuestCmd::Shutdown { .. }) => {
+    match cmd {
+        Noun::Check(c) if c.watch => return Duration::from_secs(cfg.timeout_given.unwrap_or(crate::backend::MAX_TIMEOUT_SECS)),
+        Noun::Guest(args::GuestCmd::Shutdown { .. }) => {
             return cfg.timeout_given.map_or(cfg.timeout, |t| Duration::from_secs(t + guest::SHUTDOWN_SLACK));
         }
-        Noun::Guest(g) => !matches!(
-            g,
-            GuestCmd::List { .. }
-                | GuestCmd::Status { .. }
-                | GuestCmd::Config { .. }
-                | GuestCmd::Pending { .. }
-                | GuestCmd::Ip { .. }
-                | GuestCmd::Agent { .. }
-                | GuestCmd::Diagnose { .. }
-        ),
-        Noun::Snapshot(s) => !matches!(s, SnapshotCmd::List { .. }),
-        Noun::Api(a) => !matches!(a, ApiCmd::Get { .. }),
-        Noun::Backup(b) => matches!(b, BackupCmd::Create { .. } | BackupCmd::Restore { .. } | BackupCmd::Delete { .. }),
-        Noun::Task(t) => matches!(t, TaskCmd::Wait { .. } | TaskCmd::Log { follow: true, .. }),
-        _ => false,
-    };
+        _ => {}
+    }
+    let acts = !cmd.is_read();
     match cfg.timeout_given {
         Some(t) => Duration::from_secs(t),
         None if acts => cfg.timeout,
