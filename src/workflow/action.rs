@@ -57,6 +57,17 @@ impl Draft {
     pub fn subject(&self) -> Option<&GuestRef> {
         self.creates.as_ref().or(self.target.as_ref())
     }
+
+    /// The subject's state now (`GET .../status/current`); `None` without a subject.
+    ///
+    /// # Errors
+    /// Read errors.
+    pub async fn read_subject(&self, b: &dyn Backend) -> Result<Option<GuestState>> {
+        match self.subject() {
+            Some(g) => Ok(Some(GuestState::from_status(&b.guest_status(g).await?))),
+            None => Ok(None),
+        }
+    }
 }
 
 /// One operation on the engine.

@@ -196,8 +196,7 @@ impl Action for Unlock {
     }
 
     async fn observe(&self, b: &dyn Backend, d: &Draft) -> Result<Option<GuestState>> {
-        let Some(g) = &d.target else { return Ok(None) };
-        Ok(Some(GuestState::from_status(&b.guest_status(g).await?)))
+        d.read_subject(b).await
     }
 
     fn reached(&self, _d: &Draft, after: &GuestState) -> bool {

@@ -147,8 +147,7 @@ impl Action for Power {
     }
 
     async fn observe(&self, b: &dyn Backend, d: &Draft) -> Result<Option<GuestState>> {
-        let Some(guest) = &d.target else { return Ok(None) };
-        Ok(Some(GuestState::from_status(&b.guest_status(guest).await?)))
+        d.read_subject(b).await
     }
 
     fn reached(&self, d: &Draft, after: &GuestState) -> bool {

@@ -29,11 +29,6 @@ async fn check_unused(b: &dyn Backend, vmid: Vmid, what: &str, kind: GuestKind) 
     Ok(())
 }
 
-/// The state of the guest an action made, read for the re-check.
-async fn read_state(b: &dyn Backend, g: &GuestRef) -> Result<Option<GuestState>> {
-    Ok(Some(GuestState::from_status(&b.guest_status(g).await?)))
-}
-
 fn push(p: &mut Params, k: &str, v: &impl ToString) {
     p.push((k.to_owned(), v.to_string()));
 }
@@ -117,10 +112,7 @@ impl Action for CloneGuest {
     }
 
     async fn observe(&self, b: &dyn Backend, d: &Draft) -> Result<Option<GuestState>> {
-        match d.subject() {
-            Some(g) => read_state(b, g).await,
-            None => Ok(None),
-        }
+        d.read_subject(b).await
     }
 
     fn reached(&self, _d: &Draft, after: &GuestState) -> bool {
@@ -167,10 +159,7 @@ impl Action for MakeTemplate {
     }
 
     async fn observe(&self, b: &dyn Backend, d: &Draft) -> Result<Option<GuestState>> {
-        match d.subject() {
-            Some(g) => read_state(b, g).await,
-            None => Ok(None),
-        }
+        d.read_subject(b).await
     }
 
     fn reached(&self, _d: &Draft, after: &GuestState) -> bool {
@@ -311,10 +300,7 @@ impl Action for CreateGuest {
     }
 
     async fn observe(&self, b: &dyn Backend, d: &Draft) -> Result<Option<GuestState>> {
-        match d.subject() {
-            Some(g) => read_state(b, g).await,
-            None => Ok(None),
-        }
+        d.read_subject(b).await
     }
 
     fn reached(&self, _d: &Draft, after: &GuestState) -> bool {
