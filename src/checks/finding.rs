@@ -53,7 +53,9 @@ impl fmt::Display for Severity {
     }
 }
 
-/// One Nagios performance datum: `'label'=value[uom];warn;crit;min;max`.
+/// One Nagios performance datum: `'label'=value[uom];warn;crit;min;max`; for a `low` datum
+/// (bad when low) the thresholds print as ranges `warn:` and `crit:` (alert below them), as
+/// the monitoring-plugins threshold syntax has it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Perf {
     /// Label (`mem_pve1`).
@@ -70,6 +72,9 @@ pub struct Perf {
     pub min: Option<f64>,
     /// Maximum.
     pub max: Option<f64>,
+    /// Low values are bad: thresholds print as `N:`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub low: bool,
 }
 
 fn num(v: Option<f64>) -> String {
@@ -79,13 +84,14 @@ fn num(v: Option<f64>) -> String {
 impl fmt::Display for Perf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let label: String = self.label.chars().filter(|c| *c != '\'' && *c != '=' && !c.is_control()).collect();
+        let range = |v: Option<f64>| if self.low && v.is_some() { format!("{}:", num(v)) } else { num(v) };
         write!(
             f,
             "'{label}'={}{};{};{};{};{}",
             num(Some(self.value)),
             self.uom,
-            num(self.warn),
-            num(self.crit),
+            range(self.warn),
+            range(self.crit),
             num(self.min),
             num(self.max)
         )
@@ -189,11 +195,23 @@ mod tests {
             crit: Some(95.0),
             min: Some(0.0),
             max: Some(100.0),
+            low: false,
         });
         let r = Report::new("nodes", vec![Finding::new("x", Severity::Ok, "pve2", "ok"), f.clone()]);
         assert_eq!(r.status, Severity::Warning);
         assert_eq!(f.perfdata.expect("set").to_string(), "'mem_pve1'=90.12%;85;95;0;100");
         assert_eq!(r.summary(), "pve1: memory 90%");
         assert!(Severity::Unknown > Severity::Warning && Severity::Critical > Severity::Unknown);
+        let days = Perf {
+            label: "cert_days".into(),
+            value: 12.0,
+            uom: String::new(),
+            warn: Some(30.0),
+            crit: Some(7.0),
+            min: None,
+            max: None,
+            low: true,
+        };
+        assert_eq!(days.to_string(), "'cert_days'=12;30:;7:;;", "alert below the thresholds");
     }
 }

@@ -26,11 +26,27 @@ pub enum CheckSet {
     Guests,
     /// Storage usage and inactive storages.
     Storage,
-    /// Guests without a backup job, old backups.
+    /// Guests without a backup job, old backups, backup jobs whose last run failed.
     Backups,
     /// Failed tasks in the last `task-hours`.
     Tasks,
-    /// Every set above.
+    /// Days each node's certificates have left (`cert-days`).
+    Certs,
+    /// Failed services of every node.
+    Services,
+    /// Pending package updates of every node (`updates`; needs `Sys.Modify`, not in `all`).
+    Updates,
+    /// SMART health and SSD wearout of every node's disks (`disk-wear`).
+    Disks,
+    /// Replication jobs that fail (`replication-fails`).
+    Replication,
+    /// ZFS pool health of every node.
+    Zfs,
+    /// Ceph health (not applicable without Ceph).
+    Ceph,
+    /// Age of each guest's oldest snapshot (`snapshot-age`; one read per guest, not in `all`).
+    Snapshots,
+    /// Every set above but `updates` and `snapshots`.
     All,
 }
 
@@ -44,6 +60,14 @@ impl CheckSet {
             Self::Storage => "storage",
             Self::Backups => "backups",
             Self::Tasks => "tasks",
+            Self::Certs => "certs",
+            Self::Services => "services",
+            Self::Updates => "updates",
+            Self::Disks => "disks",
+            Self::Replication => "replication",
+            Self::Zfs => "zfs",
+            Self::Ceph => "ceph",
+            Self::Snapshots => "snapshots",
             Self::All => "all",
         }
     }
@@ -55,9 +79,22 @@ pub(super) type Fut<'a> = Pin<Box<dyn Future<Output = Vec<Finding>> + Send + 'a>
 pub async fn run(b: &dyn Backend, set: CheckSet, t: &Thresholds) -> Report {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let sets: Vec<CheckSet> = match set {
-        CheckSet::All => {
-            vec![CheckSet::Cluster, CheckSet::Nodes, CheckSet::Guests, CheckSet::Storage, CheckSet::Backups, CheckSet::Tasks]
-        }
+        // `updates` needs `Sys.Modify` (a read-only monitoring token would make `all` UNKNOWN)
+        // and `snapshots` reads every guest: both only when asked for.
+        CheckSet::All => vec![
+            CheckSet::Cluster,
+            CheckSet::Nodes,
+            CheckSet::Guests,
+            CheckSet::Storage,
+            CheckSet::Backups,
+            CheckSet::Tasks,
+            CheckSet::Certs,
+            CheckSet::Services,
+            CheckSet::Disks,
+            CheckSet::Replication,
+            CheckSet::Zfs,
+            CheckSet::Ceph,
+        ],
         s => vec![s],
     };
     let futs: Vec<Fut<'_>> = sets
@@ -68,8 +105,20 @@ pub async fn run(b: &dyn Backend, set: CheckSet, t: &Thresholds) -> Report {
                 CheckSet::Nodes => Box::pin(super::nodes::nodes(b, t)),
                 CheckSet::Guests => Box::pin(guests(b, t)),
                 CheckSet::Storage => Box::pin(storage(b, t)),
-                CheckSet::Backups => Box::pin(backups(b, t, now)),
+                CheckSet::Backups => Box::pin(async move {
+                    let (mut guests, runs) = tokio::join!(backups(b, t, now), super::backup_runs::last_runs(b));
+                    guests.extend(runs);
+                    guests
+                }),
                 CheckSet::Tasks | CheckSet::All => Box::pin(tasks(b, t, now)),
+                CheckSet::Certs => Box::pin(super::node_health::certs(b, t, now)),
+                CheckSet::Services => Box::pin(super::node_health::services(b)),
+                CheckSet::Updates => Box::pin(super::node_health::updates(b, t)),
+                CheckSet::Disks => Box::pin(super::node_health::disks(b, t)),
+                CheckSet::Replication => Box::pin(super::pools::replication(b, t, now)),
+                CheckSet::Zfs => Box::pin(super::pools::zfs(b)),
+                CheckSet::Ceph => Box::pin(super::pools::ceph(b)),
+                CheckSet::Snapshots => Box::pin(super::snapshots::snapshots(b, t, now)),
             }
         })
         .collect();
@@ -103,7 +152,8 @@ pub(super) fn measured(check: &str, subject: &str, label: &str, what: &str, valu
     let shown = (value * scale).round() / scale;
     let mut f = Finding::new(check, severity, subject, format!("{what} {shown}{uom}"));
     if severity != Severity::Ok {
-        f.message = format!("{what} {shown}{uom} (>= {threshold}{uom})");
+        let cmp = if limit.low { "<=" } else { ">=" };
+        f.message = format!("{what} {shown}{uom} ({cmp} {threshold}{uom})");
     }
     f.value = Some(value);
     f.threshold = Some(threshold);
@@ -116,6 +166,7 @@ pub(super) fn measured(check: &str, subject: &str, label: &str, what: &str, valu
         crit: Some(limit.crit),
         min: Some(0.0),
         max,
+        low: limit.low,
     });
     f
 }

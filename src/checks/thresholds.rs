@@ -5,7 +5,11 @@
 //! logical CPU), `storage` (percent used), `guest-mem` (running guest, percent of its
 //! `maxmem`), `backup-age` (days since a guest's newest backup; 0, the default, is off),
 //! `task-hours` (the window, in hours, in which a failed task is reported; its `warn` value
-//! is the window).
+//! is the window), `cert-days` (days a certificate has left: at or BELOW the limit is bad),
+//! `disk-wear` (percent of an SSD's endurance used, `100 - wearout`), `updates` (pending
+//! package updates of a node), `replication-fails` (consecutive failed syncs of a
+//! replication job), `snapshot-age` (days since a guest's oldest snapshot; 0, the default,
+//! is off).
 
 use std::collections::BTreeMap;
 
@@ -14,18 +18,36 @@ use serde::Serialize;
 use super::Severity;
 use crate::error::{Error, Result};
 
-/// One measurement's limits: at or over `warn` is a warning, at or over `crit` critical.
+/// One measurement's limits: at or over `warn` is a warning, at or over `crit` critical (at
+/// or below, for a `low` limit such as the days a certificate has left).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Limit {
     /// Warning threshold.
     pub warn: f64,
     /// Critical threshold.
     pub crit: f64,
+    /// Low values are bad (`cert-days`): at or below `warn` is a warning.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub low: bool,
 }
 
 impl Limit {
+    /// A limit where high values are bad.
+    pub const fn new(warn: f64, crit: f64) -> Self {
+        Self { warn, crit, low: false }
+    }
+
     /// The severity of `value` and the threshold it crossed (the warning one when none).
     pub fn judge(&self, value: f64) -> (Severity, f64) {
+        if self.low {
+            return if value <= self.crit {
+                (Severity::Critical, self.crit)
+            } else if value <= self.warn {
+                (Severity::Warning, self.warn)
+            } else {
+                (Severity::Ok, self.warn)
+            };
+        }
         if value >= self.crit {
             (Severity::Critical, self.crit)
         } else if value >= self.warn {
@@ -36,19 +58,27 @@ impl Limit {
     }
 }
 
-/// The keys, whether they are percentages, and their defaults (warn, crit).
-const KEYS: &[(&str, bool, f64, f64)] = &[
-    ("cpu", true, 85.0, 95.0),
-    ("mem", true, 85.0, 95.0),
-    ("swap", true, 80.0, 95.0),
-    ("rootfs", true, 80.0, 90.0),
-    ("load", false, 1.5, 3.0),
-    ("storage", true, 80.0, 90.0),
-    ("guest-mem", true, 90.0, 98.0),
+/// The keys, whether they are percentages, their defaults (warn, crit), and whether low
+/// values are the bad ones.
+const KEYS: &[(&str, bool, f64, f64, bool)] = &[
+    ("cpu", true, 85.0, 95.0, false),
+    ("mem", true, 85.0, 95.0, false),
+    ("swap", true, 80.0, 95.0, false),
+    ("rootfs", true, 80.0, 90.0, false),
+    ("load", false, 1.5, 3.0, false),
+    ("storage", true, 80.0, 90.0, false),
+    ("guest-mem", true, 90.0, 98.0, false),
     // Off by default (0): the age of a backup is site policy, and the seeded demo's
     // backups carry fixed 2026-01-01 times that any later clock finds stale.
-    ("backup-age", false, 0.0, 0.0),
-    ("task-hours", false, 24.0, 24.0),
+    ("backup-age", false, 0.0, 0.0, false),
+    ("task-hours", false, 24.0, 24.0, false),
+    ("cert-days", false, 30.0, 7.0, true),
+    ("disk-wear", true, 80.0, 90.0, false),
+    // Any pending update warns (check_pve's `updates` mode); 50 and more is critical.
+    ("updates", false, 1.0, 50.0, false),
+    ("replication-fails", false, 1.0, 3.0, false),
+    // Off by default, as `backup-age`: the demo's snapshots carry fixed 2025 times.
+    ("snapshot-age", false, 0.0, 0.0, false),
 ];
 
 /// Every limit the checks use.
@@ -57,7 +87,7 @@ pub struct Thresholds(BTreeMap<&'static str, Limit>);
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Self(KEYS.iter().map(|(k, _, w, c)| (*k, Limit { warn: *w, crit: *c })).collect())
+        Self(KEYS.iter().map(|(k, _, w, c, low)| (*k, Limit { warn: *w, crit: *c, low: *low })).collect())
     }
 }
 
@@ -79,13 +109,13 @@ fn value(k: &str, pct: bool, v: f64) -> Result<f64> {
 impl Thresholds {
     /// The limit of `key` (one of the documented keys).
     pub fn get(&self, key: &str) -> Limit {
-        self.0.get(key).copied().unwrap_or(Limit { warn: f64::INFINITY, crit: f64::INFINITY })
+        self.0.get(key).copied().unwrap_or(Limit::new(f64::INFINITY, f64::INFINITY))
     }
 
     fn set(&mut self, k: &str, v: f64, crit: bool) -> Result<()> {
         let (name, pct) = key(k)?;
         let v = value(name, pct, v)?;
-        let l = self.0.entry(name).or_insert(Limit { warn: v, crit: v });
+        let l = self.0.entry(name).or_insert(Limit::new(v, v));
         if crit {
             l.crit = v;
         } else {
@@ -143,7 +173,10 @@ impl Thresholds {
     /// `Usage` naming the key.
     pub fn validate(&self) -> Result<()> {
         for (k, l) in &self.0 {
-            if l.warn > l.crit && *k != "task-hours" {
+            if l.low && l.warn < l.crit {
+                return Err(Error::Usage(format!("threshold {k}: warning {} is below critical {}", l.warn, l.crit)));
+            }
+            if !l.low && l.warn > l.crit && *k != "task-hours" {
                 return Err(Error::Usage(format!("threshold {k}: warning {} is above critical {}", l.warn, l.crit)));
             }
         }
@@ -158,14 +191,14 @@ mod tests {
     #[test]
     fn flags_and_table_override_defaults_and_bad_input_is_refused() {
         let mut t = Thresholds::default();
-        assert_eq!(t.get("mem"), Limit { warn: 85.0, crit: 95.0 });
+        assert_eq!(t.get("mem"), Limit::new(85.0, 95.0));
         t.apply_args(&["mem=70,cpu=50".into()], false).expect("valid");
         t.apply_args(&["mem=80%".into()], true).expect("valid");
-        assert_eq!(t.get("mem"), Limit { warn: 70.0, crit: 80.0 });
-        assert_eq!(t.get("cpu"), Limit { warn: 50.0, crit: 95.0 });
+        assert_eq!(t.get("mem"), Limit::new(70.0, 80.0));
+        assert_eq!(t.get("cpu"), Limit::new(50.0, 95.0));
         let table: toml::Table = toml::from_str("[warn]\nstorage = 60\n[crit]\nload = 2.5").expect("toml");
         t.apply_table(&table, "cfg [checks]").expect("valid");
-        assert_eq!((t.get("storage"), t.get("load")), (Limit { warn: 60.0, crit: 90.0 }, Limit { warn: 1.5, crit: 2.5 }));
+        assert_eq!((t.get("storage"), t.get("load")), (Limit::new(60.0, 90.0), Limit::new(1.5, 2.5)));
         assert!(t.validate().is_ok());
         for bad in ["memory=80", "mem=abc", "mem=120", "mem"] {
             assert!(Thresholds::default().apply_args(&[bad.into()], false).is_err(), "{bad}");
@@ -173,6 +206,25 @@ mod tests {
         let mut t = Thresholds::default();
         t.apply_args(&["mem=99".into()], false).expect("in range");
         assert!(t.validate().is_err(), "warn above crit");
-        assert_eq!(Limit { warn: 85.0, crit: 95.0 }.judge(90.0), (Severity::Warning, 85.0));
+        assert_eq!(Limit::new(85.0, 95.0).judge(90.0), (Severity::Warning, 85.0));
+    }
+
+    #[test]
+    fn certificate_days_are_bad_when_low_and_validated_the_other_way() {
+        let t = Thresholds::default();
+        let days = t.get("cert-days");
+        assert_eq!(
+            (days.judge(400.0).0, days.judge(30.0).0, days.judge(7.0).0, days.judge(-2.0).0),
+            (Severity::Ok, Severity::Warning, Severity::Critical, Severity::Critical)
+        );
+        assert!(t.validate().is_ok());
+        let mut t = Thresholds::default();
+        t.apply_args(&["cert-days=5".into()], false).expect("in range");
+        assert!(t.validate().is_err(), "a warning below the critical days never fires first");
+        let mut t = Thresholds::default();
+        t.apply_args(&["cert-days=60".into()], false).expect("in range");
+        t.apply_args(&["cert-days=14".into()], true).expect("in range");
+        assert_eq!(t.get("cert-days").judge(20.0), (Severity::Warning, 60.0));
+        assert!(Thresholds::default().apply_args(&["disk-wear=101".into()], false).is_err(), "a percentage");
     }
 }

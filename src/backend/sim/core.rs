@@ -254,6 +254,7 @@ fn find_route(method: Method, path: &str) -> Option<(&'static Route, Vec<(&'stat
         super::lxc_exec::LXC_ROUTES,
         super::pools::POOL_ROUTES,
         super::ha::HA_ROUTES,
+        super::node_health::HEALTH_ROUTES,
     ]
     .into_iter()
     .find_map(|table| route::find(table, method, path))

@@ -116,6 +116,7 @@ pub fn demo_state() -> SimState {
     };
     state.sort_guests();
     state.volumes = demo_volumes(&state);
+    state.health = super::node_health::demo_health(&["pve1", "pve2", "pve3"]);
     state
 }
 

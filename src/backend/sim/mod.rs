@@ -125,6 +125,7 @@ mod ha;
 mod hang;
 mod lxc_exec;
 mod migrate;
+mod node_health;
 #[cfg(test)]
 mod ops_tests;
 mod pools;
@@ -163,6 +164,9 @@ pub use demo::{DEMO_TOKENS, demo_state, generated_state};
 pub use error::SimError;
 pub use faults::{Denied, FaultOutcome, Faults, TaskFault, ToolHang};
 pub use guest_exec::{AgentExec, ExecRecord, GuestFile};
+pub use node_health::{
+    SimCeph, SimCephCheck, SimCertificate, SimDisk, SimHealth, SimNodeHealth, SimReplication, SimService, SimUpdate, SimZpool,
+};
 pub use pvesh_face::Output;
 pub use seed_guest::GuestSeed;
 pub use state::{SimGuest, SimNode, SimPool, SimSnapshot, SimState, SimStorage, SimVolume, StorageUsage, VersionInfo};

@@ -35,6 +35,10 @@
 //! | `GET /pools/{poolid}` (and `GET /pools?poolid=`, in the handler) | `Pool.Audit` on `/pool/{poolid}` |
 //! | `GET /cluster/ha/resources`, `GET /cluster/ha/status/current` | `Sys.Audit` on `/` |
 //! | `POST /cluster/ha/resources/{sid}/migrate` | `Sys.Console` on `/` |
+//! | `GET /nodes/{node}/services`, `GET /nodes/{node}/disks/list` | `Sys.Audit` on `/nodes/{node}` (disks: PVE also accepts it on `/`) |
+//! | `GET /nodes/{node}/apt/update` | `Sys.Modify` on `/nodes/{node}` |
+//! | `GET /nodes/{node}/disks/zfs` | `Sys.Audit` on `/` |
+//! | `GET /cluster/ceph/status`, `GET /nodes/{node}/ceph/status` | `Sys.Audit` or `Datastore.Audit` on `/` |
 //! | `GET /nodes/{node}/tasks/{upid}/status`, `…/log` | own task, else `Sys.Audit` on `/nodes/{node}` |
 //! | `DELETE /nodes/{node}/tasks/{upid}` | own task, else `Sys.Modify` on `/nodes/{node}` |
 //!
@@ -144,6 +148,12 @@ const RULES: &[Rule] = &[
     Rule(Method::Post, "/cluster/ha/resources/{sid}/migrate", Need::All("/", &["Sys.Console"])),
     Rule(Method::Get, "/cluster/backup", Need::All("/", &["Sys.Audit"])),
     Rule(Method::Get, "/cluster/backup-info/not-backed-up", Need::All("/", &["Sys.Audit"])),
+    Rule(Method::Get, "/nodes/{node}/services", Need::All("/nodes/{node}", &["Sys.Audit"])),
+    Rule(Method::Get, "/nodes/{node}/apt/update", Need::All("/nodes/{node}", &["Sys.Modify"])),
+    Rule(Method::Get, "/nodes/{node}/disks/list", Need::All("/nodes/{node}", &["Sys.Audit"])),
+    Rule(Method::Get, "/nodes/{node}/disks/zfs", Need::All("/", &["Sys.Audit"])),
+    Rule(Method::Get, "/cluster/ceph/status", Need::Any("/", &["Sys.Audit", "Datastore.Audit"])),
+    Rule(Method::Get, "/nodes/{node}/ceph/status", Need::Any("/", &["Sys.Audit", "Datastore.Audit"])),
     Rule(Method::Get, "/nodes/{node}/tasks/{upid}/status", Need::OwnTaskOr("Sys.Audit")),
     Rule(Method::Get, "/nodes/{node}/tasks/{upid}/log", Need::OwnTaskOr("Sys.Audit")),
     Rule(Method::Delete, "/nodes/{node}/tasks/{upid}", Need::OwnTaskOr("Sys.Modify")),

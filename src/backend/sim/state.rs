@@ -57,6 +57,9 @@ pub struct SimState {
     /// Files inside guests (agent `file-write`, `pct push`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub guest_files: Vec<super::guest_exec::GuestFile>,
+    /// What the nodes report about their own health: certificates, services, updates, disks,
+    /// ZFS pools, replication jobs, Ceph (`node_health.rs`).
+    pub health: super::node_health::SimHealth,
 }
 
 /// A file on a storage: a backup archive (`content` `backup`) or a container template
