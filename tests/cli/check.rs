@@ -214,3 +214,217 @@ fn watch_posts_changes_to_a_webhook_and_retries_a_failed_delivery() {
     // stdout has the change once, as one JSON line.
     assert_eq!(r.stdout.lines().count(), 1, "{}", r.stdout);
 }
+
+// ---- check_pve's other modes: each fault in the state file makes its check fire ----
+
+/// Seconds since the epoch now (the checks judge ages by the wall clock).
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs()
+}
+
+/// Runs `check <set> --format nagios [extra...]`, asserts the exit code, and returns stdout.
+fn nagios(sim: &Sim, set: &str, extra: &[&str], code: i32) -> String {
+    let mut args = vec!["check", set, "--format", "nagios"];
+    args.extend_from_slice(extra);
+    let r = sim.run(&args);
+    assert_eq!(r.code, code, "check {set} {extra:?}: stdout {}\nstderr {}", r.stdout, r.stderr);
+    r.stdout
+}
+
+/// Whether a problem line of `out` starts with `severity` and names the check and subject.
+fn has_line(out: &str, severity: &str, check: &str, subject: &str) -> bool {
+    out.lines().skip(1).any(|l| l.starts_with(&format!("{severity} {check} {subject}: ")))
+}
+
+#[test]
+fn the_new_modes_are_ok_on_the_demo_and_missing_ceph_is_not_applicable() {
+    let sim = Sim::new();
+    for set in ["certs", "services", "updates", "disks", "replication", "zfs", "ceph", "snapshots", "backups"] {
+        let out = nagios(&sim, set, &[], 0);
+        assert!(out.starts_with(&format!("PVE {} OK - ", set.to_uppercase())), "{out}");
+    }
+    let j = sim.run(&["check", "ceph", "-o", "json"]);
+    j.expect_code(0);
+    let f = &j.json()["findings"][0];
+    assert_eq!((f["severity"].as_str(), f["subject"].as_str()), (Some("ok"), Some("ceph")));
+    assert!(f["message"].as_str().is_some_and(|m| m.starts_with("not applicable: ")), "{f}");
+    // Without a zpool tool a node's ZFS check is skipped, not failed.
+    sim.edit(|v| v["health"]["nodes"]["pve2"]["zfs"] = Value::Null);
+    let out = sim.run(&["check", "zfs", "-o", "json"]);
+    out.expect_code(0);
+    let skipped = out.json()["findings"].as_array().expect("findings").iter().find(|f| f["subject"] == "pve2").cloned().expect("pve2");
+    assert!(skipped["message"].as_str().is_some_and(|m| m.starts_with("skipped: ")), "{skipped}");
+}
+
+#[test]
+fn an_expiring_certificate_warns_then_goes_critical_also_in_all() {
+    let sim = Sim::new();
+    let expire_in = |days: u64| sim.edit(|v| v["health"]["nodes"]["pve2"]["certificates"][1]["notafter"] = (now() + days * 86_400).into());
+    expire_in(20);
+    let out = nagios(&sim, "certs", &[], 1);
+    assert!(has_line(&out, "WARNING", "cert-expiry", "pve-ssl.pem@pve2"), "{out}");
+    nagios(&sim, "certs", &["--warn", "cert-days=10"], 0);
+    expire_in(3);
+    let out = nagios(&sim, "all", &[], 2);
+    assert!(has_line(&out, "CRITICAL", "cert-expiry", "pve-ssl.pem@pve2"), "{out}");
+}
+
+#[test]
+fn a_failed_service_is_critical_in_services_and_all() {
+    let sim = Sim::new();
+    sim.edit(|v| {
+        let list = v["health"]["nodes"]["pve1"]["services"].as_array_mut().expect("services");
+        let s = list.iter_mut().find(|s| s["service"] == "pveproxy").expect("pveproxy");
+        s["active-state"] = "failed".into();
+        s["state"] = "failed".into();
+    });
+    let out = nagios(&sim, "services", &[], 2);
+    assert!(has_line(&out, "CRITICAL", "service", "pveproxy@pve1"), "{out}");
+    assert!(has_line(&nagios(&sim, "all", &[], 2), "CRITICAL", "service", "pveproxy@pve1"));
+}
+
+#[test]
+fn pending_updates_warn_naming_the_node() {
+    let sim = Sim::new();
+    sim.edit(|v| {
+        v["health"]["nodes"]["pve3"]["updates"] = serde_json::json!([
+            {"Package": "pve-manager", "Title": "Proxmox VE manager", "Origin": "Proxmox", "Version": "9.1.5", "OldVersion": "9.1.4",
+             "Arch": "amd64", "Section": "admin", "Priority": "optional", "Description": "d"},
+            {"Package": "libc6", "Title": "GNU C Library", "Origin": "Debian", "Version": "2.41-12", "OldVersion": "2.41-11",
+             "Arch": "amd64", "Section": "libs", "Priority": "optional", "Description": "d"}
+        ]);
+    });
+    let out = nagios(&sim, "updates", &[], 1);
+    assert!(has_line(&out, "WARNING", "updates", "pve3"), "{out}");
+    assert!(out.contains("'updates_pve3'=2;1;50;0;"), "perfdata: {out}");
+    nagios(&sim, "updates", &["--crit", "updates=2"], 2);
+}
+
+#[test]
+fn a_failed_disk_is_critical_and_low_wearout_warns() {
+    let sim = Sim::new();
+    sim.edit(|v| v["health"]["nodes"]["pve2"]["disks"][1]["wearout"] = 15.into());
+    let out = nagios(&sim, "disks", &[], 1);
+    assert!(has_line(&out, "WARNING", "disk-wear", "/dev/nvme1n1@pve2"), "{out}");
+    sim.edit(|v| v["health"]["nodes"]["pve1"]["disks"][0]["health"] = "FAILED!".into());
+    let out = nagios(&sim, "disks", &[], 2);
+    assert!(has_line(&out, "CRITICAL", "disk-health", "/dev/nvme0n1@pve1"), "{out}");
+}
+
+#[test]
+fn a_failing_replication_job_warns_then_goes_critical() {
+    let sim = Sim::new();
+    let fail = |count: u64| {
+        sim.edit(|v| {
+            v["health"]["replication"] = serde_json::json!([{
+                "id": "101-0", "guest": 101, "jobnum": 0, "target": "pve2", "type": "local", "schedule": "*/15",
+                "source": "pve1", "last_sync": now() - 7_200, "last_try": now() - 300, "fail_count": count, "duration": 2.5,
+                "error": "command 'zfs snapshot rpool/data/vm-101-disk-0@__replicate_101-0_1767225600__' failed: exit code 1"
+            }]);
+        });
+    };
+    fail(1);
+    let out = nagios(&sim, "replication", &[], 1);
+    assert!(has_line(&out, "WARNING", "replication", "101-0"), "{out}");
+    fail(3);
+    assert!(has_line(&nagios(&sim, "replication", &[], 2), "CRITICAL", "replication", "101-0"));
+    fail(0);
+    nagios(&sim, "replication", &[], 0);
+}
+
+#[test]
+fn a_degraded_zpool_warns_and_a_faulted_one_is_critical() {
+    let sim = Sim::new();
+    sim.edit(|v| v["health"]["nodes"]["pve2"]["zfs"][0]["health"] = "DEGRADED".into());
+    assert!(has_line(&nagios(&sim, "zfs", &[], 1), "WARNING", "zfs-pool", "rpool@pve2"));
+    sim.edit(|v| v["health"]["nodes"]["pve2"]["zfs"][0]["health"] = "FAULTED".into());
+    assert!(has_line(&nagios(&sim, "all", &[], 2), "CRITICAL", "zfs-pool", "rpool@pve2"));
+}
+
+#[test]
+fn ceph_health_warn_and_err() {
+    let sim = Sim::new();
+    let ceph = |status: &str| {
+        sim.edit(|v| {
+            v["health"]["ceph"] = serde_json::json!({"status": status, "checks": {
+                "OSD_DOWN": {"severity": "HEALTH_WARN", "message": "1 osds down", "count": 1}
+            }});
+        });
+    };
+    ceph("HEALTH_WARN");
+    let out = nagios(&sim, "ceph", &[], 1);
+    assert!(has_line(&out, "WARNING", "ceph", "ceph"), "{out}");
+    assert!(out.contains("OSD_DOWN"), "{out}");
+    ceph("HEALTH_ERR");
+    nagios(&sim, "ceph", &[], 2);
+    ceph("HEALTH_OK");
+    nagios(&sim, "ceph", &[], 0);
+}
+
+#[test]
+fn an_old_snapshot_fires_against_the_snapshot_age_threshold() {
+    let sim = Sim::new();
+    sim.edit(|v| {
+        for g in v["guests"].as_array_mut().expect("guests") {
+            let old = g["vmid"] == 109;
+            for s in g["snapshots"].as_array_mut().into_iter().flatten() {
+                s["snaptime"] = (now() - if old { 40 } else { 1 } * 86_400).into();
+            }
+        }
+    });
+    nagios(&sim, "snapshots", &[], 0);
+    let out = nagios(&sim, "snapshots", &["--warn", "snapshot-age=30", "--crit", "snapshot-age=60"], 1);
+    assert!(has_line(&out, "WARNING", "snapshot-age", "lxc/109"), "{out}");
+    assert_eq!(out.lines().count(), 2, "only 109 is old: {out}");
+    let out = nagios(&sim, "snapshots", &["--warn", "snapshot-age=30", "--crit", "snapshot-age=35"], 2);
+    assert!(has_line(&out, "CRITICAL", "snapshot-age", "lxc/109"), "{out}");
+}
+
+#[test]
+fn a_failed_run_of_a_backup_job_is_critical_naming_job_node_and_upid() {
+    let sim = Sim::new();
+    let start = now() - 3_600;
+    let upid = format!("UPID:pve1:00005A00:00130000:{start:08X}:vzdump::root@pam:");
+    let task = serde_json::json!({
+        "upid": upid, "endtime": start + 300, "exitstatus": "job errors",
+        "log": [
+            "INFO: starting new backup job: vzdump 100 101 102 105 --mode snapshot --notes-template '{{guestname}}' --compress zstd --storage nas --quiet 1",
+            "INFO: Starting Backup of VM 100 (qemu)",
+            "ERROR: Backup of VM 101 failed - VM is locked (snapshot)",
+            "INFO: Backup job finished with errors",
+            "TASK ERROR: job errors"
+        ]
+    });
+    sim.edit(|v| v["tasks"].as_array_mut().expect("tasks").push(task));
+    let out = nagios(&sim, "backups", &[], 2);
+    assert!(has_line(&out, "CRITICAL", "backup-last-run", "backup-5ac3d1e0-8b2f@pve1"), "{out}");
+    let line = out.lines().find(|l| l.contains("backup-last-run")).expect("the line");
+    assert!(line.contains(&upid) && line.contains("job errors"), "{line}");
+    // A manual backup of other guests is not a run of the job.
+    sim.edit(|v| {
+        let tasks = v["tasks"].as_array_mut().expect("tasks");
+        let t = tasks.last_mut().expect("the task");
+        t["log"][0] = "INFO: starting new backup job: vzdump 101 --storage nas --mode snapshot".into();
+    });
+    nagios(&sim, "backups", &[], 0);
+}
+
+#[test]
+fn updates_need_sys_modify_so_a_read_only_token_gets_unknown_but_all_stays_ok() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = crate::support::SimServer::start(&dir.path().join("state.json"), &dir.path().join("sim.log"));
+    let (id, secret) = token_file(dir.path(), 1);
+    let run = |set: &str| {
+        Pvectl::new()
+            .env("PVECTL_CONFIG", dir.path().join("none.toml"))
+            .args(["-t", &server.url, "--fingerprint", &server.fingerprint, "--token-id", &id, "--token-secret-file"])
+            .arg_path(&secret)
+            .args(["check", set, "--format", "nagios"])
+            .run()
+    };
+    let r = run("updates");
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert!(has_line(&r.stdout, "UNKNOWN", "updates", "pve1") && r.stdout.contains("Sys.Modify"), "{}", r.stdout);
+    let r = run("all");
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+}
