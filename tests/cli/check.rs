@@ -428,3 +428,24 @@ fn updates_need_sys_modify_so_a_read_only_token_gets_unknown_but_all_stays_ok() 
     let r = run("all");
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
 }
+
+#[test]
+fn the_new_modes_read_through_pvesh_too() {
+    let tools = crate::support::SimTools::new();
+    let run = |args: &[&str]| {
+        tools.apply(Pvectl::new()).env("PVECTL_CONFIG", tools.dir.path().join("none.toml")).args(["-t", "local"]).args(args).run()
+    };
+    let r = run(&["check", "all", "--format", "nagios"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    // pvesh's `die` for a node without Ceph is "not applicable" as over REST.
+    let r = run(&["check", "ceph", "-o", "json"]);
+    r.expect_code(0);
+    assert!(
+        r.json()["findings"][0]["message"].as_str().is_some_and(|m| m.starts_with("not applicable: binary not installed")),
+        "{}",
+        r.stdout
+    );
+    let r = run(&["check", "certs", "--format", "nagios"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains("'cert_days_pve-ssl.pem@pve3'="), "{}", r.stdout);
+}

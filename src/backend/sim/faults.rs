@@ -42,7 +42,11 @@
 //! `"online": false` (`/nodes` and `/cluster/resources` list it `offline` and its guests
 //! `unknown`, `/cluster/status` gives it `online: 0`, and every read proxied to it answers
 //! pveproxy's `595 No route to host`); a guest over a memory threshold is a guest whose `mem`
-//! is set near its `maxmem`.
+//! is set near its `maxmem`. So are the node-health conditions of `check`'s other modes, under
+//! the state's `health` (`node_health.rs`): an expiring certificate, a failed service, pending
+//! updates, a failed or worn disk, a degraded pool, a failing replication job, Ceph's
+//! `HEALTH_WARN`; an old snapshot is a `snaptime` long past, and a failed run of a backup job a
+//! finished `vzdump` task whose first log line carries the job's options.
 
 use serde::{Deserialize, Serialize};
 

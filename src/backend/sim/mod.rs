@@ -104,6 +104,13 @@
 //! `migration problems` (the guest moves, the task fails), `faults.agent_exec_hang: [vmid]`
 //! (exec never exits).
 
+//!
+//! # Routes for node health
+//!
+//! `GET /nodes/{node}/certificates/info`, `…/services`, `…/apt/update`, `…/disks/list`,
+//! `…/disks/zfs`, `…/replication`, `GET /cluster/ceph/status` and `/nodes/{node}/ceph/status`
+//! answer from the state's `health` (`node_health.rs`, sources and shapes cited there).
+
 mod access;
 mod actions;
 mod agent;
