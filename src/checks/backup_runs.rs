@@ -6,8 +6,9 @@
 //! with the job's options), whose log opens with `INFO: starting new backup job: vzdump
 //! <vmids> --<option> <value> ...` (pve-manager `PVE/VZDump.pm`; the command line from
 //! pve-guest-common `PVE/VZDump/Common.pm` `command_line`: every option but `id`, `vmid`,
-//! `enabled`, `job-id`, values shell-quoted). So a job's run is the newest finished `vzdump`
-//! task (`GET /nodes/{node}/tasks?typefilter=vzdump`) whose first log line
+//! `enabled`, `job-id`, values shell-quoted), started as `root@pam` (pve-manager
+//! `bin/pvescheduler` sets that user). So a job's run is the newest finished `vzdump` task of
+//! `root@pam` (`GET /nodes/{node}/tasks?typefilter=vzdump`) whose first log line
 //! (`GET /nodes/{node}/tasks/{upid}/log?start=0&limit=1`) selects the same guests as the job
 //! (the same `vmid` list, or `--all 1` with the same `--exclude`, or the same `--pool`) to
 //! the same `--storage`. A manual run with the job's exact options counts as a run of it.
@@ -89,7 +90,8 @@ pub(super) fn judge_run(job: &BackupJob, node: &str, task: &Task) -> Finding {
 /// The newest finished vzdump tasks of `node` with their parsed first log line.
 async fn recent_runs(b: &dyn Backend, node: &crate::model::NodeName) -> crate::error::Result<Vec<(Task, Option<Run>)>> {
     let filter = TaskFilter { task_type: Some("vzdump".into()), limit: Some(50), ..TaskFilter::default() };
-    let mut tasks: Vec<Task> = b.tasks(node, &filter).await?.into_iter().filter(|t| t.status.is_some()).collect();
+    let mut tasks: Vec<Task> =
+        b.tasks(node, &filter).await?.into_iter().filter(|t| t.status.is_some() && t.upid.user == "root@pam").collect();
     tasks.sort_by_key(|t| std::cmp::Reverse(t.starttime));
     tasks.truncate(RECENT);
     let futs: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = Option<Run>> + Send + '_>>> = tasks

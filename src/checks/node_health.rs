@@ -22,8 +22,12 @@ use crate::model::NodeName;
 /// default bound, `workflow::DEFAULT_PARALLEL`).
 pub(super) const PARALLEL: usize = crate::workflow::DEFAULT_PARALLEL;
 
+/// The message of the UNKNOWN finding for a node [`per_node`] could not check.
+pub(super) const NOT_CHECKED: &str = "node offline: not checked";
+
 /// Runs `f` for every online node, [`PARALLEL`] at a time; an offline node is an UNKNOWN
-/// finding of `check` (it was not checked; the `cluster` set reports it offline).
+/// finding of `check` ([`NOT_CHECKED`]; the `cluster` set reports it offline, and `all`
+/// drops these then).
 pub(super) async fn per_node<'a>(b: &'a dyn Backend, check: &str, f: impl Fn(NodeName) -> Fut<'a>) -> Vec<Finding> {
     let list = match b.nodes().await {
         Ok(l) => l,
@@ -33,7 +37,7 @@ pub(super) async fn per_node<'a>(b: &'a dyn Backend, check: &str, f: impl Fn(Nod
     let mut futs = Vec::new();
     for n in list {
         if n.status.as_deref().is_some_and(|s| s != "online") {
-            out.push(Finding::new(check, Severity::Unknown, n.node.clone(), "node offline: not checked"));
+            out.push(Finding::new(check, Severity::Unknown, n.node.clone(), NOT_CHECKED));
         } else if let Ok(name) = n.node.parse::<NodeName>() {
             futs.push(f(name));
         }

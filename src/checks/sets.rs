@@ -124,7 +124,12 @@ pub async fn run(b: &dyn Backend, set: CheckSet, t: &Thresholds) -> Report {
         .collect();
     // `all` reads some things twice (an offline node in `cluster` and `nodes`): once is enough.
     let mut seen = std::collections::HashSet::new();
-    let findings = join_all(futs).await.into_iter().flatten().filter(|f| seen.insert((f.check.clone(), f.subject.clone()))).collect();
+    let mut findings: Vec<Finding> =
+        join_all(futs).await.into_iter().flatten().filter(|f| seen.insert((f.check.clone(), f.subject.clone()))).collect();
+    // Nor does a node `cluster` reports offline need a "not checked" from every per-node set.
+    let offline: std::collections::HashSet<String> =
+        findings.iter().filter(|f| f.check == "node-online" && f.severity == Severity::Critical).map(|f| f.subject.clone()).collect();
+    findings.retain(|f| !(f.message == super::node_health::NOT_CHECKED && offline.contains(&f.subject)));
     Report::new(set.name(), findings)
 }
 

@@ -449,3 +449,13 @@ fn the_new_modes_read_through_pvesh_too() {
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(r.stdout.contains("'cert_days_pve-ssl.pem@pve3'="), "{}", r.stdout);
 }
+
+#[test]
+fn an_offline_node_is_unknown_to_a_mode_alone_and_reported_once_in_all() {
+    let sim = Sim::new();
+    sim.edit(|v| v["nodes"][2]["online"] = false.into());
+    let out = nagios(&sim, "certs", &[], 3);
+    assert!(has_line(&out, "UNKNOWN", "cert-expiry", "pve3"), "{out}");
+    let out = nagios(&sim, "all", &[], 2);
+    assert!(!out.contains("not checked"), "the cluster set names pve3 offline, no per-mode noise: {out}");
+}
