@@ -134,20 +134,19 @@ pub(super) async fn services(b: &dyn Backend) -> Vec<Finding> {
 }
 
 /// Judges `GET /nodes/{node}/services`: CRITICAL for a service whose `active-state` (or,
-/// from PVE versions without it, `state`) is `failed`; WARNING for one `enabled` but
-/// `inactive` (not running, not failed); one OK finding for the node otherwise. Services not
-/// installed (`unit-state` `not-found`), disabled or masked are left alone.
+/// from PVE versions without it, `state`) is `failed`; one OK finding for the node otherwise.
+/// An `enabled` but `inactive` service is not alerted: systemd reports a unit whose start
+/// condition is unmet the same way (`corosync` on a node outside a cluster), and PVE's answer
+/// does not carry the condition.
 pub(super) fn judge_services(node: &str, v: &Value) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut running = 0;
     for s in items(v) {
         let id = crate::model::clip(if text(s, "service").is_empty() { text(s, "name") } else { text(s, "service") }, 64);
-        let (active, sub, unit) = (text(s, "active-state"), text(s, "state"), text(s, "unit-state"));
+        let (active, sub) = (text(s, "active-state"), text(s, "state"));
         let subject = format!("{id}@{node}");
         if active == "failed" || sub == "failed" {
             out.push(Finding::new("service", Severity::Critical, subject, format!("service failed (state {})", clip_word(sub))));
-        } else if matches!(unit, "enabled" | "enabled-runtime") && active == "inactive" {
-            out.push(Finding::new("service", Severity::Warning, subject, format!("enabled but inactive (state {})", clip_word(sub))));
         } else if active == "active" || sub == "running" {
             running += 1;
         }
@@ -252,7 +251,7 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_service_is_critical_an_enabled_inactive_one_warns_the_rest_is_one_ok() {
+    fn a_failed_service_is_critical_the_rest_is_one_ok() {
         let svc = |name: &str, active: &str, sub: &str, unit: &str| json!({"service": name, "name": name, "desc": "d", "active-state": active, "state": sub, "unit-state": unit});
         let v = json!([
             svc("pveproxy", "failed", "failed", "enabled"),
@@ -262,7 +261,8 @@ mod tests {
             svc("cron", "active", "running", "enabled"),
         ]);
         let got: Vec<(String, Severity)> = judge_services("pve2", &v).into_iter().map(|f| (f.subject, f.severity)).collect();
-        assert_eq!(got, [("pveproxy@pve2".to_owned(), Severity::Critical), ("pvestatd@pve2".to_owned(), Severity::Warning)]);
+        // Enabled but inactive is not alerted (an unmet start condition looks the same).
+        assert_eq!(got, [("pveproxy@pve2".to_owned(), Severity::Critical)]);
         // PVE without `active-state`: the sub state alone.
         let old = json!([{"service": "corosync", "state": "failed"}]);
         assert_eq!(judge_services("pve1", &old)[0].severity, Severity::Critical);

@@ -5,7 +5,9 @@
 //!
 //! A node without zpool (`zfsutils-linux not installed`) and a cluster without Ceph (`binary
 //! not installed: /usr/bin/ceph-mon`, `pveceph configuration not initialized - …`) are
-//! reported as skipped / not applicable (OK), never as a failure.
+//! reported as skipped / not applicable (OK), never as a failure. `/cluster/ceph/status` is
+//! answered by the node pvectl talks to (no proxying): a cluster whose Ceph nodes are not
+//! the one asked reads as not applicable.
 
 use serde_json::Value;
 
