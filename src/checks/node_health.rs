@@ -309,7 +309,10 @@ mod tests {
     fn missing_features_are_not_applicable_other_errors_are_not() {
         assert!(not_applicable(&Error::Api("binary not installed: /usr/bin/ceph-mon".into())).is_some());
         assert!(not_applicable(&Error::Api("zfsutils-linux not installed".into())).is_some());
-        assert!(not_applicable(&Error::Api("Method 'GET /nodes/pve1/disks/zfs' not implemented".into())).is_some());
+        // What the REST and the pvesh backends make of a route an older PVE lacks.
+        assert!(not_applicable(&Error::NotFound("Method 'GET /nodes/pve1/disks/zfs' not implemented".into())).is_some());
+        assert!(not_applicable(&Error::NotFound("No 'get' handler defined for '/nodes/pve1/disks/zfs'".into())).is_some());
+        assert!(not_applicable(&Error::NotFound("no such cluster node 'pve9'".into())).is_none());
         assert!(not_applicable(&Error::Api("unable to open file".into())).is_none());
         assert!(not_applicable(&Error::PermissionDenied("Permission check failed (/, Sys.Audit)".into())).is_none());
     }
