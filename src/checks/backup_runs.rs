@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::join::join_bounded;
-use super::node_health::{PARALLEL, per_node};
+use super::node_health::{NodeList, PARALLEL, per_node};
 use super::sets::{Fut, failed};
 use super::{Finding, Severity};
 use crate::backend::{Backend, InventoryExt, TaskFilter};
@@ -106,7 +106,7 @@ async fn recent_runs(b: &dyn Backend, node: &crate::model::NodeName) -> crate::e
 
 /// `backup-last-run` findings: per enabled job and node, its last run; a job without a run in
 /// the recent task lists is one OK finding saying so.
-pub(super) async fn last_runs(b: &dyn Backend) -> Vec<Finding> {
+pub(super) async fn last_runs(b: &dyn Backend, nodes: &NodeList<'_>) -> Vec<Finding> {
     let jobs = match b.backup_jobs().await {
         Ok(j) => j.into_iter().filter(|j| j.enabled).collect::<Vec<_>>(),
         Err(e) => return failed("backup-last-run", "cluster", "backup jobs", &e).into_iter().collect(),
@@ -115,7 +115,7 @@ pub(super) async fn last_runs(b: &dyn Backend) -> Vec<Finding> {
         return Vec::new();
     }
     let jobs = &jobs;
-    let mut out = per_node(b, "backup-last-run", |n| -> Fut<'_> {
+    let mut out = per_node(nodes, "backup-last-run", |n| -> Fut<'_> {
         Box::pin(async move {
             let runs = match recent_runs(b, &n).await {
                 Ok(r) => r,

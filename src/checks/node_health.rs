@@ -16,11 +16,34 @@ use super::sets::{Fut, failed, measured};
 use super::{Finding, Severity, Thresholds};
 use crate::backend::{Backend, Method, Params};
 use crate::error::Error;
-use crate::model::NodeName;
+use crate::model::{Node, NodeName};
 
 /// How many per-node or per-guest reads a check set makes at a time (the action engine's
 /// default bound, `workflow::DEFAULT_PARALLEL`).
 pub(super) const PARALLEL: usize = crate::workflow::DEFAULT_PARALLEL;
+
+/// The node list (`GET /nodes`), read once per check run however many sets ask for it:
+/// concurrent callers wait for the first read; a failed read is not kept (the next caller
+/// reads again, so each set reports the failure its own way).
+pub(super) struct NodeList<'a> {
+    b: &'a dyn Backend,
+    once: tokio::sync::OnceCell<Vec<Node>>,
+}
+
+impl<'a> NodeList<'a> {
+    /// A list not read yet.
+    pub(super) fn new(b: &'a dyn Backend) -> Self {
+        Self { b, once: tokio::sync::OnceCell::new() }
+    }
+
+    /// The nodes, read on first use.
+    ///
+    /// # Errors
+    /// As [`Backend::nodes`].
+    pub(super) async fn get(&self) -> crate::error::Result<Vec<Node>> {
+        self.once.get_or_try_init(|| self.b.nodes()).await.cloned()
+    }
+}
 
 /// The message of the UNKNOWN finding for a node [`per_node`] could not check.
 pub(super) const NOT_CHECKED: &str = "node offline: not checked";
@@ -28,8 +51,8 @@ pub(super) const NOT_CHECKED: &str = "node offline: not checked";
 /// Runs `f` for every online node, [`PARALLEL`] at a time; an offline node is an UNKNOWN
 /// finding of `check` ([`NOT_CHECKED`]; the `cluster` set reports it offline, and `all`
 /// drops these then).
-pub(super) async fn per_node<'a>(b: &'a dyn Backend, check: &str, f: impl Fn(NodeName) -> Fut<'a>) -> Vec<Finding> {
-    let list = match b.nodes().await {
+pub(super) async fn per_node<'a>(nodes: &NodeList<'_>, check: &str, f: impl Fn(NodeName) -> Fut<'a>) -> Vec<Finding> {
+    let list = match nodes.get().await {
         Ok(l) => l,
         Err(e) => return failed(check, "cluster", "node list", &e).into_iter().collect(),
     };
@@ -94,8 +117,8 @@ fn number(item: &Value, key: &str) -> Option<f64> {
 }
 
 /// `certs`: days each certificate of each node has left (`cert-days`, low is bad).
-pub(super) async fn certs(b: &dyn Backend, t: &Thresholds, now: u64) -> Vec<Finding> {
-    per_node(b, "cert-expiry", |n| -> Fut<'_> {
+pub(super) async fn certs(b: &dyn Backend, nodes: &NodeList<'_>, t: &Thresholds, now: u64) -> Vec<Finding> {
+    per_node(nodes, "cert-expiry", |n| -> Fut<'_> {
         Box::pin(async move {
             read_node(b, "cert-expiry", &n, "certificates/info", "certificates", |v| judge_certs(n.as_str(), v, t, now)).await
         })
@@ -126,8 +149,8 @@ pub(super) fn judge_certs(node: &str, v: &Value, t: &Thresholds, now: u64) -> Ve
 }
 
 /// `services`: failed services of each node.
-pub(super) async fn services(b: &dyn Backend) -> Vec<Finding> {
-    per_node(b, "service", |n| -> Fut<'_> {
+pub(super) async fn services(b: &dyn Backend, nodes: &NodeList<'_>) -> Vec<Finding> {
+    per_node(nodes, "service", |n| -> Fut<'_> {
         Box::pin(async move { read_node(b, "service", &n, "services", "services", |v| judge_services(n.as_str(), v)).await })
     })
     .await
@@ -162,8 +185,8 @@ fn clip_word(s: &str) -> String {
 }
 
 /// `updates`: pending package updates of each node (`updates`).
-pub(super) async fn updates(b: &dyn Backend, t: &Thresholds) -> Vec<Finding> {
-    per_node(b, "updates", |n| -> Fut<'_> {
+pub(super) async fn updates(b: &dyn Backend, nodes: &NodeList<'_>, t: &Thresholds) -> Vec<Finding> {
+    per_node(nodes, "updates", |n| -> Fut<'_> {
         Box::pin(async move { read_node(b, "updates", &n, "apt/update", "package updates", |v| judge_updates(n.as_str(), v, t)).await })
     })
     .await
@@ -185,8 +208,8 @@ pub(super) fn judge_updates(node: &str, v: &Value, t: &Thresholds) -> Vec<Findin
 }
 
 /// `disks`: SMART health and SSD wearout of each node's disks.
-pub(super) async fn disks(b: &dyn Backend, t: &Thresholds) -> Vec<Finding> {
-    per_node(b, "disk-health", |n| -> Fut<'_> {
+pub(super) async fn disks(b: &dyn Backend, nodes: &NodeList<'_>, t: &Thresholds) -> Vec<Finding> {
+    per_node(nodes, "disk-health", |n| -> Fut<'_> {
         Box::pin(async move { read_node(b, "disk-health", &n, "disks/list", "disk list", |v| judge_disks(n.as_str(), v, t)).await })
     })
     .await

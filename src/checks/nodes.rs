@@ -11,8 +11,8 @@ use super::{Finding, Severity, Thresholds};
 use crate::backend::{Backend, Method, Params};
 use crate::model::NodeName;
 
-pub(super) async fn nodes(b: &dyn Backend, t: &Thresholds) -> Vec<Finding> {
-    let list = match b.nodes().await {
+pub(super) async fn nodes(b: &dyn Backend, nodes: &super::node_health::NodeList<'_>, t: &Thresholds) -> Vec<Finding> {
+    let list = match nodes.get().await {
         Ok(l) => l,
         Err(e) => return failed("nodes", "cluster", "node list", &e).into_iter().collect(),
     };

@@ -11,7 +11,7 @@
 
 use serde_json::Value;
 
-use super::node_health::{not_applicable, per_node};
+use super::node_health::{NodeList, not_applicable, per_node};
 use super::sets::{Fut, failed, measured};
 use super::{Finding, Severity, Thresholds};
 use crate::backend::{Backend, Method, Params};
@@ -25,8 +25,8 @@ fn clip(s: &str) -> String {
 }
 
 /// `zfs`: the health of every node's ZFS pools.
-pub(super) async fn zfs(b: &dyn Backend) -> Vec<Finding> {
-    per_node(b, "zfs-pool", |n| -> Fut<'_> {
+pub(super) async fn zfs(b: &dyn Backend, nodes: &NodeList<'_>) -> Vec<Finding> {
+    per_node(nodes, "zfs-pool", |n| -> Fut<'_> {
         Box::pin(async move {
             match b.raw(Method::Get, &format!("/nodes/{n}/disks/zfs"), &Params::new()).await {
                 Ok(v) => judge_zpools(n.as_str(), &v),
@@ -102,8 +102,8 @@ pub(super) fn judge_ceph(v: &Value) -> Finding {
 }
 
 /// `replication`: every replication job of every node.
-pub(super) async fn replication(b: &dyn Backend, t: &Thresholds, now: u64) -> Vec<Finding> {
-    per_node(b, "replication", |n| -> Fut<'_> {
+pub(super) async fn replication(b: &dyn Backend, nodes: &NodeList<'_>, t: &Thresholds, now: u64) -> Vec<Finding> {
+    per_node(nodes, "replication", |n| -> Fut<'_> {
         Box::pin(async move {
             match b.raw(Method::Get, &format!("/nodes/{n}/replication"), &Params::new()).await {
                 Ok(v) => judge_replication(n.as_str(), &v, t, now),

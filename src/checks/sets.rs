@@ -10,6 +10,7 @@ use std::pin::Pin;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::join::join_all;
+use super::node_health::NodeList;
 use super::{Finding, Limit, Perf, Report, Severity, Thresholds};
 use crate::backend::{Backend, BackupFilter, GuestFilter, InventoryExt, TaskFilter};
 use crate::error::Error;
@@ -97,26 +98,29 @@ pub async fn run(b: &dyn Backend, set: CheckSet, t: &Thresholds) -> Report {
         ],
         s => vec![s],
     };
+    // One `GET /nodes` for every set that needs the node list.
+    let nodes = NodeList::new(b);
+    let nodes = &nodes;
     let futs: Vec<Fut<'_>> = sets
         .into_iter()
         .map(|s| -> Fut<'_> {
             match s {
                 CheckSet::Cluster => Box::pin(cluster(b)),
-                CheckSet::Nodes => Box::pin(super::nodes::nodes(b, t)),
+                CheckSet::Nodes => Box::pin(super::nodes::nodes(b, nodes, t)),
                 CheckSet::Guests => Box::pin(guests(b, t)),
-                CheckSet::Storage => Box::pin(storage(b, t)),
+                CheckSet::Storage => Box::pin(storage(b, nodes, t)),
                 CheckSet::Backups => Box::pin(async move {
-                    let (mut guests, runs) = tokio::join!(backups(b, t, now), super::backup_runs::last_runs(b));
+                    let (mut guests, runs) = tokio::join!(backups(b, t, now), super::backup_runs::last_runs(b, nodes));
                     guests.extend(runs);
                     guests
                 }),
-                CheckSet::Tasks | CheckSet::All => Box::pin(tasks(b, t, now)),
-                CheckSet::Certs => Box::pin(super::node_health::certs(b, t, now)),
-                CheckSet::Services => Box::pin(super::node_health::services(b)),
-                CheckSet::Updates => Box::pin(super::node_health::updates(b, t)),
-                CheckSet::Disks => Box::pin(super::node_health::disks(b, t)),
-                CheckSet::Replication => Box::pin(super::pools::replication(b, t, now)),
-                CheckSet::Zfs => Box::pin(super::pools::zfs(b)),
+                CheckSet::Tasks | CheckSet::All => Box::pin(tasks(b, nodes, t, now)),
+                CheckSet::Certs => Box::pin(super::node_health::certs(b, nodes, t, now)),
+                CheckSet::Services => Box::pin(super::node_health::services(b, nodes)),
+                CheckSet::Updates => Box::pin(super::node_health::updates(b, nodes, t)),
+                CheckSet::Disks => Box::pin(super::node_health::disks(b, nodes, t)),
+                CheckSet::Replication => Box::pin(super::pools::replication(b, nodes, t, now)),
+                CheckSet::Zfs => Box::pin(super::pools::zfs(b, nodes)),
                 CheckSet::Ceph => Box::pin(super::pools::ceph(b)),
                 CheckSet::Snapshots => Box::pin(super::snapshots::snapshots(b, t, now)),
             }
@@ -320,8 +324,8 @@ async fn running_tasks(b: &dyn Backend, guests: &[Guest]) -> Vec<crate::model::T
     join_all(futs).await.into_iter().flatten().collect()
 }
 
-async fn storage(b: &dyn Backend, t: &Thresholds) -> Vec<Finding> {
-    let (list, nodes) = tokio::join!(b.storages(None), b.nodes());
+async fn storage(b: &dyn Backend, nodes: &NodeList<'_>, t: &Thresholds) -> Vec<Finding> {
+    let (list, nodes) = tokio::join!(b.storages(None), nodes.get());
     let offline: Vec<String> =
         nodes.unwrap_or_default().into_iter().filter(|n| n.status.as_deref().is_some_and(|s| s != "online")).map(|n| n.node).collect();
     let list = match list {
@@ -402,8 +406,8 @@ async fn backups(b: &dyn Backend, t: &Thresholds, now: u64) -> Vec<Finding> {
     out
 }
 
-async fn tasks(b: &dyn Backend, t: &Thresholds, now: u64) -> Vec<Finding> {
-    let list = match b.nodes().await {
+async fn tasks(b: &dyn Backend, nodes: &NodeList<'_>, t: &Thresholds, now: u64) -> Vec<Finding> {
+    let list = match nodes.get().await {
         Ok(l) => l,
         Err(e) => return failed("tasks", "cluster", "node list", &e).into_iter().collect(),
     };

@@ -448,6 +448,15 @@ fn the_new_modes_read_through_pvesh_too() {
     let r = run(&["check", "certs", "--format", "nagios"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(r.stdout.contains("'cert_days_pve-ssl.pem@pve3'="), "{}", r.stdout);
+    // One `/nodes` read serves every set of a run: `all` reads it as often as `backups` alone
+    // (whose backup listing reads it once more itself), not once per set.
+    let node_reads = |set: &str| {
+        tools.clear_log();
+        run(&["check", set, "--format", "nagios"]).expect_code(0);
+        tools.calls().iter().filter(|c| c.get(2).map(String::as_str) == Some("/nodes")).count()
+    };
+    assert_eq!(node_reads("certs"), 1);
+    assert_eq!(node_reads("all"), node_reads("backups"));
 }
 
 #[test]
