@@ -988,7 +988,8 @@ pub struct CheckArgs {
     #[arg(value_enum, default_value = "all")]
     pub set: crate::checks::CheckSet,
     /// Warning thresholds, `KEY=VALUE` (repeat or comma-separate): cpu, mem, swap, rootfs, load,
-    /// storage, guest-mem, backup-age, task-hours.
+    /// storage, guest-mem, backup-age, task-hours, cert-days (days left: low is bad), disk-wear,
+    /// updates, replication-fails, snapshot-age.
     #[arg(long, value_name = "KEY=VALUE")]
     pub warn: Vec<String>,
     /// Critical thresholds, `KEY=VALUE`.
