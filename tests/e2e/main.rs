@@ -11,6 +11,7 @@ mod actions;
 mod cli;
 mod conformance_ssh;
 mod fleet;
+mod fleet_actions;
 mod harness;
 mod parity;
 mod ssh_safety;
