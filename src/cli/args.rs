@@ -108,7 +108,7 @@ pub struct GlobalArgs {
     /// When to colour output.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-    /// Run a read on every target of the config file (a fleet; see `-t a,b` and `-t @group`).
+    /// Run on every target of the config file (a fleet; see `-t a,b` and `-t @group`).
     #[arg(long, global = true)]
     pub all_targets: bool,
     /// How many targets of a fleet are worked on at once.
