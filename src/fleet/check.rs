@@ -2,7 +2,7 @@
 //! performance-data label prefixed by the target (`lab:pve3`, `'lab:mem_pve1'=...`), so the
 //! Nagios line names the target of each problem, its state is the worst over all targets,
 //! and `check --watch` keys state changes by target. A target whose checks could not run at
-//! all is one UNKNOWN finding (`target-reachable`) naming it.
+//! all (not opened, a bad setting) is one UNKNOWN finding (`target-reachable`) naming it.
 
 use crate::checks::{Finding, Report, Severity};
 use crate::error::Error;

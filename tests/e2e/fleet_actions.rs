@@ -107,10 +107,22 @@ fn lab_selector_and_snapshot_actions_run_per_target() {
     lab.clear_logs();
     lab.run(&["-t", "@lab", "snapshot", "delete", "100", "fleet1", "-o", "json"]).expect_code(3);
     assert_eq!((lab.rest_writes().len(), lab.ssh_writes().len()), (0, 0));
+    let r = lab.run(&["-t", "@lab", "snapshot", "rollback", "100", "fleet1", "--yes", "-o", "json"]);
+    r.expect_code(0);
+    assert!(parts(&r.json()).iter().all(|p| p["ok"] == true && p["report"]["action"] == "snapshot rollback"), "{}", r.stdout);
     let r = lab.run(&["-t", "@lab", "snapshot", "delete", "100", "fleet1", "--yes", "-o", "json"]);
     r.expect_code(0);
     assert!(parts(&r.json()).iter().all(|p| p["ok"] == true), "{}", r.stdout);
-    assert_eq!(lab.rest_writes().len(), 1, "{:?}", lab.rest_writes());
+    assert_eq!(lab.rest_writes().len(), 2, "rollback and delete: {:?}", lab.rest_writes());
+    assert_eq!(lab.ssh_writes().len(), 2, "rollback and delete: {:?}", lab.ssh_writes());
+
+    // backup create (change tier) on both targets.
+    lab.clear_logs();
+    let r = lab.run(&["-t", "@lab", "backup", "create", "101", "-o", "json"]);
+    r.expect_code(0);
+    assert!(parts(&r.json()).iter().all(|p| p["ok"] == true && p["report"]["changed"] == true), "{}", r.stdout);
+    assert_eq!(lab.rest_writes().iter().filter(|c| c[2].ends_with("/vzdump")).count(), 1, "{:?}", lab.rest_writes());
+    assert_eq!(lab.ssh_writes().len(), 1, "{:?}", lab.ssh_writes());
 }
 
 #[test]
