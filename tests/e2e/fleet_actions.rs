@@ -19,9 +19,18 @@ fn parts(v: &Value) -> Vec<Value> {
 fn lab_actions_plan_everywhere_ask_once_and_report_per_target() {
     let mut lab = Lab::new("\n[targets.rest.policy]\nprotected_vmids = [\"103\"]\n");
 
-    // Start (change tier) with --yes: both targets start it and report it.
-    let r = lab.run(&["-t", "@lab", "guest", "start", "103", "--yes", "-o", "json"]);
+    // Start (change tier) with --yes: both targets start it and report it, each audited.
+    let audit = lab.dir.path().join("audit.log");
+    let r = lab.pvectl().env("PVECTL_AUDIT_LOG", &audit).args(["-t", "@lab", "guest", "start", "103", "--yes", "-o", "json"]).run();
     r.expect_code(0);
+    let show = lab.pvectl().env("PVECTL_AUDIT_LOG", &audit).args(["audit", "show", "-o", "json"]).run();
+    show.expect_code(0);
+    let records = show.json();
+    let records = records.as_array().expect("records");
+    let intents: Vec<&Value> = records.iter().filter(|r| r["record"] == "intent").collect();
+    assert_eq!((records.len(), intents.len()), (4, 2), "an intent and an outcome per target: {records:?}");
+    assert_ne!(intents[0]["target"], intents[1]["target"], "each record names its target: {intents:?}");
+    lab.pvectl().env("PVECTL_AUDIT_LOG", &audit).args(["audit", "verify"]).run().expect_code(0);
     for p in parts(&r.json()) {
         assert_eq!((p["ok"].clone(), p["guest"].clone()), (Value::Bool(true), Value::from(103)), "{p}");
         assert_eq!(p["report"]["action"], "start");
@@ -58,6 +67,7 @@ fn lab_actions_plan_everywhere_ask_once_and_report_per_target() {
         assert!(p.get("error").is_none(), "{p}");
     }
     assert_eq!((lab.rest_writes().len(), lab.ssh_writes().len()), (0, 0));
+    eprintln!("both runs without consent: {} REST requests, {} SSH tool calls", lab.rest_calls().len(), lab.tools.calls().len());
 
     // Each target's own policy: rest protects 103 from destructive actions. Its refusal (10)
     // is its element; ssh is still planned; nothing is sent anywhere.
@@ -81,6 +91,7 @@ fn lab_actions_plan_everywhere_ask_once_and_report_per_target() {
     assert_eq!(p[1]["report"]["after"]["status"], "stopped", "{}", p[1]);
     assert_eq!(lab.ssh_writes().len(), 1, "{:?}", lab.ssh_writes());
     assert_eq!(lab.ssh_writes()[0][..3], ["pvesh", "create", "/nodes/pve1/qemu/103/status/shutdown"]);
+    eprintln!("shutdown --yes with rest down: {} SSH tool calls", lab.tools.calls().len());
 }
 
 #[test]
