@@ -108,17 +108,19 @@ fn lab_selector_and_snapshot_actions_run_per_target() {
     assert!(items.iter().all(|p| p["ok"] == true && p["plan"]["action"] == "shutdown"), "{v}");
     assert_eq!((lab.rest_writes().len(), lab.ssh_writes().len()), (0, 0));
 
-    // snapshot create (change tier) on both, then delete (destructive) needs the one consent.
-    let r = lab.run(&["-t", "@lab", "snapshot", "create", "100", "fleet1", "-o", "json"]);
+    // snapshot create (change tier) on both, one target at a time (`--parallel 1`: a target
+    // waiting for the others' plans gives its place up), then delete (destructive) needs the
+    // one consent.
+    let r = lab.run(&["-t", "@lab", "--parallel", "1", "snapshot", "create", "100", "fleet1", "-o", "json"]);
     r.expect_code(0);
     for p in parts(&r.json()) {
         assert_eq!((p["ok"].clone(), p["report"]["action"].clone()), (Value::Bool(true), Value::from("snapshot create")), "{p}");
     }
     assert_eq!(lab.rest_writes().len(), 1, "{:?}", lab.rest_writes());
     lab.clear_logs();
-    lab.run(&["-t", "@lab", "snapshot", "delete", "100", "fleet1", "-o", "json"]).expect_code(3);
+    lab.run(&["-t", "@lab", "--parallel", "1", "snapshot", "delete", "100", "fleet1", "-o", "json"]).expect_code(3);
     assert_eq!((lab.rest_writes().len(), lab.ssh_writes().len()), (0, 0));
-    let r = lab.run(&["-t", "@lab", "snapshot", "rollback", "100", "fleet1", "--yes", "-o", "json"]);
+    let r = lab.run(&["-t", "@lab", "--parallel", "1", "snapshot", "rollback", "100", "fleet1", "--yes", "-o", "json"]);
     r.expect_code(0);
     assert!(parts(&r.json()).iter().all(|p| p["ok"] == true && p["report"]["action"] == "snapshot rollback"), "{}", r.stdout);
     let r = lab.run(&["-t", "@lab", "snapshot", "delete", "100", "fleet1", "--yes", "-o", "json"]);
