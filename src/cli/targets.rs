@@ -202,6 +202,7 @@ fn show(format: OutputFormat, name: &str) -> Result<i32> {
         "token_secret": secret_source(e),
         "fingerprint": e.fingerprint, "ca_file": e.ca_file,
         "policy": e.policy,
+        "snapshots": e.snapshots,
     });
     print(format, &v, |v| {
         let mut t = Table::new(&["KEY", "VALUE"]);

@@ -40,6 +40,11 @@ fn snapshots_table_names_generated_snapshots_env_then_target_then_global() {
     let flag = planned_name(&p("prod").env("PVECTL_CHANGE_PREFIX", "envchg").args(["--prefix", "flag", "--change", "1"]).args(dry).run());
     assert_eq!(flag, "flag-1", "a flag wins over the environment");
 
+    // `target show` names the target's own naming.
+    let show = Pvectl::new().env("PVECTL_CONFIG", &cfg).args(["target", "show", "prod", "-o", "json"]).run();
+    show.expect_code(0);
+    assert_eq!(show.json()["snapshots"]["template"], "prod-%Y%m%d%H%M");
+
     // The table view of the plan shows the configured name too.
     let t = p("sim").args(["--dry-run", "-o", "table"]).run();
     t.expect_code(0);
