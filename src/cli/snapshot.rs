@@ -34,9 +34,12 @@ pub(crate) async fn run(env: &Env<'_>, cmd: SnapshotCmd) -> Result<()> {
             });
         }
         SnapshotCmd::Create { act, name, description, vmstate, change, prefix, template } => {
-            let name = match name {
-                Some(n) => n,
-                None => env.cfg.naming.clone().overridden(template, prefix).generate(change.as_deref(), now())?,
+            let name = if let Some(n) = name {
+                n
+            } else {
+                // An empty variable (`PVECTL_SNAPSHOT_TEMPLATE=`) is no setting.
+                let given = |v: Option<String>| v.filter(|v| !v.is_empty());
+                env.cfg.naming.clone().overridden(given(template), given(prefix)).generate(change.as_deref(), now())?
             };
             (act, SnapshotOp::Create { name, description, vmstate })
         }

@@ -37,6 +37,8 @@ fn snapshots_table_names_generated_snapshots_env_then_target_then_global() {
     assert_eq!(planned_name(&p("prod").args(["--change", "CHG-7"]).args(dry).run()), "chg-CHG-7", "global change_prefix");
     let env = planned_name(&p("prod").env("PVECTL_SNAPSHOT_TEMPLATE", "env-%Y").args(dry).run());
     assert!(is_dated(&env, "env-", 4), "the environment wins: {env}");
+    let empty = planned_name(&p("prod").env("PVECTL_SNAPSHOT_TEMPLATE", "").args(dry).run());
+    assert!(is_dated(&empty, "prod-", 12), "an empty variable is no setting: {empty}");
     let flag = planned_name(&p("prod").env("PVECTL_CHANGE_PREFIX", "envchg").args(["--prefix", "flag", "--change", "1"]).args(dry).run());
     assert_eq!(flag, "flag-1", "a flag wins over the environment");
 
