@@ -108,7 +108,7 @@ pub struct GlobalArgs {
     /// When to colour output.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-    /// Run a read on every target of the config file (a fleet; see `-t a,b` and `-t @group`).
+    /// Run on every target of the config file (a fleet; see `-t a,b` and `-t @group`).
     #[arg(long, global = true)]
     pub all_targets: bool,
     /// How many targets of a fleet are worked on at once.
@@ -796,12 +796,13 @@ pub enum SnapshotCmd {
         /// Name the snapshot `<prefix>-<CHANGE>` after a change ticket.
         #[arg(long, value_name = "CHANGE", conflicts_with = "name")]
         change: Option<String>,
-        /// Prefix for `--change` names.
-        #[arg(long, env = "PVECTL_CHANGE_PREFIX", default_value = crate::workflow::DEFAULT_PREFIX)]
-        prefix: String,
-        /// Template for generated names (`%Y %m %d %H %M %S`, UTC).
-        #[arg(long, env = "PVECTL_SNAPSHOT_TEMPLATE", default_value = crate::workflow::DEFAULT_TEMPLATE)]
-        template: String,
+        /// Prefix for `--change` names [default: the config file's `change_prefix`, else `change`].
+        #[arg(long, env = "PVECTL_CHANGE_PREFIX")]
+        prefix: Option<String>,
+        /// Template for generated names (`%Y %m %d %H %M %S`, UTC) [default: the config
+        /// file's `template`, else `pvectl-%Y%m%d-%H%M%S`].
+        #[arg(long, env = "PVECTL_SNAPSHOT_TEMPLATE")]
+        template: Option<String>,
     },
     /// Roll back to a snapshot (tier: destructive).
     Rollback {

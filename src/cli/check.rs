@@ -89,7 +89,8 @@ fn table(r: &Report) -> Table {
 pub(crate) async fn run(env: &Env<'_>, args: CheckArgs) -> Result<()> {
     let t = thresholds(&args)?;
     if args.watch {
-        return watch(env.b(), &args, &t).await;
+        let b = env.b();
+        return watch(&args, || round(b, &args, &t)).await;
     }
     let report = crate::checks::run(env.b(), args.set, &t).await;
     match args.format {
@@ -116,7 +117,8 @@ async fn round(b: &dyn Backend, args: &CheckArgs, t: &Thresholds) -> (Report, bo
     }
 }
 
-async fn watch(b: &dyn Backend, args: &CheckArgs, t: &Thresholds) -> Result<()> {
+/// The `--watch` loop over `round` (one target's checks, or a fleet's joined).
+async fn watch<F: Future<Output = (Report, bool)>>(args: &CheckArgs, mut round: impl FnMut() -> F) -> Result<()> {
     let alert_argv = match &args.alert_command {
         Some(c) => {
             let v = shlex::split(c)
@@ -150,7 +152,7 @@ async fn watch(b: &dyn Backend, args: &CheckArgs, t: &Thresholds) -> Result<()> 
     let mut cycle = 0u64;
     loop {
         cycle += 1;
-        let (report, reachable) = round(b, args, t).await;
+        let (report, reachable) = round().await;
         let new = changes(previous.as_ref(), &report);
         for c in &new {
             let line = serde_json::to_string(c).map_err(|e| Error::Internal(format!("failed to serialise a change: {e}")))?;
@@ -174,6 +176,81 @@ async fn watch(b: &dyn Backend, args: &CheckArgs, t: &Thresholds) -> Result<()> 
         }
         tokio::time::sleep(delay).await;
     }
+}
+
+/// `check --watch` over a fleet: every target is opened once and checked each round (at most
+/// `--parallel` at a time); their reports are joined ([`crate::fleet::join_reports`]), so a
+/// change is keyed by its target (`lab:pve3`). A target that could not be opened is an
+/// UNKNOWN finding each round, and the round backs off. Returns the exit code.
+pub(crate) async fn watch_fleet(g: &super::args::GlobalArgs, members: &[String], args: &CheckArgs) -> i32 {
+    let format = g.output.unwrap_or(OutputFormat::Json);
+    let t = match thresholds(args) {
+        Ok(t) => t,
+        Err(e) => {
+            super::output::print_error(format, &e, false);
+            return e.exit_code();
+        }
+    };
+    let bound = tokio::sync::Semaphore::new(usize::from(g.parallel.max(1)));
+    let backends = crate::workflow::join_all(
+        members
+            .iter()
+            .map(|name| -> crate::workflow::Boxed<'_, Result<Box<dyn Backend>>> { Box::pin(open_member(g, name, &bound)) })
+            .collect(),
+    )
+    .await;
+    let one_round = || {
+        let futs = members
+            .iter()
+            .zip(&backends)
+            .map(|(name, b)| -> crate::workflow::Boxed<'_, (crate::fleet::TargetReport, bool)> {
+                let (bound, t) = (&bound, &t);
+                Box::pin(async move {
+                    let _permit = bound.acquire().await;
+                    let (report, ok) = match b {
+                        Ok(b) => {
+                            let (r, ok) = round(b.as_ref(), args, t).await;
+                            (Ok(r), ok)
+                        }
+                        Err(e) => (Err(Error::Transport { message: e.to_string(), source: None }), false),
+                    };
+                    (crate::fleet::TargetReport { target: name.clone(), report }, ok)
+                })
+            })
+            .collect();
+        async move {
+            let parts = crate::workflow::join_all(futs).await;
+            let reachable = parts.iter().all(|(_, ok)| *ok);
+            (crate::fleet::join_reports(args.set.name(), parts.into_iter().map(|(p, _)| p).collect()), reachable)
+        }
+    };
+    let result = tokio::select! {
+        r = watch(args, one_round) => r,
+        signal = super::interrupted() => Err(Error::Interrupted { signal }),
+    };
+    for b in backends.iter().flatten() {
+        let _ = b.close().await;
+    }
+    match result {
+        Ok(()) => exit_code(),
+        Err(e) => {
+            super::output::print_error(format, &e, false);
+            e.exit_code()
+        }
+    }
+}
+
+/// Opens one fleet member for `check --watch`, under the `--parallel` bound.
+async fn open_member(g: &super::args::GlobalArgs, name: &str, bound: &tokio::sync::Semaphore) -> Result<Box<dyn Backend>> {
+    let _permit = bound.acquire().await;
+    let cfg = super::Config::for_target(g, Some(name))?;
+    let total = Duration::from_secs(cfg.timeout_given.unwrap_or(crate::backend::MAX_TIMEOUT_SECS));
+    let connect = Duration::from_secs(super::config::DEFAULT_READ_TIMEOUT);
+    let b = tokio::time::timeout(connect, cfg.open_backend()).await.map_err(|_| Error::Transport {
+        message: format!("timed out after {} s connecting to the target", connect.as_secs()),
+        source: None,
+    })??;
+    Ok(Box::new(crate::backend::Deadlined::new(b, total)?))
 }
 
 /// Delivers one change to the command and the webhook.

@@ -96,6 +96,9 @@ pub struct Config {
     pub policy: PolicyRules,
     /// Where the rules came from (`/path/config.toml [policy]`, ...).
     pub policy_sources: Vec<String>,
+    /// Snapshot naming from the config file: `[snapshots]`, then the selected target's
+    /// `[targets.NAME.snapshots]` (flags and environment go on top where they are used).
+    pub naming: crate::workflow::Naming,
 }
 
 /// Reads `[policy]` and, for a named target, `[targets.NAME.policy]` from the config file.
@@ -121,6 +124,22 @@ fn policy_rules(name: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> Res
         }
     }
     Ok((rules, sources))
+}
+
+/// Reads `[snapshots]` and, for a named target, `[targets.NAME.snapshots]` from the config
+/// file ([`crate::workflow::Naming::from_config`]).
+///
+/// # Errors
+/// `Usage` for a malformed file, or a template or prefix that cannot name a snapshot.
+fn naming(name: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> Result<crate::workflow::Naming> {
+    let Some(path) = config_path(env) else { return Ok(crate::workflow::Naming::default()) };
+    let home = env("HOME").map(std::path::PathBuf::from);
+    let file = ConfigFile::load(&path, home.as_deref())?;
+    let global = file.snapshots.as_ref().map(|t| (t, format!("config file {} [snapshots]", path.display())));
+    let target = name.and_then(|n| {
+        file.target(n).and_then(|e| e.snapshots.as_ref()).map(|t| (t, format!("config file {} [targets.{n}.snapshots]", path.display())))
+    });
+    crate::workflow::Naming::from_config(global.as_ref().map(|(t, o)| (*t, o.as_str())), target.as_ref().map(|(t, o)| (*t, o.as_str())))
 }
 
 /// The config file's `[checks]` table and where it came from, if there is one.
@@ -157,6 +176,7 @@ impl Config {
         }
         let spec = crate::target::select(&target_flags(g, target), &process_env, which::which("pvesh").is_ok())?;
         let (policy, policy_sources) = policy_rules(spec.name.as_deref(), &process_env)?;
+        let naming = naming(spec.name.as_deref(), &process_env)?;
         let stdout_tty = std::io::stdout().is_terminal();
         let output = g.output.unwrap_or(if stdout_tty { OutputFormat::Table } else { OutputFormat::Json });
         let color = match g.color {
@@ -181,6 +201,7 @@ impl Config {
             rest: spec.rest,
             policy,
             policy_sources,
+            naming,
         })
     }
 

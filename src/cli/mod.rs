@@ -48,6 +48,8 @@ pub(crate) struct Env<'a> {
     pub(crate) cfg: &'a Config,
     /// The backend; every change passes its policy, consent and audit.
     pub(crate) backend: &'a Guarded,
+    /// In a fleet: the consent shared by all targets (plans shown together, asked once).
+    pub(crate) joint: Option<&'a dyn crate::workflow::JointConsent>,
 }
 
 impl Env<'_> {
@@ -136,7 +138,7 @@ pub async fn run(cli: Cli) -> i32 {
     let nagios = check::nagios_set(&cli.command);
     let result = match cli.command {
         Noun::Policy(cmd) => policy::run(&cfg, &cmd),
-        command => with_backend(&cfg, command).await,
+        command => with_backend(&cfg, command, None).await,
     };
     match result {
         Ok(()) => check::exit_code(),
@@ -149,8 +151,10 @@ pub async fn run(cli: Cli) -> i32 {
 }
 
 /// Opens the target under the command's deadline, runs the command, records what is still
-/// open as `unknown`, and closes the connection, also on SIGINT, SIGTERM or SIGHUP.
-async fn with_backend(cfg: &Config, command: Noun) -> Result<()> {
+/// open as `unknown`, and closes the connection, also on SIGINT, SIGTERM or SIGHUP. A fleet
+/// member passes its `member`: its seat in the fleet's one consent, and where to note whether
+/// it sent a change.
+async fn with_backend(cfg: &Config, command: Noun, member: Option<&fleet::Member>) -> Result<()> {
     let total = deadline_for(cfg, &command);
     if total.as_secs() > crate::backend::MAX_TIMEOUT_SECS {
         return Err(Error::Usage(format!(
@@ -165,7 +169,7 @@ async fn with_backend(cfg: &Config, command: Noun) -> Result<()> {
     })??;
     let timed: Arc<dyn Backend> = Arc::new(Deadlined::new(opened, total)?);
     let backend = Guarded::new(timed, cfg.policy.clone(), AuditLog::from_env());
-    let env = Env { cfg, backend: &backend };
+    let env = Env { cfg, backend: &backend, joint: member.map(fleet::Member::joint) };
     let work = dispatch(&env, command);
     let result = tokio::select! {
         r = work => r,
@@ -173,6 +177,9 @@ async fn with_backend(cfg: &Config, command: Noun) -> Result<()> {
     };
     let open = backend.settle_open("the run ended before the task did (deadline, --no-wait or an error)");
     let closed = backend.close().await;
+    if let Some(m) = member {
+        m.note_sent(backend.sent_any());
+    }
     let result = match (result, open.first()) {
         // An error after a change was sent must not claim that nothing was sent.
         (Err(e), Some(c)) if !matches!(e, Error::OutcomeUnknown { .. } | Error::TaskFailed { .. } | Error::Timeout { .. }) => {
@@ -211,7 +218,7 @@ async fn dispatch(env: &Env<'_>, command: Noun) -> Result<()> {
 }
 
 /// Resolves with the signal number at the first SIGINT, SIGTERM or SIGHUP.
-async fn interrupted() -> i32 {
+pub(crate) async fn interrupted() -> i32 {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut int), Ok(mut term), Ok(mut hup)) =
         (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup()))

@@ -27,6 +27,7 @@ pub(crate) async fn act(env: &Env<'_>, action: &dyn Action, wait: bool, timeout:
         wait,
         progress: env.cfg.progress,
         show_plan: &show,
+        joint: env.joint,
     };
     finish(env.cfg.output, engine::run(&ctx, action).await?)
 }

@@ -59,6 +59,7 @@ pub(crate) async fn power(env: &Env<'_>, action: PowerAction, a: PowerArgs, forc
         wait: !a.no_wait,
         progress: false,
         show_plan: &show,
+        joint: env.joint,
     };
     let results = run_many(&ctx, &dyns, usize::from(a.parallel)).await;
     let mut worst: Option<Error> = None;

@@ -7,7 +7,7 @@ use super::guest::locate;
 use super::output::{Table, opt, print, yes_no};
 use super::report::act;
 use crate::error::Result;
-use crate::workflow::{Naming, SnapshotAction, SnapshotOp};
+use crate::workflow::{SnapshotAction, SnapshotOp};
 
 /// Runs a `snapshot` command.
 ///
@@ -34,9 +34,12 @@ pub(crate) async fn run(env: &Env<'_>, cmd: SnapshotCmd) -> Result<()> {
             });
         }
         SnapshotCmd::Create { act, name, description, vmstate, change, prefix, template } => {
-            let name = match name {
-                Some(n) => n,
-                None => Naming { template, prefix }.generate(change.as_deref(), now())?,
+            let name = if let Some(n) = name {
+                n
+            } else {
+                // An empty variable (`PVECTL_SNAPSHOT_TEMPLATE=`) is no setting.
+                let given = |v: Option<String>| v.filter(|v| !v.is_empty());
+                env.cfg.naming.clone().overridden(given(template), given(prefix)).generate(change.as_deref(), now())?
             };
             (act, SnapshotOp::Create { name, description, vmstate })
         }

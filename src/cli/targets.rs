@@ -202,6 +202,7 @@ fn show(format: OutputFormat, name: &str) -> Result<i32> {
         "token_secret": secret_source(e),
         "fingerprint": e.fingerprint, "ca_file": e.ca_file,
         "policy": e.policy,
+        "snapshots": e.snapshots,
     });
     print(format, &v, |v| {
         let mut t = Table::new(&["KEY", "VALUE"]);
@@ -272,6 +273,13 @@ url = "sim"
 # Rules for every target.
 # [policy]
 # protected_tags = ["prod"]
+
+# Names of snapshots made without one (`snapshot create 100`): a template with %Y %m %d %H %M %S
+# (UTC), and the prefix of `--change CHG-1234` names. A target may set its own in
+# [targets.NAME.snapshots]; PVECTL_SNAPSHOT_TEMPLATE and PVECTL_CHANGE_PREFIX win over both.
+# [snapshots]
+# template = "pvectl-%Y%m%d-%H%M%S"
+# change_prefix = "change"
 "#;
 
 /// Runs a `config` command; returns the exit code after printing any error.
@@ -327,5 +335,17 @@ mod tests {
     fn the_starter_file_parses() {
         let cfg = ConfigFile::parse(STARTER, std::path::Path::new("/x/config.toml"), None).expect("parses");
         assert!(cfg.target("lab").is_some());
+        // The commented [snapshots] example, uncommented, is valid and names the defaults.
+        let snapshots: String = STARTER
+            .split("# [snapshots]\n")
+            .nth(1)
+            .expect("a [snapshots] example")
+            .lines()
+            .map(|l| l.trim_start_matches("# "))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let table: toml::Table = snapshots.parse().expect("TOML");
+        let naming = crate::workflow::Naming::from_config(Some((&table, "starter [snapshots]")), None).expect("valid");
+        assert_eq!(naming, crate::workflow::Naming::default());
     }
 }

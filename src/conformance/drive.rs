@@ -30,7 +30,7 @@ pub(crate) enum Consent {
 pub(crate) async fn engine_run(b: &Arc<dyn Backend>, action: &dyn Action, consent: Consent) -> Result<Outcome> {
     let guarded = Guarded::new(Arc::clone(b), PolicyRules::default(), AuditLog::disabled());
     let gate = Gate { yes: matches!(consent, Consent::Yes), dry_run: matches!(consent, Consent::DryRun), asker: Asker::None };
-    let ctx = Ctx { backend: &guarded, gate, timeout: DEADLINE, wait: true, progress: false, show_plan: &|_| {} };
+    let ctx = Ctx { backend: &guarded, gate, timeout: DEADLINE, wait: true, progress: false, show_plan: &|_| {}, joint: None };
     engine::run(&ctx, action).await
 }
 
@@ -88,7 +88,7 @@ pub(crate) async fn follow(b: &dyn Backend, upid: &Upid) -> ExitStatus {
 pub(crate) async fn plan_then_apply(b: &Arc<dyn Backend>, action: &dyn Action, between: impl FnOnce(&Plan)) -> (Plan, Result<Outcome>) {
     let guarded = Guarded::new(Arc::clone(b), PolicyRules::default(), AuditLog::disabled());
     let gate = Gate { yes: true, dry_run: false, asker: Asker::None };
-    let ctx = Ctx { backend: &guarded, gate, timeout: DEADLINE, wait: true, progress: false, show_plan: &|_| {} };
+    let ctx = Ctx { backend: &guarded, gate, timeout: DEADLINE, wait: true, progress: false, show_plan: &|_| {}, joint: None };
     let (plan, draft) = match engine::plan(&ctx, action).await {
         Ok(ControlFlow::Continue(p)) => p,
         Ok(ControlFlow::Break(r)) => panic!("expected changes to plan, got nothing to do: {r:?}"),

@@ -60,6 +60,9 @@ pub struct Guarded {
     approvals: Mutex<Vec<Approval>>,
     open: Mutex<Vec<OpenChange>>,
     next_key: std::sync::atomic::AtomicU64,
+    /// Whether a change reached PVE (it answered with a task or a value, or its outcome is
+    /// unknown), for the no-change guarantee of runs made of several parts.
+    sent: std::sync::atomic::AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -69,7 +72,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Guarded {
     /// Wraps `inner` with `rules` and `audit`; nothing gated is approved.
     pub fn new(inner: Arc<dyn Backend>, rules: PolicyRules, audit: AuditLog) -> Self {
-        Self { inner, rules, audit, approvals: Mutex::new(Vec::new()), open: Mutex::new(Vec::new()), next_key: 0.into() }
+        Self {
+            inner,
+            rules,
+            audit,
+            approvals: Mutex::new(Vec::new()),
+            open: Mutex::new(Vec::new()),
+            next_key: 0.into(),
+            sent: false.into(),
+        }
     }
 
     /// The policy rules in force.
@@ -149,6 +160,12 @@ impl Guarded {
             self.record_outcome(c.intent, AuditOutcome::Unknown, c.upid.as_ref(), Some(why));
         }
         open
+    }
+
+    /// Whether any change reached PVE through this backend: it started a task or answered,
+    /// or its outcome is unknown. A call PVE refused (locked, missing) does not count.
+    pub fn sent_any(&self) -> bool {
+        self.sent.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Changes sent whose outcome is not recorded yet.
@@ -254,6 +271,9 @@ impl Backend for Guarded {
         let key = self.next_key.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         lock(&self.open).push(OpenChange { intent, action: entry.action.clone(), call: entry.call.clone(), upid: None, key });
         let result = self.inner.execute(m).await;
+        if matches!(&result, Ok(_) | Err(Error::OutcomeUnknown { .. } | Error::ToolKilled { .. })) {
+            self.sent.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         let closing = |outcome, upid: Option<&Upid>, message: Option<&str>| {
             let mut open = lock(&self.open);
             if let Some(i) = open.iter().position(|c| c.key == key) {

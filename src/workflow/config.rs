@@ -245,6 +245,7 @@ mod tests {
             wait: true,
             progress: false,
             show_plan: &|_| {},
+            joint: None,
         };
         let action = SetConfig { vmid: Vmid::new(100).expect("vmid"), set: vec![("cores".into(), "4".into())], delete: Vec::new() };
         let ControlFlow::Continue(planned) = engine::plan(&ctx, &action).await.expect("plan") else { panic!("a change is planned") };

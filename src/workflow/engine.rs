@@ -29,7 +29,7 @@ pub async fn run(ctx: &Ctx<'_>, action: &dyn Action) -> Result<Outcome> {
         ControlFlow::Break(report) => return Ok(Outcome::Done(report)),
         ControlFlow::Continue(p) => p,
     };
-    if let Some(outcome) = consent(ctx, action, &plan) {
+    if let Some(outcome) = consent(ctx, action, &plan).await {
         return Ok(outcome);
     }
     apply(ctx, action, plan, &deadline).await
@@ -63,19 +63,36 @@ pub async fn plan(ctx: &Ctx<'_>, action: &dyn Action) -> Result<ControlFlow<Repo
 }
 
 /// Shows the plan where needed and asks for consent. `Some(outcome)` = stop here.
-fn consent(ctx: &Ctx<'_>, action: &dyn Action, (plan, draft): &(Plan, Draft)) -> Option<Outcome> {
-    // Shown before a prompt; a dry run and a missing consent return the plan as the result.
-    if !ctx.gate.dry_run && plan.tier.is_gated() && !ctx.gate.yes && ctx.gate.asker == Asker::Terminal {
-        (ctx.show_plan)(plan);
-    }
-    for w in &plan.warnings {
-        eprintln!("pvectl: warning: {w}");
-    }
-    match ctx.gate.decide(plan.tier, &action.summary(draft)) {
+async fn consent(ctx: &Ctx<'_>, action: &dyn Action, (plan, draft): &(Plan, Draft)) -> Option<Outcome> {
+    match decide(ctx, std::slice::from_ref(plan), &action.summary(draft)).await {
         Ok(Decision::Proceed) => None,
         Ok(Decision::DryRun) => Some(Outcome::Planned(plan.clone())),
         Err(e) => Some(Outcome::Refused(plan.clone(), e)),
     }
+}
+
+/// The one consent for `plans` (one action's, or several guests' at once), described by
+/// `summary`: the highest tier decides whether consent is needed. The plans are shown on
+/// stderr before a prompt; a dry run and a missing consent return them as the result. In a
+/// fleet ([`Ctx::joint`]) the run's joint consent shows and asks instead, for all parts.
+///
+/// # Errors
+/// `ConfirmationRequired` (exit 3): a gated tier without `--yes` and no terminal, or a
+/// declined prompt.
+pub async fn decide(ctx: &Ctx<'_>, plans: &[Plan], summary: &str) -> Result<Decision> {
+    if let Some(joint) = ctx.joint {
+        return joint.decide(plans.to_vec(), summary.to_owned()).await;
+    }
+    let tier = plans.iter().map(|p| p.tier).max().unwrap_or(crate::backend::Tier::Read);
+    if !ctx.gate.dry_run && tier.is_gated() && !ctx.gate.yes && ctx.gate.asker == Asker::Terminal {
+        for p in plans {
+            (ctx.show_plan)(p);
+        }
+    }
+    for w in plans.iter().flat_map(|p| &p.warnings) {
+        eprintln!("pvectl: warning: {w}");
+    }
+    ctx.gate.decide(tier, summary)
 }
 
 /// Applies an approved plan: grants consent for exactly its calls, sends each once, waits,

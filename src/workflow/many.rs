@@ -10,7 +10,7 @@ use std::task::Poll;
 use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
-use crate::safety::{Asker, Decision};
+use crate::safety::Decision;
 use crate::workflow::action::{Action, Draft};
 use crate::workflow::context::Ctx;
 use crate::workflow::engine;
@@ -20,10 +20,15 @@ use crate::workflow::wait::Deadline;
 /// The default bound on actions in flight (`--parallel`).
 pub const DEFAULT_PARALLEL: usize = 4;
 
-type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+/// A boxed future, as [`join_all`] takes them.
+pub type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
-/// Polls every future to its end on this task; results in the order given.
-async fn join_all<T>(futs: Vec<Boxed<'_, T>>) -> Vec<T> {
+/// Polls every future to its end on this task (concurrently, without spawning, so they may
+/// borrow); results in the order given.
+///
+/// # Panics
+/// Never: every future is polled until it is ready.
+pub async fn join_all<T>(futs: Vec<Boxed<'_, T>>) -> Vec<T> {
     let mut futs: Vec<Option<Boxed<'_, T>>> = futs.into_iter().map(Some).collect();
     let mut out: Vec<Option<T>> = futs.iter().map(|_| None).collect();
     std::future::poll_fn(|cx| {
@@ -82,20 +87,11 @@ pub async fn run_many(ctx: &Ctx<'_>, actions: &[&dyn Action], parallel: usize) -
             Err(e) => results.push(Some(Err(e))),
         }
     }
-    if let Some(tier) = pending.iter().map(|(_, (p, _))| p.tier).max() {
-        if !ctx.gate.dry_run && tier.is_gated() && !ctx.gate.yes && ctx.gate.asker == Asker::Terminal {
-            for (_, (p, _)) in &pending {
-                (ctx.show_plan)(p);
-            }
-        }
-        for (_, (p, _)) in &pending {
-            for w in &p.warnings {
-                eprintln!("pvectl: warning: {w}");
-            }
-        }
+    if !pending.is_empty() {
         let action = pending.first().map(|(_, (p, _))| p.action.clone()).unwrap_or_default();
         let summary = format!("{action} of {} guest{}", pending.len(), if pending.len() == 1 { "" } else { "s" });
-        match ctx.gate.decide(tier, &summary) {
+        let plans: Vec<Plan> = pending.iter().map(|(_, (p, _))| p.clone()).collect();
+        match engine::decide(ctx, &plans, &summary).await {
             Ok(Decision::Proceed) => {
                 let applied = join_all(
                     pending

@@ -18,4 +18,5 @@ mod roundtrip;
 mod selectors;
 mod sim;
 mod skill;
+mod snapshot_naming;
 mod targets;

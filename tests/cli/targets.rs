@@ -72,5 +72,7 @@ fn fleet_of_sims_prints_one_array_and_a_target_column() {
     r.expect_code(2);
     assert_eq!(r.json()[0]["ok"], true);
     p().args(["-t", "@none", "node", "list"]).run().expect_code(2);
-    p().args(["-t", "a,b", "guest", "start", "100"]).run().expect_code(2);
+    // Actions run on a fleet too (tests/e2e/fleet_actions.rs); copying files to one local
+    // path does not.
+    p().args(["-t", "a,b", "guest", "file", "pull", "100", "/etc/hostname", "/tmp/x"]).run().expect_code(2);
 }

@@ -11,6 +11,8 @@ mod actions;
 mod cli;
 mod conformance_ssh;
 mod fleet;
+mod fleet_actions;
+mod fleet_check;
 mod harness;
 mod parity;
 mod ssh_safety;

@@ -77,6 +77,9 @@ impl Pvectl {
             "PVE_TOKEN_ID",
             "PVE_TOKEN_SECRET",
             "PVECTL_CONFIG",
+            // Snapshot naming: each test sets its own.
+            "PVECTL_SNAPSHOT_TEMPLATE",
+            "PVECTL_CHANGE_PREFIX",
         ] {
             cmd.env_remove(v);
         }

@@ -130,6 +130,8 @@ pub struct TargetEntry {
     /// A command whose stdout is the token secret (as git credential helpers do): a string
     /// split as a shell would (no shell runs it), or an array of arguments.
     pub token_secret_command: Option<SecretCommand>,
+    /// This target's snapshot naming (`[targets.NAME.snapshots]`), read by `workflow::naming`.
+    pub snapshots: Option<toml::Table>,
 }
 
 /// `token_secret_command`: `"pass show pve/prod"` or `["pass", "show", "pve/prod"]`.
@@ -209,6 +211,10 @@ pub struct ConfigFile {
     /// The `[checks]` table: `[checks.warn]` / `[checks.crit]` thresholds, read by `checks`.
     #[serde(default)]
     pub checks: Option<toml::Table>,
+    /// The `[snapshots]` table: `template` and `change_prefix` of generated snapshot names,
+    /// read by `workflow::naming`.
+    #[serde(default)]
+    pub snapshots: Option<toml::Table>,
 }
 
 impl ConfigFile {
