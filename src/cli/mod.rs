@@ -28,6 +28,7 @@ mod targets;
 mod task;
 
 pub use api::parse_params as parse_api_params;
+pub use api::{ApiChild, MethodUsage, ParamUsage, ls as api_ls, render_usage as render_api_usage, usage as api_usage};
 pub use args::{Cli, OutputFormat};
 pub use config::{Config, Target};
 
@@ -114,6 +115,7 @@ pub async fn run(cli: Cli) -> i32 {
         args::Noun::Audit(cmd) => return audit::run(&cli.global, &cmd),
         args::Noun::Target(cmd) => return targets::run(&cli.global, cmd).await,
         args::Noun::Config(cmd) => return targets::config(&cli.global, &cmd),
+        args::Noun::Api(cmd @ (args::ApiCmd::Usage { .. } | args::ApiCmd::Ls { .. })) => return api::run_offline(&cli.global, &cmd),
         command => Cli { command, ..cli },
     };
     match crate::target::fleet(cli.global.target.as_deref(), cli.global.all_targets, &|k| std::env::var(k).ok()) {

@@ -5,6 +5,7 @@
 mod support;
 
 mod actions;
+mod api;
 mod audit;
 mod calls;
 mod check;
