@@ -15,7 +15,7 @@ use super::Severity;
 use crate::error::{Error, Result};
 
 /// One measurement's limits: at or over `warn` is a warning, at or over `crit` critical.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Limit {
     /// Warning threshold.
     pub warn: f64,
@@ -52,7 +52,7 @@ const KEYS: &[(&str, bool, f64, f64)] = &[
 ];
 
 /// Every limit the checks use.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Thresholds(BTreeMap<&'static str, Limit>);
 
 impl Default for Thresholds {

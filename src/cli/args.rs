@@ -165,6 +165,10 @@ pub enum Noun {
     /// pvectl's config file.
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// Print one JSON document describing every command: arguments and options, tier,
+    /// whether it mutates, the JSON Schema of its `-o json` output, and the exit codes
+    /// (needs no target).
+    Schema,
 }
 
 /// `pool ...`
@@ -324,7 +328,7 @@ impl Noun {
             Self::Task(t) => matches!(t, TaskCmd::List { .. } | TaskCmd::Status { .. } | TaskCmd::Log { follow: false, .. }),
             Self::Backup(b) => matches!(b, BackupCmd::List { .. } | BackupCmd::Jobs | BackupCmd::Missing),
             Self::Api(a) => matches!(a, ApiCmd::Get { .. } | ApiCmd::Usage { .. } | ApiCmd::Ls { .. }),
-            Self::Audit(_) | Self::Target(_) | Self::Config(_) => false,
+            Self::Audit(_) | Self::Target(_) | Self::Config(_) | Self::Schema => false,
         }
     }
 }

@@ -7,6 +7,7 @@ mod api;
 mod args;
 mod audit;
 mod backup;
+pub mod catalog;
 mod check;
 mod cluster;
 mod config;
@@ -115,6 +116,7 @@ pub async fn run(cli: Cli) -> i32 {
         args::Noun::Audit(cmd) => return audit::run(&cli.global, &cmd),
         args::Noun::Target(cmd) => return targets::run(&cli.global, cmd).await,
         args::Noun::Config(cmd) => return targets::config(&cli.global, &cmd),
+        args::Noun::Schema => return catalog::print_schema(),
         args::Noun::Api(cmd @ (args::ApiCmd::Usage { .. } | args::ApiCmd::Ls { .. })) => return api::run_offline(&cli.global, &cmd),
         command => Cli { command, ..cli },
     };
@@ -206,8 +208,8 @@ async fn dispatch(env: &Env<'_>, command: Noun) -> Result<()> {
         Noun::Backup(c) => backup::run(env, c).await,
         Noun::Pool(c) => pool::run(env, c).await,
         Noun::Ha(c) => pool::run_ha(env, c).await,
-        Noun::Audit(_) | Noun::Target(_) | Noun::Config(_) => {
-            Err(Error::Internal("audit, target and config are handled before a backend is opened".into()))
+        Noun::Audit(_) | Noun::Target(_) | Noun::Config(_) | Noun::Schema => {
+            Err(Error::Internal("audit, target, config and schema are handled before a backend is opened".into()))
         }
     }
 }

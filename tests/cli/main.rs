@@ -16,6 +16,7 @@ mod local;
 mod ops;
 mod policy;
 mod roundtrip;
+mod schema;
 mod selectors;
 mod sim;
 mod skill;
