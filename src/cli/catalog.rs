@@ -42,6 +42,14 @@ pub struct CommandInfo {
     pub output: Value,
 }
 
+impl CommandInfo {
+    /// The name a tool for this command takes in the MCP server: the path joined by `_`,
+    /// `-` as `_` (`guest_list`, `guest_move_disk`); actions add a `plan_` prefix there.
+    pub fn tool_name(&self) -> String {
+        self.path.join("_").replace('-', "_")
+    }
+}
+
 /// One argument or option of a command, from clap.
 #[derive(Debug, Clone, Serialize)]
 pub struct ArgInfo {
@@ -442,5 +450,47 @@ pub(crate) fn print_schema() -> i32 {
             super::output::print_error(super::args::OutputFormat::Table, &e, false);
             e.exit_code()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `$ref` in `v`.
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r.clone());
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_of_the_document_resolves() {
+        let doc = schema_document();
+        let mut all = Vec::new();
+        refs(&doc["commands"], &mut all);
+        refs(&doc["$defs"], &mut all);
+        assert!(all.len() > 20, "{}", all.len());
+        for r in all {
+            let name = r.strip_prefix("#/$defs/").unwrap_or_else(|| panic!("a reference outside $defs: {r}"));
+            assert!(doc["$defs"].get(name).is_some(), "{r} is not defined");
+        }
+    }
+
+    #[test]
+    fn a_standalone_output_schema_carries_its_definitions() {
+        let s = output_schema(&["guest", "list"]).expect("known");
+        assert_eq!(s["items"]["$ref"], "#/$defs/Guest");
+        assert!(s["$defs"]["Guest"]["properties"]["vmid"].is_object());
+        assert!(output_schema(&["guest", "frobnicate"]).is_none());
+        let stop = catalog().into_iter().find(|c| c.path == ["guest", "move-disk"]).expect("move-disk");
+        assert_eq!((stop.tool_name(), stop.tier), ("guest_move_disk".to_owned(), Tier::Destructive));
     }
 }

@@ -190,3 +190,39 @@ fn catalog_tiers_are_the_tiers_the_engine_plans() {
     let meta = sim(&["guest", "set", "100", "--description", "x", "--dry-run"]).json();
     assert_eq!(meta["plan"]["tier"], "change");
 }
+
+#[test]
+fn the_other_outputs_of_the_demo_cluster_validate_too() {
+    let doc = schema_doc();
+    let tasks = sim(&["task", "list"]).json();
+    let upid = tasks[0]["upid"].as_str().expect("a task in the demo").to_owned();
+    let runs: Vec<(&[&str], Vec<&str>, i32)> = vec![
+        (&["node", "status"], vec!["node", "status", "pve1"], 0),
+        (&["cluster", "resources"], vec!["cluster", "resources"], 0),
+        (&["task", "status"], vec!["task", "status", &upid], 0),
+        (&["task", "log"], vec!["task", "log", &upid], 0),
+        (&["storage", "content"], vec!["storage", "content", "local", "--node", "pve1"], 0),
+        (&["backup", "jobs"], vec!["backup", "jobs"], 0),
+        (&["backup", "missing"], vec!["backup", "missing"], 0),
+        (&["pool", "list"], vec!["pool", "list"], 0),
+        (&["pool", "show"], vec!["pool", "show", "prod"], 0),
+        (&["ha", "status"], vec!["ha", "status"], 0),
+        (&["ha", "resources"], vec!["ha", "resources"], 0),
+        (&["guest", "pending"], vec!["guest", "pending", "100"], 0),
+        (&["guest", "diagnose"], vec!["guest", "diagnose", "100"], 0),
+        (&["guest", "ip"], vec!["guest", "ip", "100"], 0),
+        (&["doctor"], vec!["doctor"], 0),
+        (&["snapshot", "create"], vec!["snapshot", "create", "100", "s1", "--dry-run"], 0),
+        (&["backup", "create"], vec!["backup", "create", "100", "--dry-run"], 0),
+        // Several guests: one result each, a paused one refused (exit 6) with its error.
+        (&["guest", "start"], vec!["guest", "start", "--tag", "web", "--dry-run"], 6),
+        (&["api", "usage"], vec!["api", "usage", "/nodes/{node}/qemu"], 0),
+        (&["api", "ls"], vec!["api", "ls", "/nodes/{node}/qemu/{vmid}"], 0),
+    ];
+    for (path, args, code) in runs {
+        let r = sim(&args);
+        r.expect_code(code);
+        let errs = errors(&validator(&doc, path), &r.json());
+        assert!(errs.is_empty(), "`pvectl {}` does not match its schema: {errs:#?}", args.join(" "));
+    }
+}
