@@ -394,31 +394,6 @@ pub fn output_schema(path: &[&str]) -> Option<Value> {
     Some(v)
 }
 
-/// pvectl's exit codes with their meanings (DESIGN.md §3), the codes from [`exit_codes`].
-pub fn exit_code_table() -> Vec<(i32, &'static str, &'static str)> {
-    vec![
-        (exit_codes::OK, "ok", "success, also when there was nothing to change"),
-        (exit_codes::INTERNAL, "internal", "an unexpected internal error"),
-        (exit_codes::USAGE, "usage", "bad arguments, invalid identifiers, parameters PVE rejected; nothing was sent"),
-        (
-            exit_codes::CONFIRMATION_REQUIRED,
-            "confirmation_required",
-            "a gated action without --yes and no terminal to ask; the plan is printed, nothing was sent",
-        ),
-        (exit_codes::PERMISSION, "permission", "authentication failed or permission denied; nothing was sent"),
-        (exit_codes::NOT_FOUND, "not_found", "guest, node, snapshot, storage, backup, task or API path not found; nothing was sent"),
-        (exit_codes::CONFLICT, "conflict", "guest locked, wrong state, or PVE refused before starting a task; nothing was sent"),
-        (exit_codes::TASK_FAILED, "task_failed", "the task ran and failed"),
-        (
-            exit_codes::TIMEOUT,
-            "outcome_unknown",
-            "the change was sent but its outcome is not known yet (deadline, interrupt); the UPID is printed when known",
-        ),
-        (exit_codes::TRANSPORT, "transport", "SSH, TLS, connection, offline node, or unparsable output; nothing was sent"),
-        (exit_codes::POLICY, "policy", "refused by pvectl's policy (protection, config rules, audit log not writable); nothing was sent"),
-    ]
-}
-
 /// The document `pvectl schema` prints: `{name, version, global_options, exit_codes,
 /// commands, $defs}`. Each command's `output` refers into `$defs`.
 pub fn schema_document() -> Value {
@@ -428,7 +403,7 @@ pub fn schema_document() -> Value {
     let root = Cli::command();
     let globals: Vec<ArgInfo> = root.get_arguments().filter(|a| a.is_global_set() && !a.is_hide_set()).map(ArgInfo::from_clap).collect();
     let codes: Vec<Value> =
-        exit_code_table().into_iter().map(|(code, kind, meaning)| json!({"code": code, "kind": kind, "meaning": meaning})).collect();
+        exit_codes::ALL.into_iter().map(|(code, kind, meaning)| json!({"code": code, "kind": kind, "meaning": meaning})).collect();
     json!({
         "name": root.get_name(),
         "version": env!("CARGO_PKG_VERSION"),
