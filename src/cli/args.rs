@@ -926,7 +926,8 @@ pub enum ApiCmd {
     },
     /// What PVE's API offers at a path, as `pvesh usage` answers it, offline from the embedded
     /// API schema (needs no target): each method with its parameters; with `-v` their types,
-    /// defaults, descriptions and the privileges the method requires.
+    /// defaults, descriptions and the privileges the method requires (`-o json` always
+    /// carries all of it).
     Usage {
         /// API path, a template (`/nodes/{node}/qemu/{vmid}/status/stop`) or concrete (`/nodes/pve1/qemu/100/status/stop`).
         path: String,

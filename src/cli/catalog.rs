@@ -135,6 +135,9 @@ enum Out {
     Shape(Value),
     /// PVE's answer, passed through as it came.
     Passthrough,
+    /// A raw `api` write: a report or plan as [`Out::Action`], or PVE's answer when it
+    /// started no task.
+    RawWrite,
 }
 
 /// What clap does not know about a command.
@@ -212,7 +215,15 @@ fn table() -> Vec<(&'static str, Spec)> {
         ("ha status", read(typed::<Vec<model::HaStatus>>())),
         ("ha resources", read(typed::<Vec<model::HaResource>>())),
         ("api get", read(Out::Passthrough)),
-        ("api create", varies(Destructive, "the tier of the API route it matches: a guest action path has that action's tier")),
+        (
+            "api create",
+            Spec {
+                out: Out::RawWrite,
+                ..varies(Destructive, "the tier of the API route it matches: a guest action path has that action's tier")
+            },
+        ),
+        ("api set", Spec { out: Out::RawWrite, ..action(Destructive) }),
+        ("api delete", Spec { out: Out::RawWrite, ..action(Destructive) }),
         ("api usage", local(typed::<Vec<super::api::MethodUsage>>())),
         ("api ls", local(typed::<Vec<super::api::ApiChild>>())),
         ("doctor", read(object("`{target, checks: [{check, result, detail}], privileges}`"))),
@@ -247,8 +258,6 @@ fn table() -> Vec<(&'static str, Spec)> {
                 "snapshot rollback",
                 "snapshot delete",
                 "backup delete",
-                "api set",
-                "api delete",
             ][..],
         ),
     ] {
@@ -309,8 +318,15 @@ fn out_schema(out: &Out, g: &mut SchemaGenerator) -> Schema {
             let (report, plan, many) =
                 (g.subschema_for::<crate::workflow::Report>(), g.subschema_for::<PlanDocument>(), g.subschema_for::<Vec<GuestResult>>());
             json_schema!({
-                "description": "The report of what was done; with --dry-run (or a gated action without consent, exit 3) `{plan}`; for several guests one result each. A raw `api` write that starts no task prints PVE's answer instead.",
+                "description": "The report of what was done; with --dry-run (or a gated action without consent, exit 3) `{plan}`; for several guests one result each.",
                 "anyOf": [report, plan, many]
+            })
+        }
+        Out::RawWrite => {
+            let (report, plan) = (g.subschema_for::<crate::workflow::Report>(), g.subschema_for::<PlanDocument>());
+            json_schema!({
+                "description": "The report of the write, or its plan (--dry-run, exit 3); PVE's answer as it came (any JSON value) when the write started no task.",
+                "anyOf": [report, plan, {"description": "PVE's answer"}]
             })
         }
         Out::Shape(v) => Schema::try_from(v.clone()).unwrap_or_default(),

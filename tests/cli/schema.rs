@@ -216,6 +216,7 @@ fn the_other_outputs_of_the_demo_cluster_validate_too() {
         (&["backup", "create"], vec!["backup", "create", "100", "--dry-run"], 0),
         // Several guests: one result each, a paused one refused (exit 6) with its error.
         (&["guest", "start"], vec!["guest", "start", "--tag", "web", "--dry-run"], 6),
+        (&["api", "create"], vec!["api", "create", "/nodes/pve1/qemu/103/status/start", "--dry-run"], 0),
         (&["api", "usage"], vec!["api", "usage", "/nodes/{node}/qemu"], 0),
         (&["api", "ls"], vec!["api", "ls", "/nodes/{node}/qemu/{vmid}"], 0),
     ];
