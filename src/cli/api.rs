@@ -401,6 +401,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn text_wraps_as_pvesh_wraps_it() {
+        let w = wrap(&"word ".repeat(30), "  ", "    ");
+        assert!(w.lines().all(|l| l.chars().count() <= 75), "{w}");
+        assert!(w.starts_with("  word") && w.lines().skip(1).all(|l| l.starts_with("    word")), "{w}");
+        let long = "x".repeat(100);
+        assert_eq!(wrap(&long, "", "  "), long, "a word longer than a line stays whole");
+        assert_eq!(wrap("  -a         <boolean>", "", "  "), "  -a         <boolean>", "spacing inside a line is kept");
+        assert_eq!(wrap("one\ntwo", "> ", ">> "), "> one\n>> two");
+    }
+
+    #[test]
+    fn numbered_options_show_once() {
+        let all = ["net0", "net1", "net2", "scsi0", "x1"];
+        let mut seen = Vec::new();
+        let shown: Vec<Option<String>> = all.iter().map(|n| display_name(n, &all, &mut seen)).collect();
+        assert_eq!(shown, [Some("net[n]".into()), None, None, Some("scsi0".into()), Some("x1".into())]);
+    }
+
+    #[test]
     fn params_parse_in_order_and_keep_hostile_values() {
         let p = parse_params(&["type=vm".into(), "description=a=b; $(x)".into()]).expect("valid");
         assert_eq!(p, vec![("type".into(), "vm".into()), ("description".into(), "a=b; $(x)".into())]);
