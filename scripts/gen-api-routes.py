@@ -2,7 +2,8 @@
 """Writes src/backend/api_routes.json, the route table pvectl's policy matches raw API paths
 against (and `api usage` will answer from), from PVE's API schema (pve-docs `apidoc.js`, kept
 as ../shared/reference/schema/apidoc.js). Data only: each path template, its methods, their
-handler names, privileges (`permissions`) and parameter names, types and optionality.
+handler names and descriptions, privileges (`permissions`), whether a GET links to children, and
+each parameter's type, type text, optionality, default, enum, limits and description.
 
 Usage: scripts/gen-api-routes.py [path/to/apidoc.js]
 """
@@ -29,19 +30,28 @@ def walk(node):
             entry = {"type": p.get("type", "string")}
             if p.get("optional"):
                 entry["optional"] = 1
-            if "default" in p:
-                entry["default"] = p["default"]
-            if "enum" in p:
-                entry["enum"] = p["enum"]
+            # What `pvesh usage -v` shows of a parameter: its type text (`<integer> (0 - N)`,
+            # `<a | b>`), default, description and the options it requires; the rest as limits.
+            for key in ("default", "enum", "minimum", "maximum", "maxLength", "pattern", "requires", "typetext"):
+                if key in p:
+                    entry[key] = p[key]
+            if isinstance(p.get("format"), str):
+                entry["format"] = p["format"]
+            if p.get("description"):
+                entry["description"] = p["description"].strip()
             params[name] = entry
         m_out = {"name": spec.get("name", ""), "params": params}
         if spec.get("permissions"):
             m_out["permissions"] = spec["permissions"]
         if spec.get("protected"):
             m_out["protected"] = 1
-        desc = (spec.get("description") or "").strip().split("\n")[0]
+        desc = (spec.get("description") or "").strip()
         if desc:
-            m_out["description"] = desc[:200]
+            m_out["description"] = desc
+        # `pvesh ls` marks a path `D` (a directory) when its GET links to children.
+        links = ((spec.get("returns") or {}).get("links") or [])
+        if m == "GET" and any(l.get("rel") == "child" for l in links if isinstance(l, dict)):
+            m_out["child_link"] = 1
         methods[m] = m_out
     routes.append({"path": node["path"], "leaf": 1 if node.get("leaf") else 0, "methods": methods})
     for c in node.get("children") or []:

@@ -197,6 +197,7 @@ impl Error {
     pub fn hint(&self) -> Option<&'static str> {
         match self {
             Self::PermissionDenied(_) => Some("check the user's or token's privileges on that path (pveum acl list)"),
+            Self::NotFound(m) if m.contains("in PVE's API schema") => Some("list a path's children with `pvectl api ls <path>`"),
             Self::NotFound(_) => Some("list what exists with `pvectl guest list` or `pvectl node list`"),
             Self::Conflict(m) if m.contains("guest agent is not running") => {
                 Some("the agent answers only while qemu-guest-agent runs inside the guest: install and start it there")

@@ -25,6 +25,30 @@ pub const TRANSPORT: i32 = 9;
 /// Refused by pvectl's policy (protection rule, config rules, audit log not writable).
 pub const POLICY: i32 = 10;
 
+/// Every exit code with its kind and meaning, in order: what `pvectl schema` prints (README.md
+/// and SKILL.md repeat it). The codes after which nothing was sent say so.
+pub const ALL: [(i32, &str, &str); 11] = [
+    (OK, "ok", "success, also when there was nothing to change"),
+    (INTERNAL, "internal", "an unexpected internal error"),
+    (USAGE, "usage", "bad arguments, invalid identifiers, parameters PVE rejected; nothing was sent"),
+    (
+        CONFIRMATION_REQUIRED,
+        "confirmation_required",
+        "a gated action without --yes and no terminal to ask; the plan is printed, nothing was sent",
+    ),
+    (PERMISSION, "permission", "authentication failed or permission denied; nothing was sent"),
+    (NOT_FOUND, "not_found", "guest, node, snapshot, storage, backup, task or API path not found; nothing was sent"),
+    (CONFLICT, "conflict", "guest locked, wrong state, or PVE refused before starting a task; nothing was sent"),
+    (TASK_FAILED, "task_failed", "the task ran and failed"),
+    (
+        TIMEOUT,
+        "outcome_unknown",
+        "the change was sent but its outcome is not known yet (deadline, interrupt, re-read failed); the UPID is printed when known",
+    ),
+    (TRANSPORT, "transport", "SSH, TLS, connection, offline node (595), or unparsable output; nothing was sent"),
+    (POLICY, "policy", "refused by pvectl's policy (protection, config rules, audit log not writable); nothing was sent"),
+];
+
 /// How severe an exit code is when several parts of one run (a fleet's targets, a selector's
 /// guests) end differently; the run exits with the most severe part's code. Most severe first:
 /// 1 (a bug) > 8 (a change's outcome unknown) > 7 (a task failed) > 9 (transport) >
@@ -79,6 +103,16 @@ mod tests {
         assert_eq!(most_severe([OK, TRANSPORT, NOT_FOUND]), TRANSPORT);
         assert_eq!(most_severe([USAGE, TIMEOUT, TRANSPORT]), TIMEOUT);
         assert_eq!(most_severe([]), OK);
+    }
+
+    #[test]
+    fn the_table_lists_every_code_once_and_says_which_promise_nothing_was_sent() {
+        let codes: Vec<i32> = ALL.iter().map(|c| c.0).collect();
+        assert_eq!(codes, (0..=10).collect::<Vec<_>>());
+        for (code, _, meaning) in ALL {
+            let promise = combined([(code, true)]) != code;
+            assert_eq!(promise, meaning.ends_with("nothing was sent"), "{code}: {meaning}");
+        }
     }
 
     #[test]

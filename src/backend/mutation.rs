@@ -14,7 +14,7 @@ use super::api::{Method, Params};
 use crate::model::{ExitStatus, GuestKind, GuestRef, NodeName, SnapshotName, StorageId, Upid, Vmid};
 
 /// A power action: PVE's `POST /nodes/{node}/{kind}/{vmid}/status/{action}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PowerAction {
     /// Start the guest.
@@ -76,7 +76,7 @@ impl FromStr for PowerAction {
 }
 
 /// Safety tiers, ordered by risk (DESIGN.md §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Tier {
     /// Lists, status, config, logs.

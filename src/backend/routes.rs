@@ -27,15 +27,26 @@ pub struct Route {
 pub struct RouteMethod {
     /// PVE's handler name (`vm_stop`).
     pub name: String,
-    /// Parameters by name: `{"type", "optional", "default", "enum"}` as the schema gives them.
+    /// Parameters by name: `{"type", "typetext", "optional", "default", "enum", "minimum",
+    /// "maximum", "maxLength", "pattern", "format", "requires", "description"}` as the schema
+    /// gives them.
     #[serde(default)]
     pub params: BTreeMap<String, serde_json::Value>,
     /// The schema's `permissions` object (privilege checks), when it has one.
     #[serde(default)]
     pub permissions: Option<serde_json::Value>,
-    /// First line of the description.
+    /// The method's description.
     #[serde(default)]
     pub description: Option<String>,
+    /// Whether its answer links to children (a GET whose `returns` has a `child` link: what
+    /// `pvesh ls` marks `D`).
+    #[serde(default, deserialize_with = "flag")]
+    pub child_link: bool,
+}
+
+/// The schema's 0/1 flags.
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    Ok(u8::deserialize(d)? != 0)
 }
 
 #[derive(Deserialize)]

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 /// How bad a finding is. Ordered as monitoring-plugins' `max_state_alt`: OK < WARNING <
 /// UNKNOWN < CRITICAL, so a check that could not look is worse than a warning but never hides
 /// a critical finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "CheckSeverity")]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Within limits.
@@ -56,7 +57,8 @@ impl fmt::Display for Severity {
 /// One Nagios performance datum: `'label'=value[uom];warn;crit;min;max`; for a `low` datum
 /// (bad when low) the thresholds print as ranges `warn:` and `crit:` (alert below them), as
 /// the monitoring-plugins threshold syntax has it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "CheckPerf")]
 pub struct Perf {
     /// Label (`mem_pve1`).
     pub label: String,
@@ -99,7 +101,8 @@ impl fmt::Display for Perf {
 }
 
 /// One thing a check looked at and what it found.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "CheckFinding")]
 pub struct Finding {
     /// The check (`node-memory`, `guest-expected-running`, ...).
     pub check: String,
@@ -142,7 +145,8 @@ impl Finding {
 }
 
 /// The result of one check set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "CheckReport")]
 pub struct Report {
     /// The check set (`cluster`, `all`, ...).
     pub set: String,

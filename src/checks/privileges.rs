@@ -29,7 +29,7 @@ const GROUPS: &[Group] = &[
 ];
 
 /// What one command group may do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct GroupAccess {
     /// The command group (`power`, `backups`, ...).
     pub group: &'static str,

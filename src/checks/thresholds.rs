@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 
 /// One measurement's limits: at or over `warn` is a warning, at or over `crit` critical (at
 /// or below, for a `low` limit such as the days a certificate has left).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Limit {
     /// Warning threshold.
     pub warn: f64,
@@ -82,7 +82,7 @@ const KEYS: &[(&str, bool, f64, f64, bool)] = &[
 ];
 
 /// Every limit the checks use.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Thresholds(BTreeMap<&'static str, Limit>);
 
 impl Default for Thresholds {

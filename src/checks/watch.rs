@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{Finding, Report, Severity};
 
 /// One state change of a finding.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Change {
     /// `new`, `changed` or `resolved`.
     pub change: &'static str,

@@ -165,6 +165,10 @@ pub enum Noun {
     /// pvectl's config file.
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// Print one JSON document describing every command: arguments and options, tier,
+    /// whether it mutates, the JSON Schema of its `-o json` output, and the exit codes
+    /// (needs no target).
+    Schema,
 }
 
 /// `pool ...`
@@ -323,8 +327,8 @@ impl Noun {
             Self::Snapshot(s) => matches!(s, SnapshotCmd::List { .. }),
             Self::Task(t) => matches!(t, TaskCmd::List { .. } | TaskCmd::Status { .. } | TaskCmd::Log { follow: false, .. }),
             Self::Backup(b) => matches!(b, BackupCmd::List { .. } | BackupCmd::Jobs | BackupCmd::Missing),
-            Self::Api(a) => matches!(a, ApiCmd::Get { .. }),
-            Self::Audit(_) | Self::Target(_) | Self::Config(_) => false,
+            Self::Api(a) => matches!(a, ApiCmd::Get { .. } | ApiCmd::Usage { .. } | ApiCmd::Ls { .. }),
+            Self::Audit(_) | Self::Target(_) | Self::Config(_) | Self::Schema => false,
         }
     }
 }
@@ -920,6 +924,23 @@ pub enum ApiCmd {
         path: String,
         /// Parameters as `key=value`.
         params: Vec<String>,
+    },
+    /// What PVE's API offers at a path, as `pvesh usage` answers it, offline from the embedded
+    /// API schema (needs no target): each method with its parameters; with `-v` their types,
+    /// defaults, descriptions and the privileges the method requires (`-o json` always
+    /// carries all of it).
+    Usage {
+        /// API path, a template (`/nodes/{node}/qemu/{vmid}/status/stop`) or concrete (`/nodes/pve1/qemu/100/status/stop`).
+        path: String,
+        /// Only this pvesh verb.
+        #[arg(long, value_parser = ["get", "set", "create", "delete"])]
+        command: Option<String>,
+    },
+    /// The children of an API path in the embedded schema, as `pvesh ls` lists them, with
+    /// the methods each supports (needs no target).
+    Ls {
+        /// API path.
+        path: String,
     },
 }
 

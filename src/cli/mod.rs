@@ -7,6 +7,7 @@ mod api;
 mod args;
 mod audit;
 mod backup;
+pub mod catalog;
 mod check;
 mod cluster;
 mod config;
@@ -28,6 +29,7 @@ mod targets;
 mod task;
 
 pub use api::parse_params as parse_api_params;
+pub use api::{ApiChild, MethodUsage, ParamUsage, ls as api_ls, render_usage as render_api_usage, usage as api_usage};
 pub use args::{Cli, OutputFormat};
 pub use config::{Config, Target};
 
@@ -116,6 +118,8 @@ pub async fn run(cli: Cli) -> i32 {
         args::Noun::Audit(cmd) => return audit::run(&cli.global, &cmd),
         args::Noun::Target(cmd) => return targets::run(&cli.global, cmd).await,
         args::Noun::Config(cmd) => return targets::config(&cli.global, &cmd),
+        args::Noun::Schema => return catalog::print_schema(),
+        args::Noun::Api(cmd @ (args::ApiCmd::Usage { .. } | args::ApiCmd::Ls { .. })) => return api::run_offline(&cli.global, &cmd),
         command => Cli { command, ..cli },
     };
     match crate::target::fleet(cli.global.target.as_deref(), cli.global.all_targets, &|k| std::env::var(k).ok()) {
@@ -211,8 +215,8 @@ async fn dispatch(env: &Env<'_>, command: Noun) -> Result<()> {
         Noun::Backup(c) => backup::run(env, c).await,
         Noun::Pool(c) => pool::run(env, c).await,
         Noun::Ha(c) => pool::run_ha(env, c).await,
-        Noun::Audit(_) | Noun::Target(_) | Noun::Config(_) => {
-            Err(Error::Internal("audit, target and config are handled before a backend is opened".into()))
+        Noun::Audit(_) | Noun::Target(_) | Noun::Config(_) | Noun::Schema => {
+            Err(Error::Internal("audit, target, config and schema are handled before a backend is opened".into()))
         }
     }
 }

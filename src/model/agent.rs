@@ -28,7 +28,7 @@ use serde_json::{Map, Value};
 use super::loose;
 
 /// Address family of an interface address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum IpFamily {
     /// `ipv4` (QGA) or `inet` (a container's `ip --json`).
     #[serde(rename = "ipv4", alias = "inet")]
@@ -42,7 +42,7 @@ pub enum IpFamily {
 }
 
 /// One address of an interface.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct IpAddress {
     /// The address, without prefix (an IPv6 address may carry a `%zone`).
     #[serde(rename = "ip-address", default)]
@@ -96,7 +96,7 @@ impl IpAddress {
 }
 
 /// Counters of a guest interface (`guest-network-get-interfaces` `statistics`), bytes and packets.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct InterfaceStatistics {
     /// Bytes received.
     #[serde(rename = "rx-bytes", default, deserialize_with = "loose::opt_u64", skip_serializing_if = "Option::is_none")]
@@ -126,7 +126,7 @@ pub struct InterfaceStatistics {
 
 /// One interface of a guest, from the agent's `network-get-interfaces` (or converted from a
 /// container's interfaces, [`LxcInterface::to_network_interface`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NetworkInterface {
     /// Interface name in the guest (`ens18`, `lo`, `Ethernet 2`).
     pub name: String,
@@ -158,7 +158,7 @@ impl NetworkInterface {
 
 /// `get-osinfo` (QGA ≥ 2.10). All keys optional; Windows reports `kernel-release` as the
 /// build number (`26100`) and `variant`/`variant-id`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OsInfo {
     /// `mswindows`, `debian`, `ubuntu`, `freebsd`, ...
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "loose::opt_string")]
@@ -208,7 +208,7 @@ impl OsInfo {
 }
 
 /// `exec-status` of a command started with `exec` (also what `qm guest exec` prints).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AgentExecStatus {
     /// The process has ended.
     #[serde(default, deserialize_with = "loose::bool01")]
@@ -244,7 +244,7 @@ impl AgentExecStatus {
 }
 
 /// What kind of agent failure PVE reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentErrorKind {
     /// `No QEMU guest agent configured`: `agent` is not enabled in the VM config.
@@ -326,7 +326,7 @@ pub fn network_interfaces(answer: Value) -> Result<Vec<NetworkInterface>, AgentE
 }
 
 /// One interface of `GET /nodes/{node}/lxc/{vmid}/interfaces`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LxcInterface {
     /// Interface name in the container (`lo`, `eth0`).
     pub name: String,

@@ -14,7 +14,7 @@ use super::loose;
 use super::{GuestKind, NodeName, StorageId, Vmid};
 
 /// PBS verification state of a backup snapshot.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Verification {
     /// `ok` or `failed`.
     #[serde(default, deserialize_with = "loose::opt_string")]
@@ -25,7 +25,7 @@ pub struct Verification {
 }
 
 /// One item of a storage's content listing, as PVE sends it (any content type).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StorageVolume {
     /// `<storage>:<volname>`.
     pub volid: String,
@@ -121,7 +121,7 @@ impl StorageVolume {
 }
 
 /// One backup archive on a storage (`backup list`). Sizes in bytes, times in seconds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Backup {
     /// `<storage>:backup/vzdump-lxc-104-2026_08_16-02_16_19.tar.zst`, or
     /// `<storage>:backup/ct/101/2026-05-09T15:43:57Z` on PBS.

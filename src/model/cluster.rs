@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::loose;
 
 /// `GET /version`: `{version: "9.2.2", release: "9.2", repoid: "..."}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Version {
     /// Full version, e.g. `9.2.2`.
     #[serde(default, deserialize_with = "loose::opt_string")]
@@ -23,7 +23,7 @@ pub struct Version {
 }
 
 /// One entry of `GET /cluster/status`: the cluster itself (`type: cluster`) or a node.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ClusterStatusEntry {
     /// `cluster` or `node`.
     #[serde(rename = "type")]
@@ -59,7 +59,7 @@ pub struct ClusterStatusEntry {
 
 /// One item of `GET /cluster/resources`; fields depend on `type`
 /// (`qemu`, `lxc`, `node`, `storage`, `pool`, `sdn`, ...).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ClusterResource {
     /// `qemu/100`, `node/pve1`, `storage/pve1/local`, ...
     pub id: String,
@@ -129,7 +129,7 @@ pub struct ClusterResource {
 }
 
 /// One node of `GET /nodes`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Node {
     /// Node name.
     pub node: String,
@@ -163,7 +163,7 @@ pub struct Node {
 }
 
 /// Memory or disk usage in `GET /nodes/{node}/status`, bytes.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Usage {
     /// Total, bytes.
     #[serde(default, deserialize_with = "loose::opt_u64")]
@@ -177,7 +177,7 @@ pub struct Usage {
 }
 
 /// CPU description in `GET /nodes/{node}/status`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CpuInfo {
     /// Model name.
     #[serde(default, deserialize_with = "loose::opt_string")]
@@ -194,7 +194,7 @@ pub struct CpuInfo {
 }
 
 /// `GET /nodes/{node}/status` (subset; sizes in bytes, `cpu` a fraction, `uptime` seconds).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NodeStatus {
     /// Node name (filled in from the request).
     #[serde(default)]
@@ -232,7 +232,7 @@ pub struct NodeStatus {
 }
 
 /// A storage on a node, from `GET /nodes/{node}/storage` or `/cluster/resources` (`type: storage`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Storage {
     /// Storage id.
     pub storage: String,

@@ -61,7 +61,7 @@ pub fn format_pve_size(bytes: u64) -> String {
 }
 
 /// A disk resize as PVE's `size` parameter expresses it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ResizeRequest {
     /// `+N`: grow by `bytes`; otherwise `bytes` is the new size.
     pub relative: bool,

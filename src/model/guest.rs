@@ -13,7 +13,7 @@ use super::loose;
 use super::{NodeName, Vmid};
 
 /// The kind of a guest, as PVE names it in paths and in `/cluster/resources` `type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum GuestKind {
     /// A QEMU/KVM virtual machine (`qm`).
@@ -58,7 +58,7 @@ impl FromStr for GuestKind {
 }
 
 /// Where a guest lives: enough to build its API paths (`/nodes/{node}/{kind}/{vmid}`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GuestRef {
     /// Guest id.
     pub vmid: Vmid,
@@ -77,7 +77,7 @@ impl GuestRef {
 
 /// One guest in a list (`guest list`). Sizes in bytes, `cpu` as the fraction of `maxcpu`
 /// PVE reports (0.0-1.0 per CPU share), `uptime` in seconds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Guest {
     /// Guest id.
     pub vmid: Vmid,
@@ -150,7 +150,7 @@ pub fn split_tags(s: &str) -> Vec<String> {
 
 /// Detailed status of one guest (`guest status`), from
 /// `GET /nodes/{node}/{kind}/{vmid}/status/current` or `qm status`/`pct status --verbose`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GuestStatus {
     /// Guest id.
     pub vmid: Vmid,

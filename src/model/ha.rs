@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 use super::loose;
 
 /// One entry of the HA status.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HaStatus {
     /// `quorum`, `master`, `fencing`, `lrm:<node>`, `service:<sid>`.
     pub id: String,
@@ -174,7 +174,7 @@ pub fn parse_ha_manager_status(text: &str) -> Vec<HaStatus> {
 }
 
 /// One HA resource of `GET /cluster/ha/resources` (config sections with `sid` and `digest`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HaResource {
     /// `vm:100`, `ct:101`.
     pub sid: String,

@@ -30,7 +30,7 @@ fn enabled<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
 /// One scheduled backup job of `GET /cluster/backup`. Option values the model does not
 /// interpret (`prune-backups`, `fleecing`, `mailto`, `bwlimit`, ...) stay in `extra` in the
 /// form PVE sent them (objects for property strings PVE parsed).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BackupJob {
     /// Job id (`backup-<hex>`; legacy vzdump.cron jobs get one too).
     pub id: String,
@@ -114,7 +114,7 @@ impl BackupJob {
 }
 
 /// A guest no enabled backup job covers (`GET /cluster/backup-info/not-backed-up`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NotBackedUp {
     /// Guest id.
     pub vmid: Vmid,
@@ -161,7 +161,7 @@ impl<'de> Deserialize<'de> for PendingDelete {
 
 /// One key of `GET /nodes/{node}/{kind}/{vmid}/pending`: the current value, the pending
 /// one, or a pending delete. Values are PVE's config strings (`cipassword` comes masked).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PendingChange {
     /// Configuration key (`memory`, `net0`, ...).
     pub key: String,

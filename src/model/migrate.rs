@@ -22,7 +22,7 @@ use super::NodeName;
 use super::loose;
 
 /// An HA resource that keeps the guest off a node (PVE 9 HA rules).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BlockingHaResource {
     /// The blocking resource (`vm:101`, `ct:102`).
     pub sid: String,
@@ -32,7 +32,7 @@ pub struct BlockingHaResource {
 }
 
 /// Why a node cannot take the guest.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NotAllowedNode {
     /// Storages of the guest's disks that are disabled or not available on that node, sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -49,7 +49,7 @@ pub struct NotAllowedNode {
 }
 
 /// One volume of the guest on non-shared storage (qemu-server `foreach_volid` attributes).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[expect(clippy::struct_excessive_bools, reason = "PVE's independent attribute flags, one field each as PVE names them")]
 pub struct LocalDisk {
     /// `<storage>:<volname>`, an absolute path, or `cdrom` (a host drive).
@@ -101,7 +101,7 @@ impl LocalDisk {
 }
 
 /// The answer of `GET /nodes/{node}/qemu/{vmid}/migrate` (see the module docs).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MigratePrecondition {
     /// Whether the guest runs now (then only an online migration is possible).
     #[serde(default, deserialize_with = "loose::bool01")]

@@ -20,7 +20,7 @@ use super::human::{parse_hms, parse_size};
 use super::time::{is_date, is_time};
 
 /// How a migration ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MigrationEnding {
     /// `migration finished successfully`: the guest is on the target.
@@ -34,7 +34,7 @@ pub enum MigrationEnding {
 }
 
 /// One line of a migration log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct MigrationLine {
     /// The timestamp as printed (`2025-01-04 00:34:24`, or `May 02 10:57:01` on PVE ≤ 4.4),
     /// node-local time; `None` for a foreign line or a `TASK` line.
@@ -46,7 +46,7 @@ pub struct MigrationLine {
 }
 
 /// A migration log, summarised.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct MigrationSummary {
     /// Finished successfully and the task did not fail.
     pub ok: bool,

@@ -16,6 +16,7 @@ mod migrate;
 mod migrate_log;
 mod pool;
 mod progress;
+mod schema;
 mod snapshot;
 mod task;
 mod text;

@@ -17,7 +17,7 @@ use super::ClusterResource;
 use super::loose;
 
 /// One pool.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Pool {
     /// Pool id (`prod`, or `parent/child` for a nested pool).
     #[serde(default)]

@@ -24,7 +24,7 @@ use super::human::{parse_duration, parse_size};
 use super::vzdump_log::ratio;
 
 /// Which restore tool printed a progress line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RestoreSource {
     /// `vma extract` (qmrestore of a `.vma[.zst]` archive): the fraction covers the archive.
@@ -36,7 +36,7 @@ pub enum RestoreSource {
 }
 
 /// One restore progress line.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RestoreProgress {
     /// Done, 0.0-1.0.
     pub fraction: f64,
@@ -93,7 +93,7 @@ pub fn restore_progress(line: &str) -> Option<RestoreProgress> {
 }
 
 /// One `create full|linked clone of drive <key> (<volid>)` line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct CloneDrive {
     /// Drive or mount point key (`scsi0`, `rootfs`); empty for `qm disk import`.
     pub drive: String,
@@ -114,7 +114,7 @@ pub fn clone_drive(line: &str) -> Option<CloneDrive> {
 }
 
 /// One copy progress line of a drive mirror or `qemu-img convert`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CopyProgress {
     /// The block job (`drive-scsi0`, `mirror-scsi0`); `None` for `qemu-img convert`.
     pub job: Option<String>,
@@ -169,7 +169,7 @@ pub fn copy_progress(line: &str) -> Option<CopyProgress> {
 /// A disk that `qm disk import` (or an import during create) reports done:
 /// `<key>: successfully imported disk '<volid>'` (qemu-server `CLI/qm.pm`) or
 /// `<key>: successfully created disk '<volid>,<options>'` for a newly allocated disk.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ImportedDisk {
     /// The config key it was attached as (`unused0`, `scsi1`, `efidisk0`).
     pub drive: String,
@@ -197,7 +197,7 @@ pub fn imported_disk(line: &str) -> Option<ImportedDisk> {
 }
 
 /// A clone or disk-move log, summarised.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CloneLog {
     /// Drives in the order they were cloned.
     pub drives: Vec<CloneDrive>,

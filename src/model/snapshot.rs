@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::loose;
 
 /// One snapshot, or the `current` pseudo-entry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Snapshot {
     /// Snapshot name; `current` for the live state.
     pub name: String,

@@ -68,7 +68,7 @@ impl<'de> Deserialize<'de> for ExitStatus {
 }
 
 /// One task in `GET /nodes/{node}/tasks`. Times in seconds since the Unix epoch.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Task {
     /// Task id.
     pub upid: Upid,
@@ -98,7 +98,7 @@ pub struct Task {
 /// `GET /nodes/{node}/tasks/{upid}/status`: PVE's fields `upid`, `node`, `status`,
 /// `exitstatus`, `type`, `id`, `user`, `pid`, `pstart`, `starttime` (pve-manager
 /// `PVE/API2/Tasks.pm` `read_task_status`, FORMATS.md §0.4).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TaskStatus {
     /// Task id.
     pub upid: Upid,
@@ -139,7 +139,7 @@ impl TaskStatus {
 }
 
 /// One task-log line: `{n: <1-based line number>, t: <text>}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TaskLogLine {
     /// Line number, from 1.
     #[serde(deserialize_with = "line_no")]

@@ -24,7 +24,7 @@ use super::human::{parse_hms, parse_size};
 use super::{ExitStatus, GuestKind, Vmid};
 
 /// How one guest's backup ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BackupOutcome {
     /// `Finished Backup of VM <id>`.
@@ -36,7 +36,7 @@ pub enum BackupOutcome {
 }
 
 /// Where [`GuestBackup::size`] was read from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SizeSource {
     /// `archive file size: 1.60GB`: the (compressed) archive file.
@@ -50,7 +50,7 @@ pub enum SizeSource {
 }
 
 /// One guest of a vzdump job.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct GuestBackup {
     /// Guest id.
     pub vmid: Vmid,
@@ -80,7 +80,7 @@ pub struct GuestBackup {
 }
 
 /// How the job as a whole ended, from its summary line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobOutcome {
     /// `Backup job finished successfully`.
@@ -94,7 +94,7 @@ pub enum JobOutcome {
 }
 
 /// A vzdump log, summarised.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct VzdumpSummary {
     /// The normalised command line of `starting new backup job: vzdump <args>`.
     pub command: Option<String>,

@@ -25,7 +25,8 @@ const USAGE_WARN: f64 = 0.85;
 const USAGE_CRIT: f64 = 0.95;
 
 /// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "DiagnosisSeverity")]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth knowing, nothing to do.
@@ -37,7 +38,8 @@ pub enum Severity {
 }
 
 /// One thing found: what, why, and what to run next.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "DiagnosisFinding")]
 pub struct Finding {
     /// How bad it is.
     pub severity: Severity,
@@ -57,7 +59,7 @@ pub struct Finding {
 }
 
 /// A disk of the guest and the storage it lives on.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct DiskStorage {
     /// Config key (`scsi0`, `rootfs`, `mp0`, ...).
     pub disk: String,
@@ -70,7 +72,7 @@ pub struct DiskStorage {
 }
 
 /// Everything `guest diagnose` read, and what it concluded.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Diagnosis {
     /// Where the guest is.
     pub guest: GuestRef,

@@ -11,7 +11,7 @@ use crate::model::{ClusterResource, ExitStatus, GuestRef, GuestStatus, Upid};
 use crate::safety::Facts;
 
 /// A guest's state as read before or after an action.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct GuestState {
     /// `running` or `stopped` (PVE's `status`).
     pub status: String,
@@ -91,7 +91,7 @@ impl GuestState {
 }
 
 /// The task part of a report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TaskReport {
     /// The task; `None` where the tool printed none (`qm`/`pct`).
     pub upid: Option<Upid>,
@@ -121,7 +121,7 @@ impl TaskReport {
 }
 
 /// What a mutating command did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Report {
     /// `shutdown`, `snapshot create`, `api create`, ...
     pub action: String,
@@ -152,7 +152,7 @@ pub struct Report {
 }
 
 /// One call of a plan, as data.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PlannedCall {
     /// `POST`, `PUT` or `DELETE`.
     pub method: String,
@@ -184,7 +184,7 @@ impl Report {
 
 /// What a mutating command would do: printed for `--dry-run` and when confirmation is needed;
 /// its digest binds consent to exactly this plan (DESIGN.md §4).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Plan {
     /// The action.
     pub action: String,

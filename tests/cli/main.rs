@@ -5,6 +5,7 @@
 mod support;
 
 mod actions;
+mod api;
 mod audit;
 mod calls;
 mod check;
@@ -15,6 +16,7 @@ mod local;
 mod ops;
 mod policy;
 mod roundtrip;
+mod schema;
 mod selectors;
 mod sim;
 mod skill;
