@@ -165,6 +165,10 @@ pub enum Noun {
     /// pvectl's config file.
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// The built-in simulator's state (`-t sim`): show, reset to the demo, inject faults.
+    /// Touches only the simulator's state file: no target, no consent, no audit record.
+    #[command(subcommand)]
+    Sim(super::sim::SimCmd),
 }
 
 /// `pool ...`
@@ -324,7 +328,7 @@ impl Noun {
             Self::Task(t) => matches!(t, TaskCmd::List { .. } | TaskCmd::Status { .. } | TaskCmd::Log { follow: false, .. }),
             Self::Backup(b) => matches!(b, BackupCmd::List { .. } | BackupCmd::Jobs | BackupCmd::Missing),
             Self::Api(a) => matches!(a, ApiCmd::Get { .. }),
-            Self::Audit(_) | Self::Target(_) | Self::Config(_) => false,
+            Self::Audit(_) | Self::Target(_) | Self::Config(_) | Self::Sim(_) => false,
         }
     }
 }

@@ -22,6 +22,7 @@ mod pool;
 mod provision;
 mod report;
 mod select;
+mod sim;
 mod snapshot;
 mod storage;
 mod targets;
@@ -114,6 +115,7 @@ pub async fn run(cli: Cli) -> i32 {
         args::Noun::Audit(cmd) => return audit::run(&cli.global, &cmd),
         args::Noun::Target(cmd) => return targets::run(&cli.global, cmd).await,
         args::Noun::Config(cmd) => return targets::config(&cli.global, &cmd),
+        args::Noun::Sim(cmd) => return sim::run(&cli.global, &cmd),
         command => Cli { command, ..cli },
     };
     match crate::target::fleet(cli.global.target.as_deref(), cli.global.all_targets, &|k| std::env::var(k).ok()) {
@@ -204,8 +206,8 @@ async fn dispatch(env: &Env<'_>, command: Noun) -> Result<()> {
         Noun::Backup(c) => backup::run(env, c).await,
         Noun::Pool(c) => pool::run(env, c).await,
         Noun::Ha(c) => pool::run_ha(env, c).await,
-        Noun::Audit(_) | Noun::Target(_) | Noun::Config(_) => {
-            Err(Error::Internal("audit, target and config are handled before a backend is opened".into()))
+        Noun::Audit(_) | Noun::Target(_) | Noun::Config(_) | Noun::Sim(_) => {
+            Err(Error::Internal("audit, target, config and sim are handled before a backend is opened".into()))
         }
     }
 }

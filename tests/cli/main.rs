@@ -17,5 +17,6 @@ mod policy;
 mod roundtrip;
 mod selectors;
 mod sim;
+mod sim_state;
 mod skill;
 mod targets;

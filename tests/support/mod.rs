@@ -54,11 +54,18 @@ impl From<Output> for Run {
 /// Builds one `pvectl` invocation.
 pub(crate) struct Pvectl {
     cmd: Command,
+    /// This run's own user state directory (`XDG_STATE_HOME`), removed with it; `None` when
+    /// the run shares a [`SimHome`].
+    state: Option<tempfile::TempDir>,
 }
 
 impl Pvectl {
-    /// `pvectl` with a clean environment for its own variables, and the audit log off.
+    /// `pvectl` with a clean environment for its own variables, the audit log off, and a
+    /// fresh user state directory of its own (`XDG_STATE_HOME`): `-t sim` starts from the
+    /// demo cluster, and nothing is written to the state directory of the user running the
+    /// tests. Runs that must share the simulator's state use [`SimHome::pvectl`].
     pub(crate) fn new() -> Self {
+        let state = tempfile::Builder::new().prefix("pvectl-state-").tempdir().expect("state dir");
         let mut cmd = Command::new(pvectl_bin());
         for v in [
             "PVECTL_TARGET",
@@ -82,7 +89,22 @@ impl Pvectl {
         }
         // Never the user's own audit log; a test that checks the log sets its own path.
         cmd.env("PVECTL_AUDIT_LOG", "off");
-        Self { cmd }
+        cmd.env("XDG_STATE_HOME", state.path());
+        Self { cmd, state: Some(state) }
+    }
+
+    /// Uses `dir` as the user state directory (`XDG_STATE_HOME`) instead of this run's own.
+    pub(crate) fn state_home(mut self, dir: &Path) -> Self {
+        self.cmd.env("XDG_STATE_HOME", dir);
+        self.state = None;
+        self
+    }
+
+    /// Fails loudly when a helper lost the isolation: every run has a non-empty
+    /// `XDG_STATE_HOME`, so `-t sim` never reads or writes the user's `~/.local/state`.
+    fn assert_isolated(&self) {
+        let set = self.cmd.get_envs().any(|(k, v)| k == "XDG_STATE_HOME" && v.is_some_and(|v| !v.is_empty()));
+        assert!(set, "a test run of pvectl without its own XDG_STATE_HOME would use the user's state directory");
     }
 
     /// Adds arguments.
@@ -113,14 +135,44 @@ impl Pvectl {
         self
     }
 
-    /// The command, to spawn it and act on it while it runs.
-    pub(crate) fn command(self) -> Command {
+    /// The command, to spawn it and act on it while it runs (its own state directory is
+    /// left in the temporary directory: the command outlives this builder).
+    pub(crate) fn command(mut self) -> Command {
+        self.assert_isolated();
+        if let Some(dir) = self.state.take() {
+            let _ = dir.keep();
+        }
         self.cmd
     }
 
     /// Runs it with stdin closed.
     pub(crate) fn run(mut self) -> Run {
+        self.assert_isolated();
         self.cmd.stdin(std::process::Stdio::null()).output().expect("pvectl runs").into()
+    }
+}
+
+/// A user state directory shared by several `pvectl` runs, so `-t sim` remembers between
+/// them (as it does for a user), starting from the demo cluster.
+pub(crate) struct SimHome {
+    /// Keeps the directory alive.
+    pub(crate) dir: tempfile::TempDir,
+}
+
+impl SimHome {
+    /// A new, empty state directory.
+    pub(crate) fn new() -> Self {
+        Self { dir: tempfile::Builder::new().prefix("pvectl-simhome-").tempdir().expect("state dir") }
+    }
+
+    /// `pvectl` (as [`Pvectl::new`]) with this state directory.
+    pub(crate) fn pvectl(&self) -> Pvectl {
+        Pvectl::new().state_home(self.dir.path())
+    }
+
+    /// The simulator's state file `-t sim` keeps here.
+    pub(crate) fn state_file(&self) -> PathBuf {
+        self.dir.path().join("pvectl/sim.json")
     }
 }
 

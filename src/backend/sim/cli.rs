@@ -115,11 +115,21 @@ fn run_tool(env: &SimEnv, command: &str, rest: &[String]) -> Output {
         let step = face(&mut sim);
         return run_to_end(&mut sim, step);
     }
-    let first = |sim: &mut Sim| match hang::tool_path(sim, command, rest).and_then(|path| hang::take(sim, &path)) {
-        Some(h) => Err(h),
-        None => Ok(face(sim)),
+    let first = |sim: &mut Sim| {
+        // The state's slow calls, unless PVE_SIM_LATENCY_MS already slowed this one.
+        let latency = sim.state().faults.latency_ms.filter(|_| env.latency_ms.is_none());
+        match hang::tool_path(sim, command, rest).and_then(|path| hang::take(sim, &path)) {
+            Some(h) => (latency, Err(h)),
+            None => (latency, Ok(face(sim))),
+        }
     };
-    let step = match with_state(env, first) {
+    let first = with_state(env, first).map(|(latency, step)| {
+        if let Some(ms) = latency {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
+        step
+    });
+    let step = match first {
         Ok(Ok(step)) => step,
         Ok(Err(h)) => {
             hang::hang(&h);

@@ -161,18 +161,25 @@ async fn respond(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response
             append_log(log, &req.log_line()).map_err(|e| Reply::refusal(500, &format!("pve-sim: {e}")))?;
         }
         // A tool hang (`faults.hang`) delays the answer; the core runs after it.
-        let hang = shared_first.store.run(|sim| hang::take(sim, &req.path)).map_err(|e| Reply::refusal(500, &format!("pve-sim: {e}")))?;
-        Ok((req, hang))
+        let (hang, latency) = shared_first
+            .store
+            .run(|sim| (hang::take(sim, &req.path), sim.state().faults.latency_ms))
+            .map_err(|e| Reply::refusal(500, &format!("pve-sim: {e}")))?;
+        Ok((req, hang, latency))
     })
     .await
     .unwrap_or_else(|_| Err(Reply::refusal(500, "pve-sim: the request handler failed")));
-    let (req, hang) = match first {
+    let (req, hang, latency) = match first {
         Ok(r) => r,
         Err(reply) => return Ok(response(reply)),
     };
     if let Some(h) = hang {
         // Slept on the runtime, not a blocking thread, so a stopping server drops it.
         tokio::time::sleep(Duration::from_secs(h.seconds)).await;
+    }
+    if let Some(ms) = latency {
+        // Slow calls (`faults.latency_ms`).
+        tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     let reply = tokio::task::spawn_blocking(move || {
         shared.store.run(|sim| answer(sim, &req)).unwrap_or_else(|e| Reply::refusal(500, &format!("pve-sim: {e}")))
