@@ -839,11 +839,14 @@ pub enum SnapshotCmd {
 /// `task ...`
 #[derive(Debug, Subcommand)]
 pub enum TaskCmd {
-    /// Recent tasks (`GET /nodes/{node}/tasks`, every node when --node is not given).
+    /// Recent tasks (`GET /nodes/{node}/tasks`, every node when --node is not given), newest first.
     List {
         /// Only this node.
         #[arg(long)]
         node: Option<NodeName>,
+        /// Only tasks of this guest (PVE's `vmid` filter): how to find a guest's UPIDs.
+        #[arg(long)]
+        vmid: Option<Vmid>,
     },
     /// One task's status.
     Status {

@@ -65,8 +65,20 @@ impl Pvectl {
     /// demo cluster, and nothing is written to the state directory of the user running the
     /// tests. Runs that must share the simulator's state use [`SimHome::pvectl`].
     pub(crate) fn new() -> Self {
+        Self::isolated(Command::new(pvectl_bin()))
+    }
+
+    /// `sh -c LINE` with the environment of [`Pvectl::new`] and the built `pvectl` first on
+    /// `PATH`: a documented command line run as a user pastes it into a shell.
+    pub(crate) fn shell(line: &str) -> Self {
+        let dir = Path::new(pvectl_bin()).parent().expect("the binary has a directory");
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", line]).env("PATH", format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default()));
+        Self::isolated(cmd)
+    }
+
+    fn isolated(mut cmd: Command) -> Self {
         let state = tempfile::Builder::new().prefix("pvectl-state-").tempdir().expect("state dir");
-        let mut cmd = Command::new(pvectl_bin());
         for v in [
             "PVECTL_TARGET",
             "PVECTL_TOOLS",
@@ -126,6 +138,12 @@ impl Pvectl {
     /// Sets an environment variable.
     pub(crate) fn env(mut self, k: &str, v: impl AsRef<std::ffi::OsStr>) -> Self {
         self.cmd.env(k, v);
+        self
+    }
+
+    /// Runs in `dir` (relative paths of the command line are there).
+    pub(crate) fn current_dir(mut self, dir: &Path) -> Self {
+        self.cmd.current_dir(dir);
         self
     }
 
