@@ -133,7 +133,8 @@ pub enum SimFault {
         child: bool,
     },
     /// Deny a privilege on an ACL path and below: checks fail with 403 (exit 4) and lists
-    /// leave the object out.
+    /// leave the object out (so a guest found through the listing reads as not found, exit 5;
+    /// `--node N --kind K` skips the listing).
     Deny {
         /// ACL path: `/vms/101`, `/nodes/pve2`, `/storage/nas`, `/`.
         path: String,

@@ -157,3 +157,23 @@ fn the_test_helpers_never_touch_the_users_state_directory() {
     let again = Pvectl::new().args(["-t", "sim", "-o", "json", "guest", "status", "103"]).run();
     assert_eq!(again.json()["status"], "stopped");
 }
+
+#[test]
+fn slow_calls_slow_tasks_and_denials_reach_the_next_run() {
+    let home = SimHome::new();
+    // Slow calls: with every call 5 s late, a read with a 1 s deadline ends as a transport error.
+    home.pvectl().args(["sim", "fault", "latency", "5000"]).run().expect_code(0);
+    home.pvectl().args(["-t", "sim", "-o", "json", "--timeout", "1", "node", "list"]).run().expect_code(9);
+    home.pvectl().args(["sim", "fault", "latency", "0"]).run().expect_code(0);
+    // A slow task: the start is sent, the deadline comes first: exit 8 with the UPID to resume.
+    home.pvectl().args(["sim", "fault", "task-slow", "103", "600", "--action", "start"]).run().expect_code(0);
+    let r = home.pvectl().args(["-t", "sim", "-o", "json", "--timeout", "1", "guest", "start", "103"]).run();
+    r.expect_code(8);
+    assert!(r.stderr.contains("UPID:"), "names the UPID to resume with: {}", r.stderr);
+    // A denied privilege: 403, exit 4; the listing hides the guest, so without --node/--kind it is not found.
+    home.pvectl().args(["sim", "fault", "deny", "/vms/101", "VM.Audit"]).run().expect_code(0);
+    home.pvectl().args(["-t", "sim", "-o", "json", "guest", "status", "101", "--node", "pve1", "--kind", "qemu"]).run().expect_code(4);
+    home.pvectl().args(["-t", "sim", "-o", "json", "guest", "status", "101"]).run().expect_code(5);
+    home.pvectl().args(["sim", "fault", "clear", "deny"]).run().expect_code(0);
+    home.pvectl().args(["-t", "sim", "-o", "json", "guest", "status", "101"]).run().expect_code(0);
+}
