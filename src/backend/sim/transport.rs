@@ -65,6 +65,12 @@ impl SimTransport {
     /// simulator state (the message names it and `pvectl sim reset`).
     pub fn from_env_or_demo() -> Result<Self> {
         match sim_state_file_from_env().map_err(Error::Internal)? {
+            // The library's own unit tests must never read or write the user's state.
+            #[cfg(test)]
+            Some(SimStateFile::User(path)) => Err(Error::Internal(format!(
+                "a unit test opened -t sim without PVE_SIM_STATE: it would use the user's {}; use SimTransport::demo()",
+                path.display()
+            ))),
             Some(file) => {
                 let path = file.path();
                 if path.exists() {
