@@ -2,7 +2,7 @@
 //! uses: `PVE_SIM_STATE`, else `sim.json` in the user's state directory), read and written
 //! under the same lock as every `-t sim` run and the `pve-sim` tools. These commands touch
 //! only that file: nothing is sent to any PVE, so there is no plan, no consent and no audit
-//! record.
+//! record; `--dry-run` prints the state a command would leave and changes nothing.
 //!
 //! `fault` writes the fault entries the simulator already has (`backend/sim/faults.rs`:
 //! task faults, tool hangs, denied privileges, agent down, slow calls) and two plain state
@@ -33,7 +33,7 @@ pub enum SimCmd {
     #[command(visible_alias = "status")]
     Show,
     /// Start over: replace the state with the demo cluster (running guests, snapshots,
-    /// tasks and faults made since are gone).
+    /// tasks and faults made since are gone). Touches only the simulator: no consent needed.
     Reset,
     /// Inject a fault that every later `-t sim` run (and the `pve-sim` tools given the same
     /// file) sees.
@@ -274,7 +274,7 @@ pub(crate) fn run(g: &GlobalArgs, cmd: &SimCmd) -> i32 {
         ColorChoice::Never => false,
         ColorChoice::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
-    match handle(output, cmd) {
+    match handle(output, cmd, g.dry_run) {
         Ok(()) => exit_codes::OK,
         Err(e) => {
             print_error(output, &e, color);
@@ -283,7 +283,9 @@ pub(crate) fn run(g: &GlobalArgs, cmd: &SimCmd) -> i32 {
     }
 }
 
-fn handle(out: OutputFormat, cmd: &SimCmd) -> Result<()> {
+/// Runs `cmd` on the state file and prints the summary of the state it leaves; with
+/// `dry_run`, of the state it would leave, changing nothing.
+fn handle(out: OutputFormat, cmd: &SimCmd, dry_run: bool) -> Result<()> {
     let file = sim_state_file_from_env().map_err(Error::Internal)?.ok_or_else(|| {
         Error::Usage(
             "the simulator keeps no state: none of PVE_SIM_STATE, XDG_STATE_HOME, HOME is set (each -t sim run starts from the demo)"
@@ -294,7 +296,9 @@ fn handle(out: OutputFormat, cmd: &SimCmd) -> Result<()> {
     let state = match cmd {
         SimCmd::Reset => {
             let demo = demo_state();
-            replace_state(file.path(), &demo).map_err(Error::Internal)?;
+            if !dry_run {
+                replace_state(file.path(), &demo).map_err(Error::Internal)?;
+            }
             demo
         }
         SimCmd::Show => with_state(&env, |sim| sim.state().clone()).map_err(Error::Internal)?,
@@ -304,13 +308,18 @@ fn handle(out: OutputFormat, cmd: &SimCmd) -> Result<()> {
             let edit = |sim: &mut crate::backend::sim::Sim| {
                 let mut st = sim.state().clone();
                 apply(&mut st, f)?;
-                sim.state_mut().clone_from(&st);
+                if !dry_run {
+                    sim.state_mut().clone_from(&st);
+                }
                 Ok::<_, Error>(st)
             };
             with_state(&env, edit).map_err(Error::Internal)??
         }
     };
-    let doc = summary(&file, &state);
+    let mut doc = summary(&file, &state);
+    if dry_run {
+        doc["dry_run"] = Value::Bool(true);
+    }
     print(out, &doc, |d| {
         let mut t = Table::new(&["KEY", "VALUE"]);
         if let Some(o) = d.as_object() {

@@ -19,6 +19,10 @@ fn a_started_guest_is_still_running_in_the_next_run_until_sim_reset() {
     assert_eq!(status_of(&home, "103"), "running", "a second process sees the first one's change");
     assert!(home.state_file().exists(), "kept in $XDG_STATE_HOME/pvectl/sim.json");
 
+    let dry = home.pvectl().args(["sim", "reset", "--dry-run", "-o", "json"]).run();
+    dry.expect_code(0);
+    assert_eq!(dry.json()["dry_run"], true);
+    assert_eq!(status_of(&home, "103"), "running", "--dry-run changes nothing");
     let reset = home.pvectl().args(["sim", "reset", "-o", "json"]).run();
     reset.expect_code(0);
     assert_eq!(reset.json()["state_file"], home.state_file().display().to_string());
@@ -38,6 +42,10 @@ fn the_state_directory_is_private() {
 #[test]
 fn an_injected_lock_is_seen_by_the_next_run_and_clear_removes_it() {
     let home = SimHome::new();
+    let dry = home.pvectl().args(["sim", "fault", "lock", "103", "backup", "--dry-run", "-o", "json"]).run();
+    dry.expect_code(0);
+    assert!(dry.json()["locked"].as_array().expect("locked").iter().any(|l| l["vmid"] == 103), "shows the lock it would set");
+    home.pvectl().args(["-t", "sim", "-o", "json", "guest", "start", "103"]).run().expect_code(0);
     home.pvectl().args(["sim", "fault", "lock", "100", "backup"]).run().expect_code(0);
     let r = home.pvectl().args(["-t", "sim", "-o", "json", "guest", "start", "100"]).run();
     r.expect_code(6);
