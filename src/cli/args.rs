@@ -165,8 +165,11 @@ pub enum Noun {
     /// pvectl's config file.
     #[command(subcommand)]
     Config(ConfigCmd),
-    /// The built-in simulator's state (`-t sim`): show, reset to the demo, inject faults.
-    /// Touches only the simulator's state file: no target, no consent, no audit record.
+    /// The built-in simulator's state (`-t sim`): show, reset, inject faults (needs no target).
+    ///
+    /// Touches only the simulator's state file (`PVE_SIM_STATE`, else
+    /// `$XDG_STATE_HOME/pvectl/sim.json` or `~/.local/state/pvectl/sim.json`): nothing is sent to
+    /// a PVE, so no consent is asked and no audit record written.
     #[command(subcommand)]
     Sim(super::sim::SimCmd),
 }
