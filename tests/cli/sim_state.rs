@@ -185,3 +185,20 @@ fn slow_calls_slow_tasks_and_denials_reach_the_next_run() {
     home.pvectl().args(["sim", "fault", "clear", "deny"]).run().expect_code(0);
     home.pvectl().args(["-t", "sim", "-o", "json", "guest", "status", "101"]).run().expect_code(0);
 }
+
+#[test]
+fn faults_written_by_sim_fault_reach_the_pve_sim_tools_sharing_the_file() {
+    // `PVE_SIM_STATE` names the tools' file: `sim fault` writes there, `-t local` (pvesh on
+    // PATH = pve-sim) sees it.
+    let tools = crate::support::SimTools::new();
+    let with_tools = |p: Pvectl| tools.apply(p);
+    with_tools(Pvectl::new()).args(["sim", "fault", "lock", "103", "migrate"]).run().expect_code(0);
+    let r = with_tools(Pvectl::new()).args(["-t", "local", "-o", "json", "guest", "start", "103"]).run();
+    r.expect_code(6);
+    assert!(r.stderr.contains("locked (migrate)"), "{}", r.stderr);
+    // Slow calls reach the tools too: every pvesh call 5 s late, a 1 s read deadline ends it.
+    with_tools(Pvectl::new()).args(["sim", "fault", "latency", "5000"]).run().expect_code(0);
+    with_tools(Pvectl::new()).args(["-t", "local", "-o", "json", "--timeout", "1", "node", "list"]).run().expect_code(9);
+    with_tools(Pvectl::new()).args(["sim", "fault", "clear"]).run().expect_code(0);
+    with_tools(Pvectl::new()).args(["-t", "local", "-o", "json", "node", "list"]).run().expect_code(0);
+}
