@@ -169,6 +169,13 @@ pub enum Noun {
     /// whether it mutates, the JSON Schema of its `-o json` output, and the exit codes
     /// (needs no target).
     Schema,
+    /// The built-in simulator's state (`-t sim`): show, reset, inject faults (needs no target).
+    ///
+    /// Touches only the simulator's state file (`PVE_SIM_STATE`, else
+    /// `$XDG_STATE_HOME/pvectl/sim.json` or `~/.local/state/pvectl/sim.json`): nothing is sent to
+    /// a PVE, so no consent is asked and no audit record written.
+    #[command(subcommand)]
+    Sim(super::sim::SimCmd),
 }
 
 /// `pool ...`
@@ -328,7 +335,7 @@ impl Noun {
             Self::Task(t) => matches!(t, TaskCmd::List { .. } | TaskCmd::Status { .. } | TaskCmd::Log { follow: false, .. }),
             Self::Backup(b) => matches!(b, BackupCmd::List { .. } | BackupCmd::Jobs | BackupCmd::Missing),
             Self::Api(a) => matches!(a, ApiCmd::Get { .. } | ApiCmd::Usage { .. } | ApiCmd::Ls { .. }),
-            Self::Audit(_) | Self::Target(_) | Self::Config(_) | Self::Schema => false,
+            Self::Audit(_) | Self::Target(_) | Self::Config(_) | Self::Schema | Self::Sim(_) => false,
         }
     }
 }
@@ -840,11 +847,14 @@ pub enum SnapshotCmd {
 /// `task ...`
 #[derive(Debug, Subcommand)]
 pub enum TaskCmd {
-    /// Recent tasks (`GET /nodes/{node}/tasks`, every node when --node is not given).
+    /// Recent tasks (`GET /nodes/{node}/tasks`, every node when --node is not given), newest first.
     List {
         /// Only this node.
         #[arg(long)]
         node: Option<NodeName>,
+        /// Only tasks of this guest (PVE's `vmid` filter): how to find a guest's UPIDs.
+        #[arg(long)]
+        vmid: Option<Vmid>,
     },
     /// One task's status.
     Status {

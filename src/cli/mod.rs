@@ -23,6 +23,7 @@ mod pool;
 mod provision;
 mod report;
 mod select;
+mod sim;
 mod snapshot;
 mod storage;
 mod targets;
@@ -120,6 +121,7 @@ pub async fn run(cli: Cli) -> i32 {
         args::Noun::Config(cmd) => return targets::config(&cli.global, &cmd),
         args::Noun::Schema => return catalog::print_schema(),
         args::Noun::Api(cmd @ (args::ApiCmd::Usage { .. } | args::ApiCmd::Ls { .. })) => return api::run_offline(&cli.global, &cmd),
+        args::Noun::Sim(cmd) => return sim::run(&cli.global, &cmd),
         command => Cli { command, ..cli },
     };
     match crate::target::fleet(cli.global.target.as_deref(), cli.global.all_targets, &|k| std::env::var(k).ok()) {
@@ -215,8 +217,8 @@ async fn dispatch(env: &Env<'_>, command: Noun) -> Result<()> {
         Noun::Backup(c) => backup::run(env, c).await,
         Noun::Pool(c) => pool::run(env, c).await,
         Noun::Ha(c) => pool::run_ha(env, c).await,
-        Noun::Audit(_) | Noun::Target(_) | Noun::Config(_) | Noun::Schema => {
-            Err(Error::Internal("audit, target, config and schema are handled before a backend is opened".into()))
+        Noun::Audit(_) | Noun::Target(_) | Noun::Config(_) | Noun::Schema | Noun::Sim(_) => {
+            Err(Error::Internal("audit, target, config, schema and sim are handled before a backend is opened".into()))
         }
     }
 }

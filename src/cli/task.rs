@@ -15,7 +15,7 @@ use crate::workflow::{Deadline, Progress, check_exit, follow_log, wait_task};
 pub(crate) async fn run(env: &Env<'_>, cmd: TaskCmd) -> Result<()> {
     let (out, b, cfg) = (env.cfg.output, env.b(), env.cfg);
     match cmd {
-        TaskCmd::List { node } => {
+        TaskCmd::List { node, vmid } => {
             let nodes = match node {
                 Some(n) => vec![n],
                 None => b
@@ -28,7 +28,7 @@ pub(crate) async fn run(env: &Env<'_>, cmd: TaskCmd) -> Result<()> {
             };
             let mut all = Vec::new();
             for n in &nodes {
-                all.extend(b.tasks(n, &crate::backend::TaskFilter::default()).await?);
+                all.extend(b.tasks(n, &crate::backend::TaskFilter { vmid, ..crate::backend::TaskFilter::default() }).await?);
             }
             all.sort_by_key(|t| std::cmp::Reverse(t.starttime));
             print(out, &all, |all| {

@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 /// Where pvectl acts (DESIGN.md §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    /// The built-in simulated cluster (`PVE_SIM_STATE` if set, else the demo cluster).
+    /// The built-in simulated cluster: the state file `PVE_SIM_STATE` if set, else the user's
+    /// `sim.json` (remembered between runs), see [`crate::backend::sim::SimTransport::from_env_or_demo`].
     Sim,
     /// The command backend on this host.
     Local,

@@ -19,6 +19,7 @@ mod roundtrip;
 mod schema;
 mod selectors;
 mod sim;
+mod sim_state;
 mod skill;
 mod snapshot_naming;
 mod targets;

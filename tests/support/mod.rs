@@ -54,12 +54,31 @@ impl From<Output> for Run {
 /// Builds one `pvectl` invocation.
 pub(crate) struct Pvectl {
     cmd: Command,
+    /// This run's own user state directory (`XDG_STATE_HOME`), removed with it; `None` when
+    /// the run shares a [`SimHome`].
+    state: Option<tempfile::TempDir>,
 }
 
 impl Pvectl {
-    /// `pvectl` with a clean environment for its own variables, and the audit log off.
+    /// `pvectl` with a clean environment for its own variables, the audit log off, and a
+    /// fresh user state directory of its own (`XDG_STATE_HOME`): `-t sim` starts from the
+    /// demo cluster, and nothing is written to the state directory of the user running the
+    /// tests. Runs that must share the simulator's state use [`SimHome::pvectl`].
     pub(crate) fn new() -> Self {
-        let mut cmd = Command::new(pvectl_bin());
+        Self::isolated(Command::new(pvectl_bin()))
+    }
+
+    /// `sh -c LINE` with the environment of [`Pvectl::new`] and the built `pvectl` first on
+    /// `PATH`: a documented command line run as a user pastes it into a shell.
+    pub(crate) fn shell(line: &str) -> Self {
+        let dir = Path::new(pvectl_bin()).parent().expect("the binary has a directory");
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", line]).env("PATH", format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default()));
+        Self::isolated(cmd)
+    }
+
+    fn isolated(mut cmd: Command) -> Self {
+        let state = tempfile::Builder::new().prefix("pvectl-state-").tempdir().expect("state dir");
         for v in [
             "PVECTL_TARGET",
             "PVECTL_TOOLS",
@@ -85,7 +104,22 @@ impl Pvectl {
         }
         // Never the user's own audit log; a test that checks the log sets its own path.
         cmd.env("PVECTL_AUDIT_LOG", "off");
-        Self { cmd }
+        cmd.env("XDG_STATE_HOME", state.path());
+        Self { cmd, state: Some(state) }
+    }
+
+    /// Uses `dir` as the user state directory (`XDG_STATE_HOME`) instead of this run's own.
+    pub(crate) fn state_home(mut self, dir: &Path) -> Self {
+        self.cmd.env("XDG_STATE_HOME", dir);
+        self.state = None;
+        self
+    }
+
+    /// Fails loudly when a helper lost the isolation: every run has a non-empty
+    /// `XDG_STATE_HOME`, so `-t sim` never reads or writes the user's `~/.local/state`.
+    fn assert_isolated(&self) {
+        let set = self.cmd.get_envs().any(|(k, v)| k == "XDG_STATE_HOME" && v.is_some_and(|v| !v.is_empty()));
+        assert!(set, "a test run of pvectl without its own XDG_STATE_HOME would use the user's state directory");
     }
 
     /// Adds arguments.
@@ -110,20 +144,56 @@ impl Pvectl {
         self
     }
 
+    /// Runs in `dir` (relative paths of the command line are there).
+    pub(crate) fn current_dir(mut self, dir: &Path) -> Self {
+        self.cmd.current_dir(dir);
+        self
+    }
+
     /// Removes `XDG_CONFIG_HOME`, so the config file is looked up under `HOME`.
     pub(crate) fn env_remove_xdg(mut self) -> Self {
         self.cmd.env_remove("XDG_CONFIG_HOME");
         self
     }
 
-    /// The command, to spawn it and act on it while it runs.
-    pub(crate) fn command(self) -> Command {
+    /// The command, to spawn it and act on it while it runs (its own state directory is
+    /// left in the temporary directory: the command outlives this builder).
+    pub(crate) fn command(mut self) -> Command {
+        self.assert_isolated();
+        if let Some(dir) = self.state.take() {
+            let _ = dir.keep();
+        }
         self.cmd
     }
 
     /// Runs it with stdin closed.
     pub(crate) fn run(mut self) -> Run {
+        self.assert_isolated();
         self.cmd.stdin(std::process::Stdio::null()).output().expect("pvectl runs").into()
+    }
+}
+
+/// A user state directory shared by several `pvectl` runs, so `-t sim` remembers between
+/// them (as it does for a user), starting from the demo cluster.
+pub(crate) struct SimHome {
+    /// Keeps the directory alive.
+    pub(crate) dir: tempfile::TempDir,
+}
+
+impl SimHome {
+    /// A new, empty state directory.
+    pub(crate) fn new() -> Self {
+        Self { dir: tempfile::Builder::new().prefix("pvectl-simhome-").tempdir().expect("state dir") }
+    }
+
+    /// `pvectl` (as [`Pvectl::new`]) with this state directory.
+    pub(crate) fn pvectl(&self) -> Pvectl {
+        Pvectl::new().state_home(self.dir.path())
+    }
+
+    /// The simulator's state file `-t sim` keeps here.
+    pub(crate) fn state_file(&self) -> PathBuf {
+        self.dir.path().join("pvectl/sim.json")
     }
 }
 

@@ -23,13 +23,76 @@ use super::{backup_tools, tools};
 use crate::backend::api::{Method, Params};
 use crate::model::GuestKind;
 
-const USAGE: &str = "usage: pve-sim <pvesh|qm|pct|vzdump|qmrestore|ha-manager|hostname> [ARGS...]\n\
-       pve-sim init <state.json>\n\
-       pve-sim generate --guests N <state.json>\n\
-       pve-sim resources --guests N\n\
-       pve-sim serve --listen ADDR:PORT [--tls] [--state FILE]\n\
-       pve-sim sleep SECONDS\n\
-   or invoke through a link named pvesh, qm, pct, vzdump, qmrestore, ha-manager or hostname\n";
+/// `pve-sim help`: every verb, the state file and its faults, the demo tokens, and how to
+/// put the tools on `PATH` for `pvectl -t local` and `ssh://`. Kept in step with `run`.
+const HELP: &str = "pve-sim: a simulated Proxmox VE cluster that speaks PVE's own tools and REST API
+(simulated data, not a real cluster: nodes pve1-pve3, qemu and lxc guests, storages, snapshots,
+backups, tasks, HA).
+
+usage: pve-sim <pvesh|qm|pct|vzdump|qmrestore|ha-manager|hostname> [ARGS...]
+       pve-sim init <state.json>
+       pve-sim generate --guests N <state.json>
+       pve-sim resources --guests N
+       pve-sim serve --listen ADDR:PORT [--tls] [--state FILE]
+       pve-sim sleep SECONDS
+   or invoke through a link named pvesh, qm, pct, vzdump, qmrestore, ha-manager or hostname
+
+Verbs:
+  pvesh get|create|set|delete PATH [--key value ...] [--output-format json|json-pretty|text]
+                       the API path for path, as pvesh prints it (a task's log before its UPID)
+  qm    list|status|config|pending|listsnapshot|start|stop|shutdown|reboot|reset|suspend|resume|
+        snapshot|rollback|delsnapshot|clone|template|create|destroy|set|unlock|migrate|
+        disk resize|disk move|guest cmd|guest exec|guest exec-status ...   (qemu guests)
+  pct   the same for lxc guests, plus exec, push, pull, resize, move-volume, restore
+  vzdump VMID... [OPTIONS]          a backup job (one task)
+  qmrestore ARCHIVE VMID [OPTIONS]  restore a qemu backup
+  ha-manager status|migrate SID NODE
+  hostname             the node the tools run on (PVE_SIM_NODE, default pve1)
+  init FILE            write the demo cluster's state to FILE
+  generate --guests N FILE   write a generated cluster of N guests (benchmarks)
+  resources --guests N       print /cluster/resources of a generated cluster, one JSON line
+  serve                the REST API on ADDR:PORT (see pve-sim serve --help)
+  sleep SECONDS        internal: the child a hanging tool starts
+  help, --help, -h     this text
+
+Environment:
+  PVE_SIM_STATE=FILE   the state (JSON), file-locked for every call and created from the demo
+                       on first use; without it each call starts from the demo and keeps nothing.
+                       pvectl -t sim uses the same file when PVE_SIM_STATE is set, else its own
+                       ~/.local/state/pvectl/sim.json ($XDG_STATE_HOME/pvectl/sim.json): point
+                       PVE_SIM_STATE there to share one cluster between the tools and -t sim.
+  PVE_SIM_LOG=FILE     append every invocation's argv as one JSON array line
+  PVE_SIM_LATENCY_MS=N sleep N ms per tool call (else the state's faults.latency_ms)
+  PVE_SIM_NODE=NODE    the node qm, pct and hostname run on (default: the first node)
+
+Faults live in the state file (`faults`: tasks that fail, warn or run long, tool hangs, denied
+privileges, agent down, latency_ms; a guest's `lock`; a node's `online`); write them with
+`pvectl sim fault ...` (pvectl sim fault --help), start over with `pvectl sim reset` or
+`pve-sim init FILE`.
+
+Demo API tokens (for serve; simulated secrets, never use them elsewhere):
+  root@pam!pvectl     00000000-5eed-4000-8000-000000000001   every privilege
+  auditor@pve!ro      00000000-5eed-4000-8000-000000000002   PVEAuditor on /
+  auditor@pve!empty   00000000-5eed-4000-8000-000000000003   no ACL (sees empty lists)
+
+The tools on PATH, for pvectl -t local (and -t ssh:// with the directory first on the
+remote session's PATH):
+  mkdir -p ~/pve-sim/bin && for t in pvesh qm pct vzdump qmrestore ha-manager hostname; do
+    ln -sf \"$(command -v pve-sim)\" ~/pve-sim/bin/$t; done
+  export PATH=~/pve-sim/bin:$PATH PVE_SIM_STATE=~/pve-sim/state.json
+  pvectl -t local guest list
+";
+
+/// The usage lines, printed after a usage error.
+const SYNOPSIS: &str = "usage: pve-sim <pvesh|qm|pct|vzdump|qmrestore|ha-manager|hostname> [ARGS...]
+       pve-sim init <state.json>
+       pve-sim generate --guests N <state.json>
+       pve-sim resources --guests N
+       pve-sim serve --listen ADDR:PORT [--tls] [--state FILE]
+       pve-sim sleep SECONDS
+   or invoke through a link named pvesh, qm, pct, vzdump, qmrestore, ha-manager or hostname
+see pve-sim --help
+";
 
 /// Runs the process: reads argv and the environment, prints, returns the exit code.
 pub fn main_from_env() -> i32 {
@@ -73,24 +136,28 @@ pub fn run(argv: &[String], env: &SimEnv) -> Output {
         }
         "init" => match rest {
             [file] => write_state(file, &demo_state()),
-            _ => Output::fail(format!("pve-sim init: expected one file name\n{USAGE}"), 2),
+            _ => Output::fail(format!("pve-sim init: expected one file name\n{SYNOPSIS}"), 2),
         },
         "generate" => match guests_arg(rest) {
             Ok((n, [file])) => write_state(file, &generated_state(n)),
-            Ok(_) => Output::fail(format!("pve-sim generate: expected one file name\n{USAGE}"), 2),
+            Ok(_) => Output::fail(format!("pve-sim generate: expected one file name\n{SYNOPSIS}"), 2),
             Err(e) => Output::fail(e, 2),
         },
         "resources" => match guests_arg(rest) {
             Ok((n, [])) => resources(n),
-            Ok(_) => Output::fail(format!("pve-sim resources: unexpected arguments\n{USAGE}"), 2),
+            Ok(_) => Output::fail(format!("pve-sim resources: unexpected arguments\n{SYNOPSIS}"), 2),
             Err(e) => Output::fail(e, 2),
         },
         "serve" => super::serve::run_command(rest, env),
         "sleep" => sleep_command(rest),
         "" | "help" | "--help" | "-h" => {
-            Output { stdout: USAGE.to_owned(), stderr: String::new(), code: i32::from(command.is_empty()) * 2 }
+            if command.is_empty() {
+                Output::fail(SYNOPSIS, 2)
+            } else {
+                Output::ok(HELP)
+            }
         }
-        other => Output::fail(format!("pve-sim: unknown tool '{other}'\n{USAGE}"), 2),
+        other => Output::fail(format!("pve-sim: unknown tool '{other}'\n{SYNOPSIS}"), 2),
     }
 }
 
@@ -115,11 +182,21 @@ fn run_tool(env: &SimEnv, command: &str, rest: &[String]) -> Output {
         let step = face(&mut sim);
         return run_to_end(&mut sim, step);
     }
-    let first = |sim: &mut Sim| match hang::tool_path(sim, command, rest).and_then(|path| hang::take(sim, &path)) {
-        Some(h) => Err(h),
-        None => Ok(face(sim)),
+    let first = |sim: &mut Sim| {
+        // The state's slow calls, unless PVE_SIM_LATENCY_MS already slowed this one.
+        let latency = sim.state().faults.latency_ms.filter(|_| env.latency_ms.is_none());
+        match hang::tool_path(sim, command, rest).and_then(|path| hang::take(sim, &path)) {
+            Some(h) => (latency, Err(h)),
+            None => (latency, Ok(face(sim))),
+        }
     };
-    let step = match with_state(env, first) {
+    let first = with_state(env, first).map(|(latency, step)| {
+        if let Some(ms) = latency {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
+        step
+    });
+    let step = match first {
         Ok(Ok(step)) => step,
         Ok(Err(h)) => {
             hang::hang(&h);
@@ -159,7 +236,7 @@ fn sleep_command(args: &[String]) -> Output {
             }
             Err(_) => Output::fail(format!("pve-sim sleep: '{s}' is not a number of seconds\n"), 2),
         },
-        _ => Output::fail(format!("pve-sim sleep: expected SECONDS\n{USAGE}"), 2),
+        _ => Output::fail(format!("pve-sim sleep: expected SECONDS\n{SYNOPSIS}"), 2),
     }
 }
 
@@ -168,7 +245,7 @@ fn guests_arg(args: &[String]) -> Result<(usize, &[String]), String> {
     let (value, rest) = match args {
         [flag, rest @ ..] if flag.starts_with("--guests=") => (flag["--guests=".len()..].to_owned(), rest),
         [flag, v, rest @ ..] if flag == "--guests" => (v.clone(), rest),
-        _ => return Err(format!("pve-sim: --guests N is required\n{USAGE}")),
+        _ => return Err(format!("pve-sim: --guests N is required\n{SYNOPSIS}")),
     };
     let n = value.parse().map_err(|_| format!("pve-sim: --guests needs a number, got '{value}'\n"))?;
     Ok((n, rest))
@@ -196,6 +273,30 @@ mod tests {
 
     fn argv(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn help_documents_every_verb_the_demo_tokens_and_the_path_set_up() {
+        let env = SimEnv::default();
+        let help = run(&argv(&["pve-sim", "--help"]), &env);
+        assert_eq!(help.code, 0);
+        for verb in
+            ["pvesh", "qm", "pct", "vzdump", "qmrestore", "ha-manager", "hostname", "init", "generate", "resources", "serve", "sleep"]
+        {
+            assert!(help.stdout.contains(&format!("\n  {verb} ")), "pve-sim --help documents `{verb}` as a verb line");
+        }
+        let serve = run(&argv(&["pve-sim", "serve", "--help"]), &env);
+        assert_eq!(serve.code, 0, "{}", serve.stderr);
+        for (id, secret) in crate::backend::sim::DEMO_TOKENS {
+            assert!(help.stdout.contains(id) && help.stdout.contains(secret), "pve-sim --help names {id}");
+            assert!(serve.stdout.contains(id) && serve.stdout.contains(secret), "pve-sim serve --help names {id}");
+        }
+        assert!(help.stdout.contains("ln -sf") && help.stdout.contains("pvectl -t local"), "how to put the tools on PATH");
+        for flag in ["--listen", "--tls", "--state"] {
+            assert!(serve.stdout.contains(&format!("\n  {flag} ")), "serve --help documents {flag}");
+        }
+        let bad = run(&argv(&["pve-sim"]), &env);
+        assert_eq!((bad.code, bad.stderr.starts_with("usage: ")), (2, true), "no verb: the short usage, exit 2");
     }
 
     #[test]

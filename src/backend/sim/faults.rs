@@ -36,7 +36,13 @@
 //! normally. With `child`, it first starts a child process that inherits stdout and stderr and
 //! sleeps as long (a tool whose child keeps the output pipe open after the tool is killed).
 //! `pve-sim serve` delays its answer to a matching request (`/api2/json` stripped) the same way.
-//! Only a state file holds faults: without `PVE_SIM_STATE` the demo state has none.
+//! Only a state file holds faults: the tools without `PVE_SIM_STATE` use the demo state, which has none.
+//!
+//! Slow calls (`latency_ms`) delay every answer of every face by that many milliseconds: the
+//! in-process simulator, `pve-sim serve` and the tools (which also take `PVE_SIM_LATENCY_MS`).
+//! The in-process simulator (`-t sim`) honours tool hangs too: a matching call sleeps
+//! `seconds` before it is answered (the command's deadline ends it first).
+//! `pvectl sim fault ...` writes these entries with typed arguments.
 //!
 //! Two conditions are plain state rather than fault entries: an offline node is a node with
 //! `"online": false` (`/nodes` and `/cluster/resources` list it `offline` and its guests
@@ -70,6 +76,10 @@ pub struct Faults {
     /// Guests whose agent `exec` processes never exit.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub agent_exec_hang: Vec<u32>,
+    /// Slow calls: every call of every face answers this many milliseconds late (the `pve-sim`
+    /// tools' `PVE_SIM_LATENCY_MS`, when set, replaces it for them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u64>,
 }
 
 /// A tool that hangs when invoked for a matching API path (see the module docs).

@@ -177,6 +177,6 @@ pub use node_health::{
 pub use pvesh_face::Output;
 pub use seed_guest::GuestSeed;
 pub use state::{SimGuest, SimNode, SimPool, SimSnapshot, SimState, SimStorage, SimVolume, StorageUsage, VersionInfo};
-pub use statefile::{SimEnv, append_log, save_state, with_state};
+pub use statefile::{SimEnv, SimStateFile, append_log, replace_state, save_state, sim_state_file, sim_state_file_from_env, with_state};
 pub use task_state::{Effect, HaPending, NewBackup, Pending, PowerTo, Settings, SimTask};
 pub use transport::{SimBackend, SimTransport, load_state};

@@ -1,9 +1,13 @@
 //! The `pve-sim` tools' process environment: the state file (`PVE_SIM_STATE`, locked for
 //! the whole load-handle-save), the call log (`PVE_SIM_LOG`), the simulated latency
-//! (`PVE_SIM_LATENCY_MS`) and the node the tools run on (`PVE_SIM_NODE`).
+//! (`PVE_SIM_LATENCY_MS`) and the node the tools run on (`PVE_SIM_NODE`); and where
+//! `pvectl -t sim` keeps its state between runs ([`sim_state_file`]): `PVE_SIM_STATE`, else
+//! `sim.json` in the user's state directory, under the same lock as the tools' file.
 
-use std::fs::{File, OpenOptions};
+use std::ffi::OsString;
+use std::fs::OpenOptions;
 use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 
 use fs4::fs_std::FileExt as _;
@@ -36,6 +40,65 @@ impl SimEnv {
             node: var("PVE_SIM_NODE").and_then(|v| v.into_string().ok()),
         }
     }
+}
+
+/// Where `pvectl -t sim` and `pvectl sim ...` keep the simulator's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SimStateFile {
+    /// `PVE_SIM_STATE` names the file (shared with the `pve-sim` tools that get the same
+    /// variable); it wins over the user's state directory.
+    Env(PathBuf),
+    /// `$XDG_STATE_HOME/pvectl/sim.json`, else `$HOME/.local/state/pvectl/sim.json`.
+    User(PathBuf),
+}
+
+impl SimStateFile {
+    /// The file.
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Env(p) | Self::User(p) => p,
+        }
+    }
+
+    /// Where the name came from: `PVE_SIM_STATE` or `user state directory`.
+    pub fn source(&self) -> &'static str {
+        match self {
+            Self::Env(_) => "PVE_SIM_STATE",
+            Self::User(_) => "user state directory",
+        }
+    }
+}
+
+/// The simulator's state file as the environment `var` names it: `PVE_SIM_STATE`, else
+/// `$XDG_STATE_HOME/pvectl/sim.json`, else `$HOME/.local/state/pvectl/sim.json` (empty
+/// variables count as unset, as for the audit log); `None` when none of them is set.
+pub fn sim_state_file(var: &dyn Fn(&str) -> Option<OsString>) -> Option<SimStateFile> {
+    let var = |k: &str| var(k).filter(|v| !v.is_empty());
+    if let Some(p) = var("PVE_SIM_STATE") {
+        return Some(SimStateFile::Env(PathBuf::from(p)));
+    }
+    var("XDG_STATE_HOME")
+        .map(|d| PathBuf::from(d).join("pvectl/sim.json"))
+        .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".local/state/pvectl/sim.json")))
+        .map(SimStateFile::User)
+}
+
+/// [`sim_state_file`] of the process environment, with the directory of a user state file
+/// created (mode 0700, as the audit log's) when missing. A `PVE_SIM_STATE` directory is
+/// never created: whoever names the file owns its directory.
+///
+/// # Errors
+/// A message naming the directory when it cannot be created.
+pub fn sim_state_file_from_env() -> Result<Option<SimStateFile>, String> {
+    let file = sim_state_file(&|k| std::env::var_os(k));
+    if let Some(SimStateFile::User(path)) = &file {
+        if let Some(dir) = path.parent().filter(|d| !d.exists()) {
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| {
+                format!("cannot create the simulator's state directory {}: {e} (set PVE_SIM_STATE to a writable file)", dir.display())
+            })?;
+        }
+    }
+    Ok(file)
 }
 
 /// The lock file next to a state file: `<file>.lock`.
@@ -79,7 +142,25 @@ pub fn with_state<R>(env: &SimEnv, f: impl FnOnce(&mut Sim) -> R) -> Result<R, S
     Ok(out)
 }
 
-/// Writes `state` to `path` atomically (a temporary sibling renamed over it).
+/// Replaces the state in `path` with `state` under the state file's lock, whatever the file
+/// holds now (also a file that is not a simulator state).
+///
+/// # Errors
+/// A message when the file cannot be locked or written.
+pub fn replace_state(path: &Path, state: &SimState) -> Result<(), String> {
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(lock_path(path))
+        .map_err(|e| format!("cannot open lock file for {}: {e}", path.display()))?;
+    lock.lock_exclusive().map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+    let saved = save_state(path, state);
+    drop(lock);
+    saved
+}
+
+/// Writes `state` to `path` atomically (a temporary sibling, mode 0600, renamed over it).
 ///
 /// # Errors
 /// A message naming the file.
@@ -88,7 +169,13 @@ pub fn save_state(path: &Path, state: &SimState) -> Result<(), String> {
     let mut tmp_name = path.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
     tmp_name.push(format!(".tmp.{}", std::process::id()));
     let tmp = path.with_file_name(tmp_name);
-    let mut file = File::create(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
     file.write_all(text.as_bytes()).and_then(|()| file.write_all(b"\n")).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
     drop(file);
     std::fs::rename(&tmp, path).map_err(|e| format!("cannot replace {}: {e}", path.display()))
@@ -145,6 +232,36 @@ mod tests {
         slow.join().expect("thread").expect("runs");
         let name = with_state(&env, |sim| sim.state().cluster_name.clone()).expect("runs");
         assert_eq!(name, "demoab", "no lost update: the second run waited for the first");
+    }
+
+    #[test]
+    fn pve_sim_state_wins_then_xdg_then_home() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| OsString::from(v))
+        };
+        let all = vars(&[("PVE_SIM_STATE", "/s/state.json"), ("XDG_STATE_HOME", "/x"), ("HOME", "/h")]);
+        assert_eq!(sim_state_file(&all), Some(SimStateFile::Env("/s/state.json".into())));
+        let xdg = vars(&[("PVE_SIM_STATE", ""), ("XDG_STATE_HOME", "/x"), ("HOME", "/h")]);
+        assert_eq!(sim_state_file(&xdg), Some(SimStateFile::User("/x/pvectl/sim.json".into())), "empty counts as unset");
+        let home = vars(&[("XDG_STATE_HOME", ""), ("HOME", "/h")]);
+        assert_eq!(sim_state_file(&home), Some(SimStateFile::User("/h/.local/state/pvectl/sim.json".into())));
+        assert_eq!(sim_state_file(&vars(&[])), None);
+    }
+
+    #[test]
+    fn replace_runs_under_the_lock_and_saves_privately() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sim.json");
+        let env = SimEnv { state_path: Some(path.clone()), ..SimEnv::default() };
+        with_state(&env, |sim| sim.state_mut().cluster_name = "edited".into()).expect("edits");
+        let loaded: SimState = serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("parse");
+        assert_eq!(loaded.cluster_name, "edited");
+        assert_eq!(std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777, 0o600);
+        std::fs::write(&path, "not json").expect("garble");
+        replace_state(&path, &demo_state()).expect("replaces even a garbled file");
+        let loaded: SimState = serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("parse");
+        assert_eq!(loaded, demo_state());
     }
 
     #[test]

@@ -12,14 +12,16 @@ use serde_json::Value;
 use super::core::Sim;
 use super::demo::demo_state;
 use super::state::SimState;
-use super::statefile::{SimEnv, with_state};
+use super::statefile::{SimEnv, SimStateFile, sim_state_file_from_env, with_state};
 use crate::backend::api::{ApiBackend, ApiTransport, Method, Params, check_params, check_path};
 use crate::backend::command::classify_cli_error;
 use crate::error::{Error, Result};
 
 /// The simulator as an API transport. Clones share one simulated cluster: in memory, or in a
-/// state file (`PVE_SIM_STATE`) that every call locks, loads, changes and saves, exactly as
-/// the `pve-sim` tools do, so `-t sim` runs and the tools see one evolving cluster.
+/// state file (`PVE_SIM_STATE`, else the user's `sim.json`) that every call locks, loads,
+/// changes and saves, exactly as the `pve-sim` tools do, so successive `-t sim` runs, and the
+/// tools given the same file, see one evolving cluster. The state's slow-call and tool-hang
+/// faults (`faults.latency_ms`, `faults.hang`) delay the answer, outside the lock.
 #[derive(Debug, Clone)]
 pub struct SimTransport {
     store: Store,
@@ -52,17 +54,32 @@ impl SimTransport {
         Self { store: Store::File(Arc::new(env)) }
     }
 
-    /// The state file named by `PVE_SIM_STATE` when set (see [`SimTransport::from_file`]),
-    /// else the demo cluster in memory.
+    /// What `-t sim` opens: the state file named by `PVE_SIM_STATE` when set, else
+    /// `$XDG_STATE_HOME/pvectl/sim.json` or `~/.local/state/pvectl/sim.json` (its directory
+    /// created mode 0700; the file created from the demo on first use), see
+    /// [`SimTransport::from_file`] and [`crate::backend::sim::sim_state_file`]; the demo
+    /// cluster in memory only when neither `PVE_SIM_STATE`, `XDG_STATE_HOME` nor `HOME` is set.
     ///
     /// # Errors
-    /// `Internal` when the file exists but is not a simulator state.
+    /// `Internal` when the state directory cannot be created, or the file exists but is not a
+    /// simulator state (the message names it and `pvectl sim reset`).
     pub fn from_env_or_demo() -> Result<Self> {
-        match std::env::var_os("PVE_SIM_STATE") {
-            Some(p) => {
-                let path = Path::new(&p);
+        match sim_state_file_from_env().map_err(Error::Internal)? {
+            // The library's own unit tests must never read or write the user's state.
+            #[cfg(test)]
+            Some(SimStateFile::User(path)) => Err(Error::Internal(format!(
+                "a unit test opened -t sim without PVE_SIM_STATE: it would use the user's {}; use SimTransport::demo()",
+                path.display()
+            ))),
+            Some(file) => {
+                let path = file.path();
                 if path.exists() {
-                    load_state(path)?;
+                    load_state(path).map_err(|e| match (&file, e) {
+                        (SimStateFile::User(_), Error::Internal(m)) => {
+                            Error::Internal(format!("{m} (`pvectl sim reset` starts over from the demo)"))
+                        }
+                        (_, e) => e,
+                    })?;
                 }
                 Ok(Self::from_file(path))
             }
@@ -136,7 +153,20 @@ impl ApiTransport for SimTransport {
     async fn call(&self, method: Method, path: &str, params: &Params) -> Result<Value> {
         check_path(path)?;
         check_params(params)?;
-        self.with_sim(|sim| sim.handle(method, path, params))?.map_err(|e| classify_cli_error("pvesh", e.cli_exit(), &e.cli_text()))
+        let answer = |sim: &mut Sim| (sim.handle(method, path, params), sim.state().faults.latency_ms);
+        // One lock for a normal call: a matching tool hang is counted instead of answering.
+        let first = self.with_sim(|sim| super::hang::take(sim, path).ok_or_else(|| answer(sim)))?;
+        let (result, latency) = match first {
+            Err(done) => done,
+            Ok(hang) => {
+                tokio::time::sleep(std::time::Duration::from_secs(hang.seconds)).await;
+                self.with_sim(answer)?
+            }
+        };
+        if let Some(ms) = latency.filter(|ms| *ms > 0) {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        }
+        result.map_err(|e| classify_cli_error("pvesh", e.cli_exit(), &e.cli_text()))
     }
 
     async fn close(&self) -> Result<()> {

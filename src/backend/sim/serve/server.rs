@@ -161,18 +161,25 @@ async fn respond(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response
             append_log(log, &req.log_line()).map_err(|e| Reply::refusal(500, &format!("pve-sim: {e}")))?;
         }
         // A tool hang (`faults.hang`) delays the answer; the core runs after it.
-        let hang = shared_first.store.run(|sim| hang::take(sim, &req.path)).map_err(|e| Reply::refusal(500, &format!("pve-sim: {e}")))?;
-        Ok((req, hang))
+        let (hang, latency) = shared_first
+            .store
+            .run(|sim| (hang::take(sim, &req.path), sim.state().faults.latency_ms))
+            .map_err(|e| Reply::refusal(500, &format!("pve-sim: {e}")))?;
+        Ok((req, hang, latency))
     })
     .await
     .unwrap_or_else(|_| Err(Reply::refusal(500, "pve-sim: the request handler failed")));
-    let (req, hang) = match first {
+    let (req, hang, latency) = match first {
         Ok(r) => r,
         Err(reply) => return Ok(response(reply)),
     };
     if let Some(h) = hang {
         // Slept on the runtime, not a blocking thread, so a stopping server drops it.
         tokio::time::sleep(Duration::from_secs(h.seconds)).await;
+    }
+    if let Some(ms) = latency {
+        // Slow calls (`faults.latency_ms`).
+        tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     let reply = tokio::task::spawn_blocking(move || {
         shared.store.run(|sim| answer(sim, &req)).unwrap_or_else(|e| Reply::refusal(500, &format!("pve-sim: {e}")))
@@ -248,6 +255,35 @@ fn fingerprint(der: &[u8]) -> String {
 /// Usage of `pve-sim serve`.
 pub const SERVE_USAGE: &str = "pve-sim serve --listen ADDR:PORT [--tls] [--state FILE]";
 
+/// `pve-sim serve --help`.
+const SERVE_HELP: &str = "pve-sim serve: the simulated cluster's REST API, as pveproxy answers it
+(`/api2/json/...`, the {\"data\": ...} envelope, PVE's HTTP errors; simulated data).
+
+usage: pve-sim serve --listen ADDR:PORT [--tls] [--state FILE]
+
+  --listen ADDR:PORT  where to listen (port 0 picks a free one); prints `listening ADDR:PORT`
+  --tls               HTTPS with a fresh self-signed certificate; prints `fingerprint AA:BB:...`
+                      first, to pin with pvectl --fingerprint
+  --state FILE        the state file (else PVE_SIM_STATE, else the demo in memory, not kept),
+                      shared under its lock with the pve-sim tools and pvectl -t sim
+  --help, -h          this text
+
+Authentication: `Authorization: PVEAPIToken=USER@REALM!ID=SECRET` with a demo token
+(simulated secrets, never use them elsewhere):
+  root@pam!pvectl     00000000-5eed-4000-8000-000000000001   every privilege
+  auditor@pve!ro      00000000-5eed-4000-8000-000000000002   PVEAuditor on /
+  auditor@pve!empty   00000000-5eed-4000-8000-000000000003   no ACL (sees empty lists)
+(without one: 401 No ticket). PVE_SIM_LOG=FILE logs each request; the state's faults
+(pvectl sim fault ...) apply: hangs and latency delay answers, denials answer 403, an
+offline node 595.
+
+Example:
+  pve-sim serve --listen 127.0.0.1:8006 --tls --state ~/.local/state/pvectl/sim.json
+  printf 00000000-5eed-4000-8000-000000000001 > tok && chmod 600 tok
+  pvectl -t https://127.0.0.1:8006 --fingerprint AA:BB:... --token-id 'root@pam!pvectl' \\
+    --token-secret-file tok guest list
+";
+
 /// `pve-sim serve ARGS`: parses `--listen ADDR` (required), `--tls` and `--state FILE`
 /// (else `PVE_SIM_STATE`), then serves on a single-threaded runtime until stopped. Returns
 /// what is left to print: nothing on a clean stop (exit 0); a usage error (exit 2); a
@@ -259,6 +295,7 @@ pub fn run_command(args: &[String], env: &SimEnv) -> Output {
     while let Some(arg) = it.next() {
         let (name, inline) = arg.split_once('=').map_or((arg.as_str(), None), |(n, v)| (n, Some(v.to_owned())));
         match name {
+            "--help" | "-h" if inline.is_none() => return Output::ok(SERVE_HELP),
             "--tls" if inline.is_none() => tls = true,
             "--listen" | "--state" => {
                 let Some(value) = inline.or_else(|| it.next().cloned()) else {
