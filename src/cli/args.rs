@@ -165,6 +165,17 @@ pub enum Noun {
     /// pvectl's config file.
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// A shell completion script on stdout (needs no target): `source <(pvectl completion bash)`.
+    Completion {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The manual page pvectl(1), roff on stdout (needs no target): `pvectl man | man -l -`.
+    Man,
+    /// pvectl's version, git commit and build target; with `-t`, also the target's PVE version
+    /// (`GET /version`).
+    Version,
 }
 
 /// `pool ...`
@@ -309,7 +320,8 @@ impl Noun {
             | Self::Ha(_)
             | Self::Doctor
             | Self::Policy(_)
-            | Self::Check(_) => true,
+            | Self::Check(_)
+            | Self::Version => true,
             Self::Guest(g) => matches!(
                 g,
                 GuestCmd::List { .. }
@@ -324,7 +336,7 @@ impl Noun {
             Self::Task(t) => matches!(t, TaskCmd::List { .. } | TaskCmd::Status { .. } | TaskCmd::Log { follow: false, .. }),
             Self::Backup(b) => matches!(b, BackupCmd::List { .. } | BackupCmd::Jobs | BackupCmd::Missing),
             Self::Api(a) => matches!(a, ApiCmd::Get { .. }),
-            Self::Audit(_) | Self::Target(_) | Self::Config(_) => false,
+            Self::Audit(_) | Self::Target(_) | Self::Config(_) | Self::Completion { .. } | Self::Man => false,
         }
     }
 }

@@ -9,6 +9,7 @@ mod audit;
 mod backup;
 mod check;
 mod cluster;
+mod completion;
 mod config;
 mod diagnose;
 mod doctor;
@@ -26,6 +27,7 @@ mod snapshot;
 mod storage;
 mod targets;
 mod task;
+mod version;
 
 pub use api::parse_params as parse_api_params;
 pub use args::{Cli, OutputFormat};
@@ -114,6 +116,9 @@ pub async fn run(cli: Cli) -> i32 {
         args::Noun::Audit(cmd) => return audit::run(&cli.global, &cmd),
         args::Noun::Target(cmd) => return targets::run(&cli.global, cmd).await,
         args::Noun::Config(cmd) => return targets::config(&cli.global, &cmd),
+        args::Noun::Completion { shell } => return completion::completion(shell),
+        args::Noun::Man => return completion::man(),
+        args::Noun::Version if cli.global.target.is_none() => return version::local(&cli.global),
         command => Cli { command, ..cli },
     };
     match crate::target::fleet(cli.global.target.as_deref(), cli.global.all_targets, &|k| std::env::var(k).ok()) {
@@ -204,8 +209,9 @@ async fn dispatch(env: &Env<'_>, command: Noun) -> Result<()> {
         Noun::Backup(c) => backup::run(env, c).await,
         Noun::Pool(c) => pool::run(env, c).await,
         Noun::Ha(c) => pool::run_ha(env, c).await,
-        Noun::Audit(_) | Noun::Target(_) | Noun::Config(_) => {
-            Err(Error::Internal("audit, target and config are handled before a backend is opened".into()))
+        Noun::Version => version::run(env).await,
+        Noun::Audit(_) | Noun::Target(_) | Noun::Config(_) | Noun::Completion { .. } | Noun::Man => {
+            Err(Error::Internal("audit, target, config, completion and man are handled before a backend is opened".into()))
         }
     }
 }

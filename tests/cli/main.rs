@@ -10,6 +10,7 @@ mod calls;
 mod check;
 mod deadline;
 mod diagnose;
+mod ergo;
 mod inside;
 mod local;
 mod ops;
