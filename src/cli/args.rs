@@ -9,6 +9,45 @@ use crate::backend::rest::Fingerprint;
 use crate::model::SnapshotName;
 use crate::model::{GuestKind, NodeName, StorageId, Upid, Vmid};
 
+/// Examples shown at the end of the main commands' `--help` (a test parses each line).
+pub(crate) mod examples {
+    /// `guest list`.
+    pub(crate) const GUEST_LIST: &str = "Examples:
+  pvectl guest list --status running
+  pvectl guest list --node pve1 --kind lxc -o json
+  pvectl guest list -o wide --sort mem";
+    /// `guest start`.
+    pub(crate) const GUEST_START: &str = "Examples:
+  pvectl guest start 100
+  pvectl guest start web01 db01 --yes
+  pvectl guest start --tag prod --status stopped --dry-run";
+    /// `guest stop`.
+    pub(crate) const GUEST_STOP: &str = "Examples:
+  pvectl guest stop 100 --dry-run
+  pvectl guest stop 100 --yes
+  pvectl guest stop --pool test --yes --no-wait";
+    /// `snapshot create`.
+    pub(crate) const SNAPSHOT_CREATE: &str = "Examples:
+  pvectl snapshot create 100 before-upgrade --description \"before apt upgrade\"
+  pvectl snapshot create 100 --change CHG-1234
+  pvectl snapshot create 100 --vmstate --yes";
+    /// `backup create`.
+    pub(crate) const BACKUP_CREATE: &str = "Examples:
+  pvectl backup create 100 --storage local --mode snapshot --compress zstd
+  pvectl backup create 100 101 --notes {{guestname}} --protected
+  pvectl backup create --all --storage local --no-wait";
+    /// `check`.
+    pub(crate) const CHECK: &str = "Examples:
+  pvectl check
+  pvectl check storage --warn storage=80 --crit storage=90
+  pvectl check all --format nagios";
+    /// `api get`.
+    pub(crate) const API_GET: &str = "Examples:
+  pvectl api get /version
+  pvectl api get /nodes/pve1/qemu
+  pvectl api get /cluster/resources type=vm";
+}
+
 /// pvectl: manage Proxmox VE clusters safely.
 #[derive(Debug, Parser)]
 #[command(name = "pvectl", version, about, propagate_version = true)]
@@ -30,6 +69,27 @@ pub enum OutputFormat {
     Json,
 }
 
+/// `-o`: the output format and, for tables, how many columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputChoice {
+    /// Aligned columns for people.
+    Table,
+    /// Aligned columns with more of them (% used, node, duration, full text).
+    Wide,
+    /// One JSON document for programs.
+    Json,
+}
+
+impl OutputChoice {
+    /// The format: `wide` is a table.
+    pub fn format(self) -> OutputFormat {
+        match self {
+            Self::Table | Self::Wide => OutputFormat::Table,
+            Self::Json => OutputFormat::Json,
+        }
+    }
+}
+
 /// When to colour output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
@@ -41,8 +101,10 @@ pub enum ColorChoice {
     Never,
 }
 
-/// Options valid for every command.
+/// Options valid for every command; help lists them after each command's own options, under
+/// their own heading.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 #[expect(clippy::struct_excessive_bools, reason = "independent command-line flags")]
 pub struct GlobalArgs {
     /// Where to act: `sim`, `local`, `ssh://[user@]host[:port]`, `https://host[:port]`, or a
@@ -68,9 +130,16 @@ pub struct GlobalArgs {
     /// Do not verify the https:// certificate at all (warns on every run; prefer --fingerprint).
     #[arg(long, global = true)]
     pub insecure: bool,
-    /// Output format (default: table on a terminal, json otherwise).
-    #[arg(short = 'o', long, global = true, value_enum)]
-    pub output: Option<OutputFormat>,
+    /// Output format (default: table on a terminal, json otherwise); `wide` is a table with
+    /// more columns.
+    #[arg(short = 'o', long = "output", global = true, value_enum)]
+    pub output_choice: Option<OutputChoice>,
+    /// Sort a listing's rows (and its JSON array) by this column, ascending (`--sort mem`).
+    #[arg(long, global = true, value_name = "FIELD")]
+    pub sort: Option<String>,
+    /// Print table rows without the header line.
+    #[arg(long, global = true)]
+    pub no_headers: bool,
     /// Tools used by the command backend: pvesh (default) or qm-pct (for hosts allowing only qm/pct).
     #[arg(long, global = true, value_enum, default_value_t = Tools::Pvesh, env = "PVECTL_TOOLS")]
     pub tools: Tools,
@@ -105,7 +174,7 @@ pub struct GlobalArgs {
     /// Only errors on stderr.
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// When to colour output.
+    /// When to colour output: errors on stderr, the STATUS column of tables (never JSON).
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// Run a read on every target of the config file (a fleet; see `-t a,b` and `-t @group`).
@@ -114,6 +183,13 @@ pub struct GlobalArgs {
     /// How many targets of a fleet are worked on at once.
     #[arg(long, global = true, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallel: u16,
+}
+
+impl GlobalArgs {
+    /// The `-o` format, when given (`wide` is a table).
+    pub fn output(&self) -> Option<OutputFormat> {
+        self.output_choice.map(OutputChoice::format)
+    }
 }
 
 /// Nouns (DESIGN.md §3).
@@ -143,6 +219,7 @@ pub enum Noun {
     /// Check that the target works: reachable, version, nodes, guests, tasks (reads only).
     Doctor,
     /// Health checks with thresholds; `--format nagios` for monitoring (reads only).
+    #[command(after_help = examples::CHECK)]
     Check(CheckArgs),
     /// The local audit log of mutations (needs no target).
     #[command(subcommand)]
@@ -228,6 +305,7 @@ pub enum Compress {
 #[derive(Debug, Subcommand)]
 pub enum BackupCmd {
     /// Back up guests with vzdump: one task per node (tier: change).
+    #[command(after_help = examples::BACKUP_CREATE)]
     Create {
         /// Guest ids.
         vmids: Vec<Vmid>,
@@ -435,6 +513,7 @@ pub struct PowerArgs {
 #[derive(Debug, Subcommand)]
 pub enum GuestCmd {
     /// Start (tier: change).
+    #[command(after_help = examples::GUEST_START)]
     Start(PowerArgs),
     /// Clean shutdown (tier: disruptive); `--timeout` is PVE's shutdown timeout.
     Shutdown {
@@ -448,6 +527,7 @@ pub enum GuestCmd {
     /// Clean reboot (tier: disruptive).
     Reboot(PowerArgs),
     /// Hard stop (tier: destructive).
+    #[command(after_help = examples::GUEST_STOP)]
     Stop(PowerArgs),
     /// Hard reset, qemu only (tier: destructive).
     Reset(PowerArgs),
@@ -456,6 +536,7 @@ pub enum GuestCmd {
     /// Resume a suspended guest (tier: change).
     Resume(PowerArgs),
     /// Guests cluster-wide (one `GET /cluster/resources --type vm`).
+    #[command(after_help = examples::GUEST_LIST)]
     List {
         /// Only guests on this node.
         #[arg(long)]
@@ -793,6 +874,7 @@ pub struct SetArgs {
 #[derive(Debug, Subcommand)]
 pub enum SnapshotCmd {
     /// Create a snapshot (tier: change). Without a name, one is generated.
+    #[command(after_help = examples::SNAPSHOT_CREATE)]
     Create {
         /// Guest and options.
         #[command(flatten)]
@@ -926,6 +1008,7 @@ pub enum ApiCmd {
         params: Vec<String>,
     },
     /// `GET <path>` with `key=value` parameters; prints the JSON result.
+    #[command(after_help = examples::API_GET)]
     Get {
         /// API path, e.g. `/nodes/pve1/qemu`.
         path: String,

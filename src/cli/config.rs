@@ -158,7 +158,7 @@ impl Config {
         let spec = crate::target::select(&target_flags(g, target), &process_env, which::which("pvesh").is_ok())?;
         let (policy, policy_sources) = policy_rules(spec.name.as_deref(), &process_env)?;
         let stdout_tty = std::io::stdout().is_terminal();
-        let output = g.output.unwrap_or(if stdout_tty { OutputFormat::Table } else { OutputFormat::Json });
+        let output = g.output().unwrap_or(if stdout_tty { OutputFormat::Table } else { OutputFormat::Json });
         let color = match g.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,

@@ -3,7 +3,7 @@
 
 use super::Env;
 use super::args::{GuestCmd, Locate};
-use super::output::{Table, bytes, duration, opt, percent, print, yes_no};
+use super::output::{Table, bytes, duration, opt, percent, print, ratio, yes_no};
 use crate::backend::{Backend, BackendExt, GuestFilter, PowerAction};
 use crate::error::{Error, Result};
 use crate::model::{Guest, GuestRef, Vmid};
@@ -91,8 +91,11 @@ pub(crate) async fn locate(b: &dyn Backend, vmid: Vmid, at: &Locate) -> Result<G
 }
 
 fn guest_table(g: &[Guest]) -> Table {
-    let mut t =
-        Table::new(&["VMID", "NAME", "NODE", "KIND", "STATUS", "CPU", "MEM", "MAXMEM", "MAXDISK", "UPTIME", "TAGS", "POOL", "LOCK"]);
+    let mut t = Table::new(&[
+        "VMID", "NAME", "NODE", "KIND", "STATUS", "CPU", "CPUS", "MEM", "MAXMEM", "MEM%", "DISK", "MAXDISK", "UPTIME", "TAGS", "POOL",
+        "LOCK",
+    ])
+    .wide_only(&["CPUS", "MEM%", "DISK"]);
     for e in g {
         let status = if e.template { format!("{} (template)", e.status) } else { e.status.clone() };
         t.row(vec![
@@ -102,8 +105,11 @@ fn guest_table(g: &[Guest]) -> Table {
             e.kind.to_string(),
             status,
             percent(e.cpu),
+            e.maxcpu.map_or_else(|| "-".into(), |c| c.to_string()),
             bytes(e.mem),
             bytes(e.maxmem),
+            percent(ratio(e.mem, e.maxmem)),
+            bytes(e.disk),
             bytes(e.maxdisk),
             duration(e.uptime),
             e.tags.join(";"),

@@ -109,8 +109,20 @@ fn deadline_for(cfg: &Config, cmd: &Noun) -> Duration {
     }
 }
 
+/// `-o wide` and `--sort` shape listings: on a command that may change something they are
+/// refused before it runs (a listing's `--sort` field is checked when its table is built,
+/// which for a change would be after the change).
+fn listing_flags_fit(cli: &Cli) -> Result<()> {
+    let wide = cli.global.output_choice == Some(args::OutputChoice::Wide);
+    if (wide || cli.global.sort.is_some()) && !cli.command.is_read() {
+        return Err(Error::Usage("-o wide and --sort apply to reads (listings) only".into()));
+    }
+    Ok(())
+}
+
 /// Runs a parsed command line; returns the exit code after printing any error.
 pub async fn run(cli: Cli) -> i32 {
+    output::set_style(output::TableStyle::from_args(&cli.global));
     // The audit log is local: no target, no backend.
     let cli = match cli.command {
         args::Noun::Audit(cmd) => return audit::run(&cli.global, &cmd),
@@ -121,15 +133,19 @@ pub async fn run(cli: Cli) -> i32 {
         args::Noun::Version if cli.global.target.is_none() => return version::local(&cli.global),
         command => Cli { command, ..cli },
     };
+    if let Err(e) = listing_flags_fit(&cli) {
+        output::print_error(cli.global.output().unwrap_or(OutputFormat::Table), &e, false);
+        return e.exit_code();
+    }
     match crate::target::fleet(cli.global.target.as_deref(), cli.global.all_targets, &|k| std::env::var(k).ok()) {
         Ok(Some(members)) => return fleet::run(cli, members).await,
         Ok(None) => {}
         Err(e) => {
-            output::print_error(cli.global.output.unwrap_or(OutputFormat::Table), &e, false);
+            output::print_error(cli.global.output().unwrap_or(OutputFormat::Table), &e, false);
             return e.exit_code();
         }
     }
-    let json_errors = matches!(cli.global.output, Some(OutputFormat::Json));
+    let json_errors = matches!(cli.global.output(), Some(OutputFormat::Json));
     let cfg = match Config::from_args(&cli.global) {
         Ok(c) => c,
         Err(e) => {

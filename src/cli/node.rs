@@ -2,7 +2,7 @@
 
 use super::Env;
 use super::args::NodeCmd;
-use super::output::{Table, bytes, duration, opt, percent, print};
+use super::output::{Table, bytes, duration, opt, percent, print, ratio};
 use crate::error::Result;
 
 /// Runs a `node` command.
@@ -15,7 +15,7 @@ pub(crate) async fn run(env: &Env<'_>, cmd: NodeCmd) -> Result<()> {
         NodeCmd::List => {
             let n = b.nodes().await?;
             print(out, &n, |n| {
-                let mut t = Table::new(&["NODE", "STATUS", "CPU", "MAXCPU", "MEM", "MAXMEM", "UPTIME"]);
+                let mut t = Table::new(&["NODE", "STATUS", "CPU", "MAXCPU", "MEM", "MAXMEM", "MEM%", "UPTIME"]).wide_only(&["MEM%"]);
                 for e in n {
                     t.row(vec![
                         e.node.clone(),
@@ -24,6 +24,7 @@ pub(crate) async fn run(env: &Env<'_>, cmd: NodeCmd) -> Result<()> {
                         e.maxcpu.map_or_else(|| "-".into(), |c| c.to_string()),
                         bytes(e.mem),
                         bytes(e.maxmem),
+                        percent(ratio(e.mem, e.maxmem)),
                         duration(e.uptime),
                     ]);
                 }

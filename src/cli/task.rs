@@ -2,7 +2,7 @@
 
 use super::Env;
 use super::args::{OutputFormat, TaskCmd};
-use super::output::{Table, emit, opt, print};
+use super::output::{Table, duration, emit, opt, print};
 use super::report::print_json_or_lines;
 use crate::error::{Error, Result};
 use crate::workflow::{Deadline, Progress, check_exit, follow_log, wait_task};
@@ -32,14 +32,18 @@ pub(crate) async fn run(env: &Env<'_>, cmd: TaskCmd) -> Result<()> {
             }
             all.sort_by_key(|t| std::cmp::Reverse(t.starttime));
             print(out, &all, |all| {
-                let mut t = Table::new(&["UPID", "TYPE", "ID", "USER", "START", "STATUS"]);
+                let mut t = Table::new(&["UPID", "NODE", "TYPE", "ID", "USER", "START", "END", "DURATION", "STATUS"])
+                    .wide_only(&["NODE", "END", "DURATION"]);
                 for e in all {
                     t.row(vec![
                         e.upid.to_string(),
+                        opt(e.node.as_deref()),
                         opt(e.task_type.as_deref()),
                         opt(e.id.as_deref()),
                         opt(e.user.as_deref()),
                         e.starttime.map_or_else(|| "-".into(), crate::model::time::format_utc),
+                        e.endtime.map_or_else(|| "-".into(), crate::model::time::format_utc),
+                        duration(e.starttime.zip(e.endtime).map(|(s, end)| end.saturating_sub(s))),
                         e.status.clone().unwrap_or_else(|| "running".into()),
                     ]);
                 }

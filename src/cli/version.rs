@@ -55,7 +55,7 @@ fn table(v: &Versions) -> Table {
 /// `pvectl version` without a target: the client only; returns the exit code.
 pub(crate) fn local(g: &GlobalArgs) -> i32 {
     use std::io::IsTerminal as _;
-    let format = g.output.unwrap_or(if std::io::stdout().is_terminal() { OutputFormat::Table } else { OutputFormat::Json });
+    let format = g.output().unwrap_or(if std::io::stdout().is_terminal() { OutputFormat::Table } else { OutputFormat::Json });
     match print(format, &Versions { client: client(), server: None }, table) {
         Ok(()) => exit_codes::OK,
         Err(e) => {

@@ -112,3 +112,185 @@ fn version_names_the_client_and_with_a_target_its_pve_version() {
     t.expect_code(0);
     assert!(t.stdout.contains("pve version") && t.stdout.contains("commit"), "{}", t.stdout);
 }
+
+#[test]
+fn help_shows_a_commands_own_options_before_the_global_ones() {
+    for flag in ["--help", "-h"] {
+        let r = Pvectl::new().args(["guest", "stop", flag]).run();
+        r.expect_code(0);
+        let h = &r.stdout;
+        let own = h.find("--no-wait").unwrap_or_else(|| panic!("{h}"));
+        let global = h.find("Global options:").unwrap_or_else(|| panic!("{h}"));
+        let target = h.find("--target").unwrap_or_else(|| panic!("{h}"));
+        assert!(own < global && global < target, "own options first, then the global heading: {h}");
+    }
+}
+
+#[test]
+fn the_examples_in_help_are_commands_that_parse() {
+    use clap::Parser as _;
+    let commands: [&[&str]; 7] = [
+        &["guest", "list"],
+        &["guest", "start"],
+        &["guest", "stop"],
+        &["snapshot", "create"],
+        &["backup", "create"],
+        &["check"],
+        &["api", "get"],
+    ];
+    for cmd in commands {
+        let r = Pvectl::new().args(cmd).args(["--help"]).run();
+        r.expect_code(0);
+        let examples: Vec<&str> = r.stdout.split("Examples:\n").nth(1).unwrap_or_else(|| panic!("{cmd:?}: no examples")).lines().collect();
+        assert!(examples.len() >= 3, "{cmd:?}: {examples:?}");
+        for e in examples {
+            let words = shlex::split(e.trim()).unwrap_or_else(|| panic!("{e}"));
+            assert_eq!(&words[..=cmd.len()].join(" "), &format!("pvectl {}", cmd.join(" ")), "{e}");
+            if let Err(err) = pvectl::cli::Cli::try_parse_from(&words) {
+                panic!("{cmd:?}: example {e:?} does not parse: {err}");
+            }
+        }
+    }
+}
+
+/// The table's header cells and its rows' cells, cut where the header's columns start.
+fn table(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut lines = text.lines();
+    let head = lines.next().unwrap_or_default();
+    let starts: Vec<usize> =
+        head.char_indices().filter(|(i, c)| *c != ' ' && (*i == 0 || head.as_bytes()[i - 1] == b' ')).map(|(i, _)| i).collect();
+    let cut = |l: &str| {
+        (0..starts.len())
+            .map(|k| {
+                let end = starts.get(k + 1).copied().unwrap_or(l.len()).min(l.len());
+                l.get(starts[k].min(end)..end).unwrap_or_default().trim().to_owned()
+            })
+            .collect::<Vec<_>>()
+    };
+    (cut(head), lines.map(cut).collect())
+}
+
+#[test]
+fn guest_list_wide_shows_more_columns_sorts_and_drops_headers() {
+    let sim = Sim::new();
+    let plain = sim.run(&["guest", "list", "-o", "table"]);
+    plain.expect_code(0);
+    let (header, _) = table(&plain.stdout);
+    assert!(!header.contains(&"MEM%".to_owned()), "{header:?}");
+    let wide = sim.run(&["guest", "list", "-o", "wide"]);
+    wide.expect_code(0);
+    let (header, rows) = table(&wide.stdout);
+    for col in ["MEM%", "CPUS", "DISK", "NODE"] {
+        assert!(header.contains(&col.to_owned()), "{col}: {header:?}");
+    }
+    let at = header.iter().position(|h| h == "MEM%").expect("MEM% column");
+    let web = rows.iter().find(|r| r[0] == "100").expect("guest 100");
+    // Guest 100 of the demo uses 1 GiB of its 2 GiB.
+    assert_eq!(web[at], "50.0%", "{web:?}");
+
+    // --sort mem: rows ascend by the memory in use, as the JSON data has it.
+    let json = sim.run(&["guest", "list", "-o", "json"]).json();
+    let mem_of = |vmid: &str| {
+        json.as_array()
+            .expect("array")
+            .iter()
+            .find(|g| g["vmid"].as_u64().map(|v| v.to_string()).as_deref() == Some(vmid))
+            .map(|g| g["mem"].as_u64().unwrap_or(0))
+            .expect("guest")
+    };
+    let sorted = sim.run(&["guest", "list", "-o", "table", "--sort", "mem"]);
+    sorted.expect_code(0);
+    let (_, rows) = table(&sorted.stdout);
+    let mems: Vec<u64> = rows.iter().map(|r| mem_of(&r[0])).collect();
+    assert!(mems.windows(2).all(|w| w[0] <= w[1]), "ascending mem: {mems:?}\n{}", sorted.stdout);
+    assert!(mems.first() < mems.last(), "the demo has running and stopped guests: {mems:?}");
+
+    // The JSON array is sorted too.
+    let by_name = sim.run(&["guest", "list", "-o", "json", "--sort", "name"]).json();
+    let names: Vec<&str> = by_name.as_array().expect("array").iter().map(|g| g["name"].as_str().unwrap_or_default()).collect();
+    let mut expected = names.clone();
+    expected.sort_unstable();
+    assert_eq!(names, expected);
+
+    let bare = sim.run(&["guest", "list", "-o", "table", "--no-headers"]);
+    bare.expect_code(0);
+    assert!(!bare.stdout.contains("VMID"), "{}", bare.stdout);
+    assert_eq!(bare.stdout.lines().count(), rows.len(), "only the rows");
+}
+
+#[test]
+fn an_unknown_sort_field_is_a_usage_error_naming_the_valid_ones() {
+    let sim = Sim::new();
+    let r = sim.run(&["guest", "list", "-o", "table", "--sort", "memory"]);
+    r.expect_code(2);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    assert!(r.stderr.contains("--sort memory") && r.stderr.contains("vmid, name, node"), "{}", r.stderr);
+    let j = sim.run(&["storage", "list", "-o", "json", "--sort", "nope"]);
+    j.expect_code(2);
+    assert!(j.stdout.is_empty(), "{}", j.stdout);
+    // On a change, refused before anything is sent.
+    let stop = sim.run(&["guest", "stop", "100", "--yes", "--sort", "vmid"]);
+    stop.expect_code(2);
+    assert_eq!(sim.run(&["guest", "status", "100", "-o", "json"]).json()["status"], "running");
+}
+
+#[test]
+fn storage_list_wide_shows_the_fraction_used_and_sorts_by_it() {
+    let sim = Sim::new();
+    let r = sim.run(&["storage", "list", "-o", "wide", "--sort", "used%"]);
+    r.expect_code(0);
+    let (header, rows) = table(&r.stdout);
+    let at = header.iter().position(|h| h == "USED%").unwrap_or_else(|| panic!("{header:?}"));
+    let used: Vec<f64> = rows.iter().map(|row| row[at].trim_end_matches('%').parse().expect("a percentage")).collect();
+    assert!(used.windows(2).all(|w| w[0] <= w[1]), "{used:?}");
+    // Checked against the JSON's used/total for one storage.
+    let json = sim.run(&["storage", "list", "-o", "json"]).json();
+    let s = &json.as_array().expect("array")[0];
+    #[expect(clippy::cast_precision_loss, reason = "test arithmetic")]
+    let pct = s["used"].as_u64().expect("used") as f64 / s["total"].as_u64().expect("total") as f64 * 100.0;
+    let row = rows.iter().find(|r| r[0] == s["storage"] && r[1] == s["node"]).expect("the storage's row");
+    assert_eq!(row[at], format!("{pct:.1}%"));
+    let plain = sim.run(&["storage", "list", "-o", "table"]);
+    assert!(!plain.stdout.contains("USED%"), "{}", plain.stdout);
+}
+
+#[test]
+fn task_list_wide_shows_node_and_duration() {
+    let sim = Sim::new();
+    let r = sim.run(&["task", "list", "-o", "wide", "--sort", "start"]);
+    r.expect_code(0);
+    let (header, rows) = table(&r.stdout);
+    for col in ["NODE", "END", "DURATION"] {
+        assert!(header.contains(&col.to_owned()), "{col}: {header:?}");
+    }
+    let start = header.iter().position(|h| h == "START").expect("START");
+    let starts: Vec<&str> = rows.iter().map(|r| r[start].as_str()).collect();
+    assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{starts:?}");
+    let json = sim.run(&["task", "list", "-o", "json"]).json();
+    let t = json.as_array().expect("array").iter().find(|t| t["endtime"].is_u64()).expect("a finished task");
+    let secs = t["endtime"].as_u64().expect("end") - t["starttime"].as_u64().expect("start");
+    let row = rows.iter().find(|r| r[0] == t["upid"]).expect("its row");
+    let dur = &row[header.iter().position(|h| h == "DURATION").expect("DURATION")];
+    assert!(secs < 60, "the demo's tasks are short: {secs}");
+    assert_eq!(dur, &format!("{secs}s"));
+    let plain = sim.run(&["task", "list", "-o", "table"]);
+    assert!(!plain.stdout.contains("DURATION"), "{}", plain.stdout);
+}
+
+#[test]
+fn the_status_column_is_coloured_only_when_asked_and_never_in_json() {
+    let sim = Sim::new();
+    let t = sim.run(&["guest", "list", "-o", "table", "--color", "always"]);
+    t.expect_code(0);
+    assert!(t.stdout.contains("\u{1b}[32mrunning\u{1b}[0m"), "{}", t.stdout);
+    let j = sim.run(&["guest", "list", "-o", "json", "--color", "always"]);
+    j.expect_code(0);
+    assert!(!j.stdout.contains('\u{1b}'), "{}", j.stdout);
+    // auto: stdout is a pipe here.
+    let auto = sim.run(&["guest", "list", "-o", "table"]);
+    assert!(!auto.stdout.contains('\u{1b}'), "{}", auto.stdout);
+    // Colour codes do not shift the columns: without them the table is the uncoloured one.
+    let plain = sim.run(&["guest", "list", "-o", "table", "--color", "never"]);
+    let stripped = t.stdout.replace("\u{1b}[32m", "").replace("\u{1b}[2m", "").replace("\u{1b}[0m", "");
+    assert_eq!(stripped, plain.stdout);
+}
