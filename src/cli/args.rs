@@ -462,6 +462,12 @@ pub struct Locate {
     pub kind: Option<GuestKind>,
 }
 
+/// `--status`: one of [`crate::model::GUEST_STATUSES`]; a typo is a usage error (exit 2)
+/// listing them.
+fn guest_status() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(crate::model::GUEST_STATUSES.iter().copied())
+}
+
 fn parse_kind(s: &str) -> Result<GuestKind, String> {
     s.parse()
 }
@@ -495,8 +501,8 @@ pub struct PowerArgs {
     /// Select the guests in this pool.
     #[arg(long)]
     pub pool: Option<String>,
-    /// Select the guests with this status (running, stopped, ...).
-    #[arg(long)]
+    /// Select the guests with this status (running, stopped, paused, ...; PVE's values).
+    #[arg(long, value_parser = guest_status())]
     pub status: Option<String>,
     /// Select every guest (templates left out); narrowed by the other selectors.
     #[arg(long)]
@@ -544,8 +550,8 @@ pub enum GuestCmd {
         /// Only this kind.
         #[arg(long, value_parser = parse_kind)]
         kind: Option<GuestKind>,
-        /// Only guests with this status (running, stopped, ...).
-        #[arg(long)]
+        /// Only guests with this status (running, stopped, paused, ...; PVE's values).
+        #[arg(long, value_parser = guest_status())]
         status: Option<String>,
         /// Only guests with this tag.
         #[arg(long)]

@@ -294,3 +294,21 @@ fn the_status_column_is_coloured_only_when_asked_and_never_in_json() {
     let stripped = t.stdout.replace("\u{1b}[32m", "").replace("\u{1b}[2m", "").replace("\u{1b}[0m", "");
     assert_eq!(stripped, plain.stdout);
 }
+
+#[test]
+fn a_status_typo_is_a_usage_error_and_nothing_is_sent() {
+    let sim = Sim::new();
+    let r = sim.run(&["guest", "list", "--status", "runing", "-o", "json"]);
+    r.expect_code(2);
+    assert!(r.stderr.contains("runing"), "{}", r.stderr);
+    let stop = sim.run(&["guest", "stop", "--status", "runnin", "--yes", "-o", "json"]);
+    stop.expect_code(2);
+    assert_eq!(sim.run(&["guest", "status", "100", "-o", "json"]).json()["status"], "running");
+    // PVE's values are accepted, QEMU's run states among them.
+    let paused = sim.run(&["guest", "list", "--status", "paused", "-o", "json"]);
+    paused.expect_code(0);
+    assert_eq!(paused.json(), serde_json::json!([]));
+    let running = sim.run(&["guest", "list", "--status", "running", "-o", "json"]);
+    running.expect_code(0);
+    assert!(running.json().as_array().is_some_and(|a| !a.is_empty() && a.iter().all(|g| g["status"] == "running")));
+}
