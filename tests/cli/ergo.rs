@@ -312,3 +312,20 @@ fn a_status_typo_is_a_usage_error_and_nothing_is_sent() {
     running.expect_code(0);
     assert!(running.json().as_array().is_some_and(|a| !a.is_empty() && a.iter().all(|g| g["status"] == "running")));
 }
+
+#[test]
+fn task_log_follow_ends_with_the_task_line_and_never_prints_the_placeholder() {
+    let sim = Sim::new();
+    let started = sim.run(&["guest", "start", "103", "--no-wait", "--yes", "-o", "json"]);
+    started.expect_code(0);
+    let upid = started.json()["task"]["upid"].as_str().expect("a UPID").to_owned();
+    // The task's log is empty until it ends (PVE lists it as `no content`), then `TASK OK`.
+    let r = sim.run(&["task", "log", &upid, "--follow", "-o", "table"]);
+    r.expect_code(0);
+    assert!(!r.stdout.contains("no content"), "{}", r.stdout);
+    assert_eq!(r.stdout.lines().last(), Some("TASK OK"), "{}", r.stdout);
+    let j = sim.run(&["task", "log", &upid, "--follow", "-o", "json"]);
+    j.expect_code(0);
+    let last: Value = serde_json::from_str(j.stdout.lines().last().expect("a line")).expect("one JSON line per log line");
+    assert_eq!(last["t"], "TASK OK");
+}
