@@ -64,6 +64,7 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
+            let e = safe_suggestions(e);
             let code = if e.use_stderr() { exit_codes::USAGE } else { exit_codes::OK };
             let args: Vec<String> = std::env::args().collect();
             let json = args.windows(2).any(|w| matches!(w[0].as_str(), "-o" | "--output") && w[1] == "json")
@@ -89,6 +90,75 @@ pub fn main() -> i32 {
         }
     };
     rt.block_on(run(cli))
+}
+
+/// Subcommands clap may offer as "a similar subcommand exists": the nouns and the verbs that
+/// only read. A typo is never answered with a verb that changes something (`guest stp` must
+/// not suggest `stop`, `snapshot rolback` not `rollback`).
+const SUGGESTIBLE: &[&str] = &[
+    // Nouns.
+    "cluster",
+    "node",
+    "guest",
+    "snapshot",
+    "task",
+    "storage",
+    "api",
+    "doctor",
+    "check",
+    "audit",
+    "policy",
+    "backup",
+    "pool",
+    "ha",
+    "target",
+    "config",
+    "completion",
+    "man",
+    "version",
+    "help",
+    // Verbs that read.
+    "list",
+    "status",
+    "show",
+    "pending",
+    "log",
+    "content",
+    "resources",
+    "get",
+    "jobs",
+    "missing",
+    "ip",
+    "agent",
+    "diagnose",
+    "verify",
+    "test",
+    "wait",
+];
+
+/// `err` without suggestions of subcommands outside [`SUGGESTIBLE`].
+fn safe_suggestions(err: clap::Error) -> clap::Error {
+    use clap::CommandFactory as _;
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if err.kind() != ErrorKind::InvalidSubcommand {
+        return err;
+    }
+    let Some(ContextValue::Strings(suggested)) = err.get(ContextKind::SuggestedSubcommand) else { return err };
+    let kept: Vec<String> = suggested.iter().filter(|s| SUGGESTIBLE.contains(&s.as_str())).cloned().collect();
+    if kept.len() == suggested.len() {
+        return err;
+    }
+    let mut safe = clap::Error::new(ErrorKind::InvalidSubcommand).with_cmd(&Cli::command());
+    // `Suggested` (the other tips) prints a blank line even when it holds none.
+    let empty_tips =
+        |k: ContextKind, v: &ContextValue| k == ContextKind::Suggested && matches!(v, ContextValue::StyledStrs(t) if t.is_empty());
+    for (kind, value) in err.context().filter(|(k, v)| *k != ContextKind::SuggestedSubcommand && !empty_tips(*k, v)) {
+        safe.insert(kind, value.clone());
+    }
+    if !kept.is_empty() {
+        safe.insert(ContextKind::SuggestedSubcommand, ContextValue::Strings(kept));
+    }
+    safe
 }
 
 /// How long a command may take: `--timeout`, else 300 s for actions and waits, 60 s for reads;

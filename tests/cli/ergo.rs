@@ -329,3 +329,43 @@ fn task_log_follow_ends_with_the_task_line_and_never_prints_the_placeholder() {
     let last: Value = serde_json::from_str(j.stdout.lines().last().expect("a line")).expect("one JSON line per log line");
     assert_eq!(last["t"], "TASK OK");
 }
+
+fn hint(r: &Run) -> String {
+    let line = r.stderr.lines().find(|l| l.starts_with('{')).unwrap_or_else(|| panic!("no JSON error: {}", r.stderr));
+    let v: Value = serde_json::from_str(line).expect("a JSON error");
+    v["error"]["hint"].as_str().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn hints_fit_the_cause_of_the_refusal() {
+    let sim = Sim::new();
+    // 101 carries PVE's protection flag in the demo.
+    let r = sim.run(&["guest", "stop", "101", "--yes", "-o", "json"]);
+    r.expect_code(10);
+    let h = hint(&r);
+    assert!(h.contains("not a lock") && h.contains("--protection 0"), "{h}");
+    assert!(!h.contains("task wait") && !h.contains("policy show"), "no waiting for a lock: {h}");
+    let r = sim.run(&["snapshot", "rollback", "100", "nosuch", "--yes", "-o", "json"]);
+    r.expect_code(5);
+    assert!(hint(&r).contains("pvectl snapshot list <vmid>"), "{}", r.stderr);
+    let r = sim.run(&["task", "status", "UPID:pve1:00000001:00000001:60000000:qmstart:100:root@pam:", "-o", "json"]);
+    r.expect_code(5);
+    assert!(hint(&r).contains("pvectl task list"), "{}", r.stderr);
+}
+
+#[test]
+fn a_typo_is_never_answered_with_a_destructive_subcommand() {
+    for (typo, verb) in
+        [(["guest", "stp"], "stop"), (["snapshot", "rolback"], "rollback"), (["guest", "delet"], "delete"), (["guest", "rest"], "reset")]
+    {
+        let r = Pvectl::new().args(typo).args(["100"]).run();
+        r.expect_code(2);
+        assert!(r.stderr.contains("unrecognized subcommand"), "{}", r.stderr);
+        assert!(!r.stderr.contains(&format!("'{verb}'")) && !r.stderr.contains("tip:"), "{typo:?}: {}", r.stderr);
+    }
+    // A read is still offered.
+    let r = Pvectl::new().args(["guest", "lst"]).run();
+    r.expect_code(2);
+    assert!(r.stderr.contains("a similar subcommand exists: 'list'"), "{}", r.stderr);
+    assert!(!r.stderr.contains("'stop'"), "{}", r.stderr);
+}
