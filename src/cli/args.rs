@@ -15,7 +15,8 @@ pub(crate) mod examples {
     pub(crate) const GUEST_LIST: &str = "Examples:
   pvectl guest list --status running
   pvectl guest list --node pve1 --kind lxc -o json
-  pvectl guest list -o wide --sort mem";
+  pvectl guest list -o wide --sort mem
+  pvectl guest list --watch 5";
     /// `guest start`.
     pub(crate) const GUEST_START: &str = "Examples:
   pvectl guest start 100
@@ -190,6 +191,20 @@ impl GlobalArgs {
     pub fn output(&self) -> Option<OutputFormat> {
         self.output_choice.map(OutputChoice::format)
     }
+}
+
+/// `--watch [SECONDS]` and `--cycles N` of the list and status reads.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct WatchArgs {
+    /// Read and print again every SECONDS (default 2, at least 1) until interrupted: redrawn
+    /// at a terminal, else one document per round (JSON: one per round). Put it after the
+    /// command's own arguments or write `--watch=5`.
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "2",
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub watch: Option<u64>,
+    /// Stop after this many rounds of `--watch` (for scripts and tests).
+    #[arg(long, requires = "watch", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub cycles: Option<u64>,
 }
 
 /// Nouns (DESIGN.md §3).
@@ -385,6 +400,18 @@ pub enum BackupCmd {
 }
 
 impl Noun {
+    /// The `--watch` of a list or status read that has one and was given.
+    pub fn watch(&self) -> Option<WatchArgs> {
+        let w = match self {
+            Self::Guest(GuestCmd::List { watch, .. } | GuestCmd::Status { watch, .. })
+            | Self::Node(NodeCmd::List { watch })
+            | Self::Task(TaskCmd::List { watch, .. })
+            | Self::Cluster(ClusterCmd::Status { watch }) => *watch,
+            _ => return None,
+        };
+        w.watch.is_some().then_some(w)
+    }
+
     /// Whether the command only reads from its target: reads get the short default deadline
     /// and may run on several targets. Commands that wait for a task (`task wait`, `task log
     /// --follow`) and everything going through the action engine are not reads; the local
@@ -430,7 +457,11 @@ pub enum PolicyCmd {
 #[derive(Debug, Subcommand)]
 pub enum ClusterCmd {
     /// Cluster name, quorum and nodes (`GET /cluster/status`).
-    Status,
+    Status {
+        /// Repeat.
+        #[command(flatten)]
+        watch: WatchArgs,
+    },
     /// Every resource (`GET /cluster/resources`).
     Resources {
         /// Only this type.
@@ -443,7 +474,11 @@ pub enum ClusterCmd {
 #[derive(Debug, Subcommand)]
 pub enum NodeCmd {
     /// All nodes (`GET /nodes`).
-    List,
+    List {
+        /// Repeat.
+        #[command(flatten)]
+        watch: WatchArgs,
+    },
     /// One node's status (`GET /nodes/{node}/status`).
     Status {
         /// Node name.
@@ -559,6 +594,9 @@ pub enum GuestCmd {
         /// Only guests in this pool.
         #[arg(long)]
         pool: Option<String>,
+        /// Repeat.
+        #[command(flatten)]
+        watch: WatchArgs,
     },
     /// One guest's current status.
     Status {
@@ -567,6 +605,9 @@ pub enum GuestCmd {
         /// Location.
         #[command(flatten)]
         at: Locate,
+        /// Repeat.
+        #[command(flatten)]
+        watch: WatchArgs,
     },
     /// One guest's configuration.
     Config {
@@ -940,6 +981,9 @@ pub enum TaskCmd {
         /// Only this node.
         #[arg(long)]
         node: Option<NodeName>,
+        /// Repeat.
+        #[command(flatten)]
+        watch: WatchArgs,
     },
     /// One task's status.
     Status {

@@ -28,6 +28,7 @@ mod storage;
 mod targets;
 mod task;
 mod version;
+mod watch;
 
 pub use api::parse_params as parse_api_params;
 pub use args::{Cli, OutputFormat};
@@ -166,6 +167,7 @@ fn safe_suggestions(err: clap::Error) -> clap::Error {
 fn deadline_for(cfg: &Config, cmd: &Noun) -> Duration {
     match cmd {
         Noun::Check(c) if c.watch => return Duration::from_secs(cfg.timeout_given.unwrap_or(crate::backend::MAX_TIMEOUT_SECS)),
+        cmd if cmd.watch().is_some() => return Duration::from_secs(cfg.timeout_given.unwrap_or(crate::backend::MAX_TIMEOUT_SECS)),
         Noun::Guest(args::GuestCmd::Shutdown { .. }) => {
             return cfg.timeout_given.map_or(cfg.timeout, |t| Duration::from_secs(t + guest::SHUTDOWN_SLACK));
         }

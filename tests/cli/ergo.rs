@@ -369,3 +369,35 @@ fn a_typo_is_never_answered_with_a_destructive_subcommand() {
     assert!(r.stderr.contains("a similar subcommand exists: 'list'"), "{}", r.stderr);
     assert!(!r.stderr.contains("'stop'"), "{}", r.stderr);
 }
+
+/// The JSON documents of a stream, one after another.
+fn documents(text: &str) -> Vec<Value> {
+    serde_json::Deserializer::from_str(text).into_iter::<Value>().map(|d| d.expect("a JSON document")).collect()
+}
+
+#[test]
+fn watch_prints_one_json_document_per_round_and_stops_after_the_cycles() {
+    let sim = Sim::new();
+    let r = sim.run(&["guest", "list", "-o", "json", "--watch", "1", "--cycles", "2"]);
+    r.expect_code(0);
+    let docs = documents(&r.stdout);
+    assert_eq!(docs.len(), 2, "{}", r.stdout);
+    assert!(docs.iter().all(|d| d.as_array().is_some_and(|a| a.iter().any(|g| g["vmid"] == 100))), "{}", r.stdout);
+    assert!(!r.stdout.contains('\u{1b}'), "no redraw codes on a pipe");
+    // After a guest's id, `--watch` takes its default interval.
+    let s = sim.run(&["guest", "status", "100", "--watch", "--cycles", "2", "-o", "json"]);
+    s.expect_code(0);
+    let docs = documents(&s.stdout);
+    assert_eq!(docs.len(), 2, "{}", s.stdout);
+    assert!(docs.iter().all(|d| d["vmid"] == 100 && d["status"] == "running"), "{}", s.stdout);
+}
+
+#[test]
+fn watch_is_never_faster_than_a_second_and_cycles_need_it() {
+    let sim = Sim::new();
+    sim.run(&["node", "list", "--watch", "0", "-o", "json"]).expect_code(2);
+    sim.run(&["task", "list", "--cycles", "2", "-o", "json"]).expect_code(2);
+    let once = sim.run(&["cluster", "status", "--watch=1", "--cycles", "1", "-o", "json"]);
+    once.expect_code(0);
+    assert_eq!(documents(&once.stdout).len(), 1, "{}", once.stdout);
+}
