@@ -210,6 +210,11 @@ pub async fn run(cli: Cli) -> i32 {
         return e.exit_code();
     }
     match crate::target::fleet(cli.global.target.as_deref(), cli.global.all_targets, &|k| std::env::var(k).ok()) {
+        Ok(Some(_)) if cli.command.watch().is_some() => {
+            let e = Error::Usage("--watch reads one target; a fleet (-t a,b, @group, --all-targets) is read once".into());
+            output::print_error(cli.global.output().unwrap_or(OutputFormat::Table), &e, false);
+            return e.exit_code();
+        }
         Ok(Some(members)) => return fleet::run(cli, members).await,
         Ok(None) => {}
         Err(e) => {

@@ -397,6 +397,13 @@ fn watch_is_never_faster_than_a_second_and_cycles_need_it() {
     let sim = Sim::new();
     sim.run(&["node", "list", "--watch", "0", "-o", "json"]).expect_code(2);
     sim.run(&["task", "list", "--cycles", "2", "-o", "json"]).expect_code(2);
+    // A fleet is read once.
+    let fleet = Pvectl::new()
+        .env("PVE_SIM_STATE", sim.0.path().join("state.json"))
+        .args(["-t", "sim,sim", "guest", "list", "--watch", "1", "-o", "json"])
+        .run();
+    fleet.expect_code(2);
+    assert!(fleet.stderr.contains("a fleet") && fleet.stdout.is_empty(), "{}", fleet.stderr);
     let once = sim.run(&["cluster", "status", "--watch=1", "--cycles", "1", "-o", "json"]);
     once.expect_code(0);
     assert_eq!(documents(&once.stdout).len(), 1, "{}", once.stdout);
