@@ -263,8 +263,13 @@ pub enum Noun {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// The manual page pvectl(1), roff on stdout (needs no target): `pvectl man | man -l -`.
-    Man,
+    /// The manual page pvectl(1), or a command's (`pvectl man guest stop`), roff on stdout
+    /// (needs no target): `pvectl man | man -l -`.
+    Man {
+        /// The command path (nouns and verbs); none for pvectl(1).
+        #[arg(value_name = "COMMAND")]
+        command: Vec<String>,
+    },
     /// pvectl's version, git commit and build target; with `-t`, also the target's PVE version
     /// (`GET /version`).
     Version,
@@ -441,7 +446,7 @@ impl Noun {
             Self::Task(t) => matches!(t, TaskCmd::List { .. } | TaskCmd::Status { .. } | TaskCmd::Log { follow: false, .. }),
             Self::Backup(b) => matches!(b, BackupCmd::List { .. } | BackupCmd::Jobs | BackupCmd::Missing),
             Self::Api(a) => matches!(a, ApiCmd::Get { .. }),
-            Self::Audit(_) | Self::Target(_) | Self::Config(_) | Self::Completion { .. } | Self::Man => false,
+            Self::Audit(_) | Self::Target(_) | Self::Config(_) | Self::Completion { .. } | Self::Man { .. } => false,
         }
     }
 }

@@ -201,7 +201,7 @@ pub async fn run(cli: Cli) -> i32 {
         args::Noun::Target(cmd) => return targets::run(&cli.global, cmd).await,
         args::Noun::Config(cmd) => return targets::config(&cli.global, &cmd),
         args::Noun::Completion { shell } => return completion::completion(shell),
-        args::Noun::Man => return completion::man(),
+        args::Noun::Man { command } => return completion::man(&command),
         args::Noun::Version if cli.global.target.is_none() => return version::local(&cli.global),
         command => Cli { command, ..cli },
     };
@@ -303,7 +303,7 @@ async fn dispatch(env: &Env<'_>, command: Noun) -> Result<()> {
         Noun::Pool(c) => pool::run(env, c).await,
         Noun::Ha(c) => pool::run_ha(env, c).await,
         Noun::Version => version::run(env).await,
-        Noun::Audit(_) | Noun::Target(_) | Noun::Config(_) | Noun::Completion { .. } | Noun::Man => {
+        Noun::Audit(_) | Noun::Target(_) | Noun::Config(_) | Noun::Completion { .. } | Noun::Man { .. } => {
             Err(Error::Internal("audit, target, config, completion and man are handled before a backend is opened".into()))
         }
     }

@@ -88,6 +88,15 @@ fn the_manual_page_is_roff_that_man_renders() {
     assert!(out.status.success(), "man failed: {}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("SYNOPSIS") && text.contains("pvectl-guest"), "{text}");
     assert!(!text.contains(".TH"), "roff was interpreted: {text}");
+
+    // A command's own page, with its own options and the global ones.
+    let stop = Pvectl::new().args(["man", "guest", "stop"]).run();
+    stop.expect_code(0);
+    assert!(stop.stdout.contains(".TH pvectl-guest-stop 1 "), "{}", stop.stdout);
+    assert!(stop.stdout.contains("no\\-wait") && stop.stdout.contains("target"), "{}", stop.stdout);
+    let bad = Pvectl::new().args(["man", "guest", "stp"]).run();
+    bad.expect_code(2);
+    assert!(bad.stdout.is_empty() && bad.stderr.contains("`pvectl guest stp` is not a command"), "{}", bad.stderr);
 }
 
 #[test]
