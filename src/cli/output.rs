@@ -22,7 +22,8 @@ pub(crate) struct TableStyle {
     pub(crate) sort: Option<String>,
     /// `--no-headers`: rows only.
     pub(crate) no_headers: bool,
-    /// Colour the `STATUS` column (stdout is a terminal and `NO_COLOR` unset, or `--color always`).
+    /// Colour the `STATUS` (or `SEVERITY`) column (stdout is a terminal and `NO_COLOR` unset,
+    /// or `--color always`).
     pub(crate) color: bool,
 }
 
@@ -131,7 +132,7 @@ impl Table {
     /// line (the colour codes are added after escaping).
     pub(crate) fn render_with(&self, style: &TableStyle) -> String {
         let shown: Vec<usize> = (0..self.header.len()).filter(|i| style.wide || !self.wide.contains(&self.header[*i])).collect();
-        let status = self.header.iter().position(|h| *h == "STATUS");
+        let status = self.header.iter().position(|h| matches!(*h, "STATUS" | "SEVERITY"));
         let mut b = Builder::default();
         if !style.no_headers {
             b.push_record(shown.iter().map(|i| self.header[*i].to_owned()));
@@ -155,15 +156,16 @@ impl Table {
 }
 
 /// A status cell in colour by its first word: green when working (`running`, `online`,
-/// `OK`), yellow when held (`paused`, `suspended`, `prelaunch`, `WARNINGS`), red when failed
-/// or gone (`offline`, `error`, `failed`, `unknown`), dimmed when `stopped`; else as it is.
+/// `OK`), yellow when held or warned (`paused`, `suspended`, `prelaunch`, `WARNINGS`,
+/// `warning`), red when failed or gone (`offline`, `error`, `failed`, `unknown`,
+/// `critical`), dimmed when `stopped`; else as it is.
 fn paint_status(cell: &str) -> String {
     let first = cell.split([' ', ':', '(']).next().unwrap_or_default().to_ascii_lowercase();
     let code = match first.as_str() {
         "running" | "online" | "ok" | "active" | "started" => "32",
-        "paused" | "suspended" | "prelaunch" | "warnings" | "suspending" | "migrating" => "33",
+        "paused" | "suspended" | "prelaunch" | "warnings" | "warning" | "suspending" | "migrating" => "33",
         "stopped" | "disabled" | "ignored" => "2",
-        "offline" | "error" | "failed" | "unknown" | "fence" => "31",
+        "offline" | "error" | "failed" | "unknown" | "fence" | "critical" => "31",
         _ if cell.contains("error") || cell.contains("failed") => "31",
         _ => return cell.to_owned(),
     };
