@@ -417,3 +417,39 @@ fn watch_is_never_faster_than_a_second_and_cycles_need_it() {
     once.expect_code(0);
     assert_eq!(documents(&once.stdout).len(), 1, "{}", once.stdout);
 }
+
+/// Runs `p` with its stdout on a pseudo-terminal (util-linux `script`, Essential in Debian),
+/// with the environment the helper set up.
+fn at_terminal(p: Pvectl) -> Run {
+    let cmd = p.command();
+    let mut words = vec![cmd.get_program().to_string_lossy().into_owned()];
+    words.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
+    let line = shlex::try_join(words.iter().map(String::as_str)).expect("quotable words");
+    let mut script = std::process::Command::new("script");
+    script.args(["-qec", &line, "/dev/null"]).stdin(std::process::Stdio::null());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    script.output().expect("script runs").into()
+}
+
+#[test]
+fn at_a_terminal_watch_redraws_and_auto_colour_follows_no_color() {
+    let sim = Sim::new();
+    let state = sim.0.path().join("state.json");
+    let r = at_terminal(
+        Pvectl::new()
+            .env("PVE_SIM_STATE", &state)
+            .env_remove_no_color()
+            .args(["-t", "sim", "guest", "list", "--watch", "1", "--cycles", "2"]),
+    );
+    r.expect_code(0);
+    assert_eq!(r.stdout.matches("\u{1b}[H\u{1b}[2JEvery 1s: ").count(), 2, "two redraws: {}", r.stdout);
+    assert!(r.stdout.contains("\u{1b}[32mrunning"), "colour at a terminal: {}", r.stdout);
+    let plain = at_terminal(Pvectl::new().env("PVE_SIM_STATE", &state).env("NO_COLOR", "1").args(["-t", "sim", "guest", "list"]));
+    plain.expect_code(0);
+    assert!(plain.stdout.contains("running") && !plain.stdout.contains('\u{1b}'), "NO_COLOR: {}", plain.stdout);
+}

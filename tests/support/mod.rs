@@ -113,6 +113,12 @@ impl Pvectl {
         self
     }
 
+    /// Removes `NO_COLOR`, so `--color auto` depends on the terminal alone.
+    pub(crate) fn env_remove_no_color(mut self) -> Self {
+        self.cmd.env_remove("NO_COLOR");
+        self
+    }
+
     /// The command, to spawn it and act on it while it runs.
     pub(crate) fn command(self) -> Command {
         self.cmd
