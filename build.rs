@@ -1,7 +1,8 @@
 //! Build-time facts: rebuild the fixture tests when a sample is added to `fixtures/` (rstest
 //! `#[files]` reads the folder at compile time), and record for `pvectl version` the git
 //! commit (`git rev-parse --short HEAD`, else `unknown`: a source tarball has no `.git`) and
-//! the target triple the binary is built for.
+//! the target triple the binary is built for. A packager building outside git sets
+//! `PVECTL_GIT_COMMIT` instead.
 
 use std::process::Command;
 

@@ -106,7 +106,19 @@ fn version_names_the_client_and_with_a_target_its_pve_version() {
     let v = r.json();
     assert_eq!(v["client"]["version"], env!("CARGO_PKG_VERSION"));
     let commit = v["client"]["commit"].as_str().expect("commit");
-    assert!(commit == "unknown" || (commit.len() >= 4 && commit.bytes().all(|b| b.is_ascii_hexdigit())), "{commit}");
+    // The commit the binary was built from: this checkout's HEAD, as git itself names it
+    // (`unknown` only where git cannot say, e.g. a source tarball).
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    match head {
+        Some(full) => assert!(commit.len() >= 7 && full.starts_with(commit), "{commit} is not a prefix of HEAD {full}"),
+        None => assert_eq!(commit, "unknown"),
+    }
     assert!(v["client"]["target"].as_str().is_some_and(|t| t.contains("linux")), "{v}");
     assert!(v.get("server").is_none(), "no target, no server: {v}");
 
