@@ -41,16 +41,18 @@ impl TableStyle {
     }
 }
 
-static STYLE: std::sync::OnceLock<TableStyle> = std::sync::OnceLock::new();
+/// The style of the current run. Process-wide: fleet members run on spawned tasks, and
+/// every table of one run looks the same; each [`super::run`] sets it anew.
+static STYLE: std::sync::RwLock<Option<TableStyle>> = std::sync::RwLock::new(None);
 
-/// Sets the run's table style; the first call wins (one run, one style).
+/// Sets the run's table style.
 pub(crate) fn set_style(style: TableStyle) {
-    let _ = STYLE.set(style);
+    *STYLE.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(style);
 }
 
 /// The run's table style (plain tables when none was set).
-fn style() -> &'static TableStyle {
-    STYLE.get_or_init(TableStyle::default)
+fn style() -> TableStyle {
+    STYLE.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone().unwrap_or_default()
 }
 
 /// A table: header and rows of cells.
@@ -122,7 +124,7 @@ impl Table {
 
     /// The rendered text in the run's style ([`set_style`]).
     pub(crate) fn render(&self) -> String {
-        self.render_with(style())
+        self.render_with(&style())
     }
 
     /// The rendered text, columns aligned, no borders, ending in a newline: wide-only columns
@@ -311,7 +313,7 @@ pub(crate) fn emit(text: &str) -> Result<(), Error> {
 /// As [`emit`]; `Internal` if the value cannot be serialised; `Usage` for a `--sort` field
 /// that is not a column of this listing.
 pub(crate) fn print<T: Serialize + ?Sized>(format: OutputFormat, data: &T, table: impl FnOnce(&T) -> Table) -> Result<(), Error> {
-    let style = style();
+    let style = &style();
     if CAPTURE.try_with(|_| ()).is_ok() {
         let value = serde_json::to_value(data).map_err(|e| Error::Internal(format!("failed to serialise output: {e}")))?;
         let table = table(data);
