@@ -366,6 +366,11 @@ fn hints_fit_the_cause_of_the_refusal() {
     let h = hint(&r);
     assert!(h.contains("not a lock") && h.contains("--protection 0"), "{h}");
     assert!(!h.contains("task wait") && !h.contains("policy show"), "no waiting for a lock: {h}");
+    // 106 is locked by the demo's running backup: that hint is about the lock.
+    let r = sim.run(&["snapshot", "create", "106", "snap1", "--yes", "-o", "json"]);
+    r.expect_code(6);
+    let h = hint(&r);
+    assert!(h.contains("guest diagnose") && h.contains("task wait") && !h.contains("protection"), "{h}");
     let r = sim.run(&["snapshot", "rollback", "100", "nosuch", "--yes", "-o", "json"]);
     r.expect_code(5);
     assert!(hint(&r).contains("pvectl snapshot list <vmid>"), "{}", r.stderr);
