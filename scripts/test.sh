@@ -21,6 +21,12 @@ if [[ ! -x $SSHD ]]; then
         exit 1
     fi
 fi
+# The manual-page test renders `pvectl man` with man(1).
+if ! command -v man >/dev/null && [[ $(id -u) -eq 0 ]]; then
+    echo "test.sh: man is missing; installing man-db" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq man-db >/dev/null
+fi
 for tool in ssh ssh-keygen; do
     command -v "$tool" >/dev/null || { echo "test.sh: $tool is missing (openssh-client)" >&2; exit 1; }
 done

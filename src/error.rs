@@ -126,6 +126,9 @@ pub enum Error {
     Internal(String),
 }
 
+/// The hint for a refusal because of PVE's `protection` flag: a setting, not a lock.
+const PROTECTION_HINT: &str = "protection is a setting of the guest, not a lock: waiting will not help; if the change is meant, clear it with `pvectl guest set <vmid> --protection 0 --yes` (`pvectl guest config <vmid>` shows it)";
+
 fn fmt_tail(lines: &[String]) -> String {
     if lines.is_empty() {
         return String::new();
@@ -198,6 +201,15 @@ impl Error {
         match self {
             Self::PermissionDenied(_) => Some("check the user's or token's privileges on that path (pveum acl list)"),
             Self::NotFound(m) if m.contains("in PVE's API schema") => Some("list a path's children with `pvectl api ls <path>`"),
+            // The thing that is missing decides where to look (texts: reference/ERRORS.md).
+            Self::NotFound(m) if m.contains("snapshot") => Some("list the guest's snapshots with `pvectl snapshot list <vmid>`"),
+            Self::NotFound(m) if m.contains("no such task") || m.contains("upid") || m.starts_with("task ") => {
+                Some("list recent tasks with `pvectl task list` (a UPID names its node: the task must be on it)")
+            }
+            Self::NotFound(m) if m.starts_with("storage") => Some("list the storages with `pvectl storage list`"),
+            Self::NotFound(m) if m.starts_with("backup") => Some("list the backups with `pvectl backup list`"),
+            Self::NotFound(m) if m.starts_with("pool") => Some("list the pools with `pvectl pool list`"),
+            Self::NotFound(m) if m.starts_with("node") => Some("list the nodes with `pvectl node list`"),
             Self::NotFound(_) => Some("list what exists with `pvectl guest list` or `pvectl node list`"),
             Self::Conflict(m) if m.contains("guest agent is not running") => {
                 Some("the agent answers only while qemu-guest-agent runs inside the guest: install and start it there")
@@ -211,6 +223,10 @@ impl Error {
             Self::Conflict(m) if m.contains(" is listed ") => {
                 Some("the cluster lists that vmid twice: check `pvectl cluster resources --type vm`")
             }
+            Self::Conflict(m) if m.contains("protection") => Some(PROTECTION_HINT),
+            Self::Conflict(m) if m.contains("is locked (") => Some(
+                "a task or a stale lock holds the guest: `pvectl guest diagnose <vmid>` names it; `pvectl task wait <upid>` waits for the task, `pvectl guest unlock <vmid>` clears a stale lock",
+            ),
             Self::Conflict(_) => {
                 Some("the guest's state or lock forbids it now: check `pvectl guest status <vmid>` (a running task may still hold it)")
             }
@@ -227,6 +243,7 @@ impl Error {
             Self::Policy(m) if m.contains("audit") => Some(
                 "check the audit log (PVECTL_AUDIT_LOG): its directory must be writable, the file 0600; `pvectl audit verify` checks the chain",
             ),
+            Self::Policy(m) if m.contains("protection flag") => Some(PROTECTION_HINT),
             Self::Policy(_) => Some("see the effective rules with `pvectl policy show`"),
             _ => None,
         }
@@ -242,5 +259,25 @@ impl From<crate::model::IdError> for Error {
 impl From<crate::model::UpidError> for Error {
     fn from(e: crate::model::UpidError) -> Self {
         Self::Usage(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    #[test]
+    fn hints_fit_the_cause() {
+        // PVE's texts (reference/ERRORS.md; qemu-server's `check_protection`).
+        let protected = Error::Conflict("can't remove VM 101 - protection mode enabled".into()).hint().expect("a hint");
+        assert!(protected.contains("not a lock") && !protected.contains("task wait"), "{protected}");
+        let locked = Error::Conflict("VM is locked (backup)".into()).hint().expect("a hint");
+        assert!(locked.contains("task wait") && locked.contains("unlock"), "{locked}");
+        let snap = Error::NotFound("snapshot 'pre' does not exist".into()).hint().expect("a hint");
+        assert!(snap.contains("pvectl snapshot list"), "{snap}");
+        let task = Error::NotFound("upid: no such task".into()).hint().expect("a hint");
+        assert!(task.contains("pvectl task list"), "{task}");
+        let policy = Error::Policy("stop is destructive and guest 101 has PVE's protection flag set".into()).hint().expect("a hint");
+        assert!(policy.contains("not a lock") && policy.contains("--protection 0"), "{policy}");
     }
 }

@@ -50,7 +50,7 @@ pub(crate) async fn run(env: &Env<'_>, cmd: ApiCmd) -> Result<()> {
 /// any error. `-v` (the global `--verbose`) asks for `pvesh usage -v`'s long form.
 pub(crate) fn run_offline(g: &GlobalArgs, cmd: &ApiCmd) -> i32 {
     // As `Config::from_args` decides them, without needing a target.
-    let output = g.output.unwrap_or(if std::io::stdout().is_terminal() { OutputFormat::Table } else { OutputFormat::Json });
+    let output = g.output().unwrap_or(if std::io::stdout().is_terminal() { OutputFormat::Table } else { OutputFormat::Json });
     let color = match g.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,

@@ -9,6 +9,46 @@ use crate::backend::rest::Fingerprint;
 use crate::model::SnapshotName;
 use crate::model::{GuestKind, NodeName, StorageId, Upid, Vmid};
 
+/// Examples shown at the end of the main commands' `--help` (a test parses each line).
+pub(crate) mod examples {
+    /// `guest list`.
+    pub(crate) const GUEST_LIST: &str = "Examples:
+  pvectl guest list --status running
+  pvectl guest list --node pve1 --kind lxc -o json
+  pvectl guest list -o wide --sort mem
+  pvectl guest list --watch 5";
+    /// `guest start`.
+    pub(crate) const GUEST_START: &str = "Examples:
+  pvectl guest start 100
+  pvectl guest start web01 db01 --yes
+  pvectl guest start --tag prod --status stopped --dry-run";
+    /// `guest stop`.
+    pub(crate) const GUEST_STOP: &str = "Examples:
+  pvectl guest stop 100 --dry-run
+  pvectl guest stop 100 --yes
+  pvectl guest stop --pool test --yes --no-wait";
+    /// `snapshot create`.
+    pub(crate) const SNAPSHOT_CREATE: &str = "Examples:
+  pvectl snapshot create 100 before-upgrade --description \"before apt upgrade\"
+  pvectl snapshot create 100 --change CHG-1234
+  pvectl snapshot create 100 --vmstate --yes";
+    /// `backup create`.
+    pub(crate) const BACKUP_CREATE: &str = "Examples:
+  pvectl backup create 100 --storage local --mode snapshot --compress zstd
+  pvectl backup create 100 101 --notes {{guestname}} --protected
+  pvectl backup create --all --storage local --no-wait";
+    /// `check`.
+    pub(crate) const CHECK: &str = "Examples:
+  pvectl check
+  pvectl check storage --warn storage=80 --crit storage=90
+  pvectl check all --format nagios";
+    /// `api get`.
+    pub(crate) const API_GET: &str = "Examples:
+  pvectl api get /version
+  pvectl api get /nodes/pve1/qemu
+  pvectl api get /cluster/resources type=vm";
+}
+
 /// pvectl: manage Proxmox VE clusters safely.
 #[derive(Debug, Parser)]
 #[command(name = "pvectl", version, about, propagate_version = true)]
@@ -30,6 +70,27 @@ pub enum OutputFormat {
     Json,
 }
 
+/// `-o`: the output format and, for tables, how many columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputChoice {
+    /// Aligned columns for people.
+    Table,
+    /// Aligned columns with more of them (% used, node, duration, full text).
+    Wide,
+    /// One JSON document for programs.
+    Json,
+}
+
+impl OutputChoice {
+    /// The format: `wide` is a table.
+    pub fn format(self) -> OutputFormat {
+        match self {
+            Self::Table | Self::Wide => OutputFormat::Table,
+            Self::Json => OutputFormat::Json,
+        }
+    }
+}
+
 /// When to colour output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
@@ -41,8 +102,10 @@ pub enum ColorChoice {
     Never,
 }
 
-/// Options valid for every command.
+/// Options valid for every command; help lists them after each command's own options, under
+/// their own heading.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 #[expect(clippy::struct_excessive_bools, reason = "independent command-line flags")]
 pub struct GlobalArgs {
     /// Where to act: `sim`, `local`, `ssh://[user@]host[:port]`, `https://host[:port]`, or a
@@ -68,9 +131,16 @@ pub struct GlobalArgs {
     /// Do not verify the https:// certificate at all (warns on every run; prefer --fingerprint).
     #[arg(long, global = true)]
     pub insecure: bool,
-    /// Output format (default: table on a terminal, json otherwise).
-    #[arg(short = 'o', long, global = true, value_enum)]
-    pub output: Option<OutputFormat>,
+    /// Output format (default: table on a terminal, json otherwise); `wide` is a table with
+    /// more columns.
+    #[arg(short = 'o', long = "output", global = true, value_enum)]
+    pub output_choice: Option<OutputChoice>,
+    /// Sort a listing's rows (and its JSON array) by this column, ascending (`--sort mem`).
+    #[arg(long, global = true, value_name = "FIELD")]
+    pub sort: Option<String>,
+    /// Print table rows without the header line.
+    #[arg(long, global = true)]
+    pub no_headers: bool,
     /// Tools used by the command backend: pvesh (default) or qm-pct (for hosts allowing only qm/pct).
     #[arg(long, global = true, value_enum, default_value_t = Tools::Pvesh, env = "PVECTL_TOOLS")]
     pub tools: Tools,
@@ -105,7 +175,7 @@ pub struct GlobalArgs {
     /// Only errors on stderr.
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// When to colour output.
+    /// When to colour output: errors on stderr, the STATUS column of tables (never JSON).
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// Run on every target of the config file (a fleet; see `-t a,b` and `-t @group`).
@@ -114,6 +184,27 @@ pub struct GlobalArgs {
     /// How many targets of a fleet are worked on at once.
     #[arg(long, global = true, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallel: u16,
+}
+
+impl GlobalArgs {
+    /// The `-o` format, when given (`wide` is a table).
+    pub fn output(&self) -> Option<OutputFormat> {
+        self.output_choice.map(OutputChoice::format)
+    }
+}
+
+/// `--watch [SECONDS]` and `--cycles N` of the list and status reads.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct WatchArgs {
+    /// Read and print again every SECONDS (default 2, at least 1) until interrupted: redrawn
+    /// at a terminal, else one document per round (JSON: one per round). Put it after the
+    /// command's own arguments or write `--watch=5`.
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "2",
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub watch: Option<u64>,
+    /// Stop after this many rounds of `--watch` (for scripts and tests).
+    #[arg(long, requires = "watch", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub cycles: Option<u64>,
 }
 
 /// Nouns (DESIGN.md §3).
@@ -143,6 +234,7 @@ pub enum Noun {
     /// Check that the target works: reachable, version, nodes, guests, tasks (reads only).
     Doctor,
     /// Health checks with thresholds; `--format nagios` for monitoring (reads only).
+    #[command(after_help = examples::CHECK)]
     Check(CheckArgs),
     /// The local audit log of mutations (needs no target).
     #[command(subcommand)]
@@ -176,6 +268,22 @@ pub enum Noun {
     /// a PVE, so no consent is asked and no audit record written.
     #[command(subcommand)]
     Sim(super::sim::SimCmd),
+    /// A shell completion script on stdout (needs no target): `source <(pvectl completion bash)`.
+    Completion {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The manual page pvectl(1), or a command's (`pvectl man guest stop`), roff on stdout
+    /// (needs no target): `pvectl man | man -l -`.
+    Man {
+        /// The command path (nouns and verbs); none for pvectl(1).
+        #[arg(value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// pvectl's version, git commit and build target; with `-t`, also the target's PVE version
+    /// (`GET /version`).
+    Version,
 }
 
 /// `pool ...`
@@ -228,6 +336,7 @@ pub enum Compress {
 #[derive(Debug, Subcommand)]
 pub enum BackupCmd {
     /// Back up guests with vzdump: one task per node (tier: change).
+    #[command(after_help = examples::BACKUP_CREATE)]
     Create {
         /// Guest ids.
         vmids: Vec<Vmid>,
@@ -307,6 +416,18 @@ pub enum BackupCmd {
 }
 
 impl Noun {
+    /// The `--watch` of a list or status read that has one and was given.
+    pub fn watch(&self) -> Option<WatchArgs> {
+        let w = match self {
+            Self::Guest(GuestCmd::List { watch, .. } | GuestCmd::Status { watch, .. })
+            | Self::Node(NodeCmd::List { watch })
+            | Self::Task(TaskCmd::List { watch, .. })
+            | Self::Cluster(ClusterCmd::Status { watch }) => *watch,
+            _ => return None,
+        };
+        w.watch.is_some().then_some(w)
+    }
+
     /// Whether the command only reads from its target: reads get the short default deadline
     /// and may run on several targets. Commands that wait for a task (`task wait`, `task log
     /// --follow`) and everything going through the action engine are not reads; the local
@@ -320,7 +441,8 @@ impl Noun {
             | Self::Ha(_)
             | Self::Doctor
             | Self::Policy(_)
-            | Self::Check(_) => true,
+            | Self::Check(_)
+            | Self::Version => true,
             Self::Guest(g) => matches!(
                 g,
                 GuestCmd::List { .. }
@@ -335,7 +457,13 @@ impl Noun {
             Self::Task(t) => matches!(t, TaskCmd::List { .. } | TaskCmd::Status { .. } | TaskCmd::Log { follow: false, .. }),
             Self::Backup(b) => matches!(b, BackupCmd::List { .. } | BackupCmd::Jobs | BackupCmd::Missing),
             Self::Api(a) => matches!(a, ApiCmd::Get { .. } | ApiCmd::Usage { .. } | ApiCmd::Ls { .. }),
-            Self::Audit(_) | Self::Target(_) | Self::Config(_) | Self::Schema | Self::Sim(_) => false,
+            Self::Audit(_)
+            | Self::Target(_)
+            | Self::Config(_)
+            | Self::Schema
+            | Self::Sim(_)
+            | Self::Completion { .. }
+            | Self::Man { .. } => false,
         }
     }
 }
@@ -351,7 +479,11 @@ pub enum PolicyCmd {
 #[derive(Debug, Subcommand)]
 pub enum ClusterCmd {
     /// Cluster name, quorum and nodes (`GET /cluster/status`).
-    Status,
+    Status {
+        /// Repeat.
+        #[command(flatten)]
+        watch: WatchArgs,
+    },
     /// Every resource (`GET /cluster/resources`).
     Resources {
         /// Only this type.
@@ -364,7 +496,11 @@ pub enum ClusterCmd {
 #[derive(Debug, Subcommand)]
 pub enum NodeCmd {
     /// All nodes (`GET /nodes`).
-    List,
+    List {
+        /// Repeat.
+        #[command(flatten)]
+        watch: WatchArgs,
+    },
     /// One node's status (`GET /nodes/{node}/status`).
     Status {
         /// Node name.
@@ -381,6 +517,12 @@ pub struct Locate {
     /// Kind of the guest (with --node, skips the discovery read).
     #[arg(long, value_parser = parse_kind)]
     pub kind: Option<GuestKind>,
+}
+
+/// `--status`: one of [`crate::model::GUEST_STATUSES`]; a typo is a usage error (exit 2)
+/// listing them.
+fn guest_status() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(crate::model::GUEST_STATUSES.iter().copied())
 }
 
 fn parse_kind(s: &str) -> Result<GuestKind, String> {
@@ -416,8 +558,8 @@ pub struct PowerArgs {
     /// Select the guests in this pool.
     #[arg(long)]
     pub pool: Option<String>,
-    /// Select the guests with this status (running, stopped, ...).
-    #[arg(long)]
+    /// Select the guests with this status (running, stopped, paused, ...; PVE's values).
+    #[arg(long, value_parser = guest_status())]
     pub status: Option<String>,
     /// Select every guest (templates left out); narrowed by the other selectors.
     #[arg(long)]
@@ -434,6 +576,7 @@ pub struct PowerArgs {
 #[derive(Debug, Subcommand)]
 pub enum GuestCmd {
     /// Start (tier: change).
+    #[command(after_help = examples::GUEST_START)]
     Start(PowerArgs),
     /// Clean shutdown (tier: disruptive); `--timeout` is PVE's shutdown timeout.
     Shutdown {
@@ -447,6 +590,7 @@ pub enum GuestCmd {
     /// Clean reboot (tier: disruptive).
     Reboot(PowerArgs),
     /// Hard stop (tier: destructive).
+    #[command(after_help = examples::GUEST_STOP)]
     Stop(PowerArgs),
     /// Hard reset, qemu only (tier: destructive).
     Reset(PowerArgs),
@@ -455,6 +599,7 @@ pub enum GuestCmd {
     /// Resume a suspended guest (tier: change).
     Resume(PowerArgs),
     /// Guests cluster-wide (one `GET /cluster/resources --type vm`).
+    #[command(after_help = examples::GUEST_LIST)]
     List {
         /// Only guests on this node.
         #[arg(long)]
@@ -462,8 +607,8 @@ pub enum GuestCmd {
         /// Only this kind.
         #[arg(long, value_parser = parse_kind)]
         kind: Option<GuestKind>,
-        /// Only guests with this status (running, stopped, ...).
-        #[arg(long)]
+        /// Only guests with this status (running, stopped, paused, ...; PVE's values).
+        #[arg(long, value_parser = guest_status())]
         status: Option<String>,
         /// Only guests with this tag.
         #[arg(long)]
@@ -471,6 +616,9 @@ pub enum GuestCmd {
         /// Only guests in this pool.
         #[arg(long)]
         pool: Option<String>,
+        /// Repeat.
+        #[command(flatten)]
+        watch: WatchArgs,
     },
     /// One guest's current status.
     Status {
@@ -479,6 +627,9 @@ pub enum GuestCmd {
         /// Location.
         #[command(flatten)]
         at: Locate,
+        /// Repeat.
+        #[command(flatten)]
+        watch: WatchArgs,
     },
     /// One guest's configuration.
     Config {
@@ -792,6 +943,7 @@ pub struct SetArgs {
 #[derive(Debug, Subcommand)]
 pub enum SnapshotCmd {
     /// Create a snapshot (tier: change). Without a name, one is generated.
+    #[command(after_help = examples::SNAPSHOT_CREATE)]
     Create {
         /// Guest and options.
         #[command(flatten)]
@@ -855,6 +1007,9 @@ pub enum TaskCmd {
         /// Only tasks of this guest (PVE's `vmid` filter): how to find a guest's UPIDs.
         #[arg(long)]
         vmid: Option<Vmid>,
+        /// Repeat.
+        #[command(flatten)]
+        watch: WatchArgs,
     },
     /// One task's status.
     Status {
@@ -929,6 +1084,7 @@ pub enum ApiCmd {
         params: Vec<String>,
     },
     /// `GET <path>` with `key=value` parameters; prints the JSON result.
+    #[command(after_help = examples::API_GET)]
     Get {
         /// API path, e.g. `/nodes/pve1/qemu`.
         path: String,

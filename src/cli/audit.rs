@@ -20,7 +20,7 @@ const UNIX_TIME_FROM: u64 = 1_000_000_000;
 /// Runs an `audit` command; returns the exit code after printing any error.
 pub(crate) fn run(g: &GlobalArgs, cmd: &AuditCmd) -> i32 {
     // As `Config::from_args` decides them, without needing a target.
-    let output = g.output.unwrap_or(if std::io::stdout().is_terminal() { OutputFormat::Table } else { OutputFormat::Json });
+    let output = g.output().unwrap_or(if std::io::stdout().is_terminal() { OutputFormat::Table } else { OutputFormat::Json });
     let color = match g.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,

@@ -183,6 +183,39 @@ fn objects(desc: &str) -> Out {
 /// What every `sim` command prints: the simulator's state file and its faults (simulated data).
 const SIM_SUMMARY: &str = "`{state_file, source, locked, offline_nodes, faults}` of the simulator (simulated data)";
 
+/// The commands that never open a target beyond the simulator: `sim`, `completion`, `man`,
+/// `version` (with `-t` it also reads `GET /version`).
+fn local_tools() -> Vec<(&'static str, Spec)> {
+    let mut t = vec![
+        ("sim show", local(object(SIM_SUMMARY))),
+        ("completion", local(Out::Shape(json!({"description": "not JSON: the shell's completion script, as text"})))),
+        ("man", local(Out::Shape(json!({"description": "not JSON: a manual page in roff, as text"})))),
+        (
+            "version",
+            local(object(
+                "`{client: {name, version, commit, target}}`, with `-t` also `server`: the target's `GET /version` (`version`, `release`, `repoid`)",
+            )),
+        ),
+    ];
+    // `sim reset|fault` change only the simulator's state file, never a PVE: tier read, no consent.
+    for path in [
+        "sim reset",
+        "sim fault lock",
+        "sim fault task-fail",
+        "sim fault task-warn",
+        "sim fault task-slow",
+        "sim fault node-offline",
+        "sim fault agent-down",
+        "sim fault latency",
+        "sim fault hang",
+        "sim fault deny",
+        "sim fault clear",
+    ] {
+        t.push((path, local(object(SIM_SUMMARY))));
+    }
+    t
+}
+
 fn table() -> Vec<(&'static str, Spec)> {
     use Tier::{Change, Destructive, Disruptive};
     let mut t = vec![
@@ -238,28 +271,12 @@ fn table() -> Vec<(&'static str, Spec)> {
         ("target show", local(object("one target's settings, secrets shown only by their source"))),
         ("target test", local(object("reachability, PVE version and nodes of the named target"))),
         ("config init", local(object("`{written}`: the path of the new config file"))),
-        ("sim show", local(object(SIM_SUMMARY))),
         (
             "schema",
             local(Out::Shape(json!({"type": "object", "required": ["commands", "exit_codes", "$defs"], "description": "this document"}))),
         ),
     ];
-    // `sim reset|fault` change only the simulator's state file, never a PVE: tier read, no consent.
-    for path in [
-        "sim reset",
-        "sim fault lock",
-        "sim fault task-fail",
-        "sim fault task-warn",
-        "sim fault task-slow",
-        "sim fault node-offline",
-        "sim fault agent-down",
-        "sim fault latency",
-        "sim fault hang",
-        "sim fault deny",
-        "sim fault clear",
-    ] {
-        t.push((path, local(object(SIM_SUMMARY))));
-    }
+    t.extend(local_tools());
     for (tier, paths) in [
         (Change, &["guest start", "guest resume", "guest clone", "guest create", "snapshot create", "backup create"][..]),
         (Disruptive, &["guest shutdown", "guest reboot", "guest suspend", "guest migrate"][..]),

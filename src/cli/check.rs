@@ -183,7 +183,7 @@ async fn watch<F: Future<Output = (Report, bool)>>(args: &CheckArgs, mut round: 
 /// change is keyed by its target (`lab:pve3`). A target that could not be opened is an
 /// UNKNOWN finding each round, and the round backs off. Returns the exit code.
 pub(crate) async fn watch_fleet(g: &super::args::GlobalArgs, members: &[String], args: &CheckArgs) -> i32 {
-    let format = g.output.unwrap_or(OutputFormat::Json);
+    let format = g.output().unwrap_or(OutputFormat::Json);
     let t = match thresholds(args) {
         Ok(t) => t,
         Err(e) => {

@@ -12,24 +12,27 @@ use crate::error::Result;
 pub(crate) async fn run(env: &Env<'_>, cmd: ClusterCmd) -> Result<()> {
     let (out, b) = (env.cfg.output, env.b());
     match cmd {
-        ClusterCmd::Status => {
-            let s = b.cluster_status().await?;
-            print(out, &s, |s| {
-                let mut t = Table::new(&["TYPE", "NAME", "ID", "ONLINE", "NODES", "QUORATE", "IP"]);
-                for e in s {
-                    let flag = |v: Option<u64>| v.map_or_else(|| "-".to_owned(), |n| if n > 0 { "yes".into() } else { "no".into() });
-                    t.row(vec![
-                        e.entry_type.clone(),
-                        opt(e.name.as_deref()),
-                        opt(e.id.as_deref()),
-                        flag(e.online),
-                        e.nodes.map_or_else(|| "-".into(), |n| n.to_string()),
-                        flag(e.quorate),
-                        opt(e.ip.as_deref()),
-                    ]);
-                }
-                t
+        ClusterCmd::Status { watch } => {
+            super::watch::repeat(env, watch, || async move {
+                let s = b.cluster_status().await?;
+                print(out, &s, |s| {
+                    let mut t = Table::new(&["TYPE", "NAME", "ID", "ONLINE", "NODES", "QUORATE", "IP"]);
+                    for e in s {
+                        let flag = |v: Option<u64>| v.map_or_else(|| "-".to_owned(), |n| if n > 0 { "yes".into() } else { "no".into() });
+                        t.row(vec![
+                            e.entry_type.clone(),
+                            opt(e.name.as_deref()),
+                            opt(e.id.as_deref()),
+                            flag(e.online),
+                            e.nodes.map_or_else(|| "-".into(), |n| n.to_string()),
+                            flag(e.quorate),
+                            opt(e.ip.as_deref()),
+                        ]);
+                    }
+                    t
+                })
             })
+            .await
         }
         ClusterCmd::Resources { resource_type } => {
             let r = b.cluster_resources(resource_type).await?;

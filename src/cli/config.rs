@@ -178,7 +178,7 @@ impl Config {
         let (policy, policy_sources) = policy_rules(spec.name.as_deref(), &process_env)?;
         let naming = naming(spec.name.as_deref(), &process_env)?;
         let stdout_tty = std::io::stdout().is_terminal();
-        let output = g.output.unwrap_or(if stdout_tty { OutputFormat::Table } else { OutputFormat::Json });
+        let output = g.output().unwrap_or(if stdout_tty { OutputFormat::Table } else { OutputFormat::Json });
         let color = match g.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,

@@ -78,7 +78,7 @@ impl Part {
 /// Runs `cli`'s command on every member of `fleet` and prints the parts together; returns
 /// the exit code.
 pub(crate) async fn run(cli: Cli, fleet: Fleet) -> i32 {
-    let format = cli.global.output.unwrap_or_else(|| {
+    let format = cli.global.output().unwrap_or_else(|| {
         use std::io::IsTerminal as _;
         if std::io::stdout().is_terminal() { OutputFormat::Table } else { OutputFormat::Json }
     });
@@ -310,11 +310,7 @@ fn print_table(parts: &[Part]) -> Result<()> {
         }
         match &p.capture.table {
             Some(t) => {
-                let m = merged.get_or_insert_with(|| {
-                    let mut header = vec!["TARGET"];
-                    header.extend(&t.header);
-                    Table::new(&header)
-                });
+                let m = merged.get_or_insert_with(|| t.prefixed("TARGET"));
                 for r in &t.rows {
                     let mut row = vec![p.target.clone()];
                     row.extend(r.iter().cloned());

@@ -3,7 +3,7 @@
 
 use super::Env;
 use super::args::{GuestCmd, Locate};
-use super::output::{Table, bytes, duration, opt, percent, print, yes_no};
+use super::output::{Table, bytes, duration, opt, percent, print, ratio, yes_no};
 use crate::backend::{Backend, BackendExt, GuestFilter, PowerAction};
 use crate::error::{Error, Result};
 use crate::model::{Guest, GuestRef, Vmid};
@@ -18,38 +18,17 @@ pub(crate) const SHUTDOWN_SLACK: u64 = 60;
 pub(crate) async fn run(env: &Env<'_>, cmd: GuestCmd) -> Result<()> {
     let (out, b) = (env.cfg.output, env.b());
     let (action, a, force_stop) = match cmd {
-        GuestCmd::List { node, kind, status, tag, pool } => {
-            let g = b.guests(&GuestFilter { node, kind, status, tag, pool }).await?;
-            return print(out, &g, |g| guest_table(g));
+        GuestCmd::List { node, kind, status, tag, pool, watch } => {
+            let filter = &GuestFilter { node, kind, status, tag, pool };
+            return super::watch::repeat(env, watch, || async move {
+                let g = b.guests(filter).await?;
+                print(out, &g, |g| guest_table(g))
+            })
+            .await;
         }
-        GuestCmd::Status { vmid, at } => {
-            let r = locate(b, vmid, &at).await?;
-            let s = b.guest_status(&r).await?;
-            return print(out, &s, |s| {
-                let mut t = Table::new(&["KEY", "VALUE"]);
-                let kv = [
-                    ("vmid", s.vmid.to_string()),
-                    ("name", opt(s.name.as_deref())),
-                    ("node", s.node.to_string()),
-                    ("kind", s.kind.to_string()),
-                    ("status", s.status.clone()),
-                    ("qmpstatus", opt(s.qmpstatus.as_deref())),
-                    ("cpu", percent(s.cpu)),
-                    ("cpus", s.cpus.map_or_else(|| "-".into(), |c| c.to_string())),
-                    ("mem", format!("{} / {}", bytes(s.mem), bytes(s.maxmem))),
-                    ("disk", format!("{} / {}", bytes(s.disk), bytes(s.maxdisk))),
-                    ("uptime", duration(s.uptime)),
-                    ("pid", s.pid.map_or_else(|| "-".into(), |p| p.to_string())),
-                    ("lock", opt(s.lock.as_deref())),
-                    ("template", yes_no(s.template)),
-                    ("tags", s.tags.join(";")),
-                    ("ha", opt(s.ha_state.as_deref())),
-                ];
-                for (k, v) in kv {
-                    t.row(vec![k.to_owned(), v]);
-                }
-                t
-            });
+        GuestCmd::Status { vmid, at, watch } => {
+            let r = &locate(b, vmid, &at).await?;
+            return super::watch::repeat(env, watch, || async move { print_status(out, &b.guest_status(r).await?) }).await;
         }
         GuestCmd::Config { vmid, at } => {
             let r = locate(b, vmid, &at).await?;
@@ -74,6 +53,35 @@ pub(crate) async fn run(env: &Env<'_>, cmd: GuestCmd) -> Result<()> {
     super::select::power(env, action, a, force_stop).await
 }
 
+/// Prints one guest's status as `{...}` or KEY/VALUE rows.
+fn print_status(out: super::args::OutputFormat, s: &crate::model::GuestStatus) -> Result<()> {
+    print(out, s, |s| {
+        let mut t = Table::new(&["KEY", "VALUE"]);
+        let kv = [
+            ("vmid", s.vmid.to_string()),
+            ("name", opt(s.name.as_deref())),
+            ("node", s.node.to_string()),
+            ("kind", s.kind.to_string()),
+            ("status", s.status.clone()),
+            ("qmpstatus", opt(s.qmpstatus.as_deref())),
+            ("cpu", percent(s.cpu)),
+            ("cpus", s.cpus.map_or_else(|| "-".into(), |c| c.to_string())),
+            ("mem", format!("{} / {}", bytes(s.mem), bytes(s.maxmem))),
+            ("disk", format!("{} / {}", bytes(s.disk), bytes(s.maxdisk))),
+            ("uptime", duration(s.uptime)),
+            ("pid", s.pid.map_or_else(|| "-".into(), |p| p.to_string())),
+            ("lock", opt(s.lock.as_deref())),
+            ("template", yes_no(s.template)),
+            ("tags", s.tags.join(";")),
+            ("ha", opt(s.ha_state.as_deref())),
+        ];
+        for (k, v) in kv {
+            t.row(vec![k.to_owned(), v]);
+        }
+        t
+    })
+}
+
 /// Resolves where a guest lives: `--node` with `--kind` is taken as given; otherwise one
 /// guest listing finds it.
 pub(crate) async fn locate(b: &dyn Backend, vmid: Vmid, at: &Locate) -> Result<GuestRef> {
@@ -91,8 +99,11 @@ pub(crate) async fn locate(b: &dyn Backend, vmid: Vmid, at: &Locate) -> Result<G
 }
 
 fn guest_table(g: &[Guest]) -> Table {
-    let mut t =
-        Table::new(&["VMID", "NAME", "NODE", "KIND", "STATUS", "CPU", "MEM", "MAXMEM", "MAXDISK", "UPTIME", "TAGS", "POOL", "LOCK"]);
+    let mut t = Table::new(&[
+        "VMID", "NAME", "NODE", "KIND", "STATUS", "CPU", "CPUS", "MEM", "MAXMEM", "MEM%", "DISK", "MAXDISK", "UPTIME", "TAGS", "POOL",
+        "LOCK",
+    ])
+    .wide_only(&["CPUS", "MEM%", "DISK"]);
     for e in g {
         let status = if e.template { format!("{} (template)", e.status) } else { e.status.clone() };
         t.row(vec![
@@ -102,8 +113,11 @@ fn guest_table(g: &[Guest]) -> Table {
             e.kind.to_string(),
             status,
             percent(e.cpu),
+            e.maxcpu.map_or_else(|| "-".into(), |c| c.to_string()),
             bytes(e.mem),
             bytes(e.maxmem),
+            percent(ratio(e.mem, e.maxmem)),
+            bytes(e.disk),
             bytes(e.maxdisk),
             duration(e.uptime),
             e.tags.join(";"),

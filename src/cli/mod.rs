@@ -10,6 +10,7 @@ mod backup;
 pub mod catalog;
 mod check;
 mod cluster;
+mod completion;
 mod config;
 mod diagnose;
 mod doctor;
@@ -28,6 +29,8 @@ mod snapshot;
 mod storage;
 mod targets;
 mod task;
+mod version;
+mod watch;
 
 pub use api::parse_params as parse_api_params;
 pub use api::{ApiChild, MethodUsage, ParamUsage, ls as api_ls, render_usage as render_api_usage, usage as api_usage};
@@ -67,6 +70,7 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
+            let e = safe_suggestions(e);
             let code = if e.use_stderr() { exit_codes::USAGE } else { exit_codes::OK };
             let args: Vec<String> = std::env::args().collect();
             let json = args.windows(2).any(|w| matches!(w[0].as_str(), "-o" | "--output") && w[1] == "json")
@@ -94,11 +98,81 @@ pub fn main() -> i32 {
     rt.block_on(run(cli))
 }
 
+/// Subcommands clap may offer as "a similar subcommand exists": the nouns and the verbs that
+/// only read. A typo is never answered with a verb that changes something (`guest stp` must
+/// not suggest `stop`, `snapshot rolback` not `rollback`).
+const SUGGESTIBLE: &[&str] = &[
+    // Nouns.
+    "cluster",
+    "node",
+    "guest",
+    "snapshot",
+    "task",
+    "storage",
+    "api",
+    "doctor",
+    "check",
+    "audit",
+    "policy",
+    "backup",
+    "pool",
+    "ha",
+    "target",
+    "config",
+    "completion",
+    "man",
+    "version",
+    "help",
+    // Verbs that read.
+    "list",
+    "status",
+    "show",
+    "pending",
+    "log",
+    "content",
+    "resources",
+    "get",
+    "jobs",
+    "missing",
+    "ip",
+    "agent",
+    "diagnose",
+    "verify",
+    "test",
+    "wait",
+];
+
+/// `err` without suggestions of subcommands outside [`SUGGESTIBLE`].
+fn safe_suggestions(err: clap::Error) -> clap::Error {
+    use clap::CommandFactory as _;
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if err.kind() != ErrorKind::InvalidSubcommand {
+        return err;
+    }
+    let Some(ContextValue::Strings(suggested)) = err.get(ContextKind::SuggestedSubcommand) else { return err };
+    let kept: Vec<String> = suggested.iter().filter(|s| SUGGESTIBLE.contains(&s.as_str())).cloned().collect();
+    if kept.len() == suggested.len() {
+        return err;
+    }
+    let mut safe = clap::Error::new(ErrorKind::InvalidSubcommand).with_cmd(&Cli::command());
+    // `Suggested` (the other tips) prints a blank line even when it holds none.
+    let empty_tips =
+        |k: ContextKind, v: &ContextValue| k == ContextKind::Suggested && matches!(v, ContextValue::StyledStrs(t) if t.is_empty());
+    for (kind, value) in err.context().filter(|(k, v)| *k != ContextKind::SuggestedSubcommand && !empty_tips(*k, v)) {
+        safe.insert(kind, value.clone());
+    }
+    if !kept.is_empty() {
+        safe.insert(ContextKind::SuggestedSubcommand, ContextValue::Strings(kept));
+    }
+    safe
+}
+
 /// How long a command may take: `--timeout`, else 300 s for actions and waits, 60 s for reads;
 /// `guest shutdown --timeout T` waits T + 60 s (PVE's forced stop comes after T).
 fn deadline_for(cfg: &Config, cmd: &Noun) -> Duration {
     match cmd {
         Noun::Check(c) if c.watch => return Duration::from_secs(cfg.timeout_given.unwrap_or(crate::backend::MAX_TIMEOUT_SECS)),
+        cmd if cmd.watch().is_some() => return Duration::from_secs(cfg.timeout_given.unwrap_or(crate::backend::MAX_TIMEOUT_SECS)),
         Noun::Guest(args::GuestCmd::Shutdown { .. }) => {
             return cfg.timeout_given.map_or(cfg.timeout, |t| Duration::from_secs(t + guest::SHUTDOWN_SLACK));
         }
@@ -112,8 +186,20 @@ fn deadline_for(cfg: &Config, cmd: &Noun) -> Duration {
     }
 }
 
+/// `-o wide` and `--sort` shape listings: on a command that may change something they are
+/// refused before it runs (a listing's `--sort` field is checked when its table is built,
+/// which for a change would be after the change).
+fn listing_flags_fit(cli: &Cli) -> Result<()> {
+    let wide = cli.global.output_choice == Some(args::OutputChoice::Wide);
+    if (wide || cli.global.sort.is_some()) && !cli.command.is_read() {
+        return Err(Error::Usage("-o wide and --sort apply to reads (listings) only".into()));
+    }
+    Ok(())
+}
+
 /// Runs a parsed command line; returns the exit code after printing any error.
 pub async fn run(cli: Cli) -> i32 {
+    output::set_style(output::TableStyle::from_args(&cli.global));
     // The audit log is local: no target, no backend.
     let cli = match cli.command {
         args::Noun::Audit(cmd) => return audit::run(&cli.global, &cmd),
@@ -122,17 +208,29 @@ pub async fn run(cli: Cli) -> i32 {
         args::Noun::Schema => return catalog::print_schema(),
         args::Noun::Api(cmd @ (args::ApiCmd::Usage { .. } | args::ApiCmd::Ls { .. })) => return api::run_offline(&cli.global, &cmd),
         args::Noun::Sim(cmd) => return sim::run(&cli.global, &cmd),
+        args::Noun::Completion { shell } => return completion::completion(shell),
+        args::Noun::Man { command } => return completion::man(&command),
+        args::Noun::Version if cli.global.target.is_none() => return version::local(&cli.global),
         command => Cli { command, ..cli },
     };
+    if let Err(e) = listing_flags_fit(&cli) {
+        output::print_error(cli.global.output().unwrap_or(OutputFormat::Table), &e, false);
+        return e.exit_code();
+    }
     match crate::target::fleet(cli.global.target.as_deref(), cli.global.all_targets, &|k| std::env::var(k).ok()) {
+        Ok(Some(_)) if cli.command.watch().is_some() => {
+            let e = Error::Usage("--watch reads one target; a fleet (-t a,b, @group, --all-targets) is read once".into());
+            output::print_error(cli.global.output().unwrap_or(OutputFormat::Table), &e, false);
+            return e.exit_code();
+        }
         Ok(Some(members)) => return fleet::run(cli, members).await,
         Ok(None) => {}
         Err(e) => {
-            output::print_error(cli.global.output.unwrap_or(OutputFormat::Table), &e, false);
+            output::print_error(cli.global.output().unwrap_or(OutputFormat::Table), &e, false);
             return e.exit_code();
         }
     }
-    let json_errors = matches!(cli.global.output, Some(OutputFormat::Json));
+    let json_errors = matches!(cli.global.output(), Some(OutputFormat::Json));
     let cfg = match Config::from_args(&cli.global) {
         Ok(c) => c,
         Err(e) => {
@@ -217,8 +315,9 @@ async fn dispatch(env: &Env<'_>, command: Noun) -> Result<()> {
         Noun::Backup(c) => backup::run(env, c).await,
         Noun::Pool(c) => pool::run(env, c).await,
         Noun::Ha(c) => pool::run_ha(env, c).await,
-        Noun::Audit(_) | Noun::Target(_) | Noun::Config(_) | Noun::Schema | Noun::Sim(_) => {
-            Err(Error::Internal("audit, target, config, schema and sim are handled before a backend is opened".into()))
+        Noun::Version => version::run(env).await,
+        Noun::Audit(_) | Noun::Target(_) | Noun::Config(_) | Noun::Schema | Noun::Sim(_) | Noun::Completion { .. } | Noun::Man { .. } => {
+            Err(Error::Internal("audit, target, config, schema, sim, completion and man are handled before a backend is opened".into()))
         }
     }
 }

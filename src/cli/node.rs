@@ -2,7 +2,7 @@
 
 use super::Env;
 use super::args::NodeCmd;
-use super::output::{Table, bytes, duration, opt, percent, print};
+use super::output::{Table, bytes, duration, opt, percent, print, ratio};
 use crate::error::Result;
 
 /// Runs a `node` command.
@@ -12,23 +12,27 @@ use crate::error::Result;
 pub(crate) async fn run(env: &Env<'_>, cmd: NodeCmd) -> Result<()> {
     let (out, b) = (env.cfg.output, env.b());
     match cmd {
-        NodeCmd::List => {
-            let n = b.nodes().await?;
-            print(out, &n, |n| {
-                let mut t = Table::new(&["NODE", "STATUS", "CPU", "MAXCPU", "MEM", "MAXMEM", "UPTIME"]);
-                for e in n {
-                    t.row(vec![
-                        e.node.clone(),
-                        opt(e.status.as_deref()),
-                        percent(e.cpu),
-                        e.maxcpu.map_or_else(|| "-".into(), |c| c.to_string()),
-                        bytes(e.mem),
-                        bytes(e.maxmem),
-                        duration(e.uptime),
-                    ]);
-                }
-                t
+        NodeCmd::List { watch } => {
+            super::watch::repeat(env, watch, || async move {
+                let n = b.nodes().await?;
+                print(out, &n, |n| {
+                    let mut t = Table::new(&["NODE", "STATUS", "CPU", "MAXCPU", "MEM", "MAXMEM", "MEM%", "UPTIME"]).wide_only(&["MEM%"]);
+                    for e in n {
+                        t.row(vec![
+                            e.node.clone(),
+                            opt(e.status.as_deref()),
+                            percent(e.cpu),
+                            e.maxcpu.map_or_else(|| "-".into(), |c| c.to_string()),
+                            bytes(e.mem),
+                            bytes(e.maxmem),
+                            percent(ratio(e.mem, e.maxmem)),
+                            duration(e.uptime),
+                        ]);
+                    }
+                    t
+                })
             })
+            .await
         }
         NodeCmd::Status { node } => {
             let s = b.node_status(&node).await?;

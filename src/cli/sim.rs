@@ -268,7 +268,7 @@ pub enum SimFaultKind {
 /// Runs a `sim` command; returns the exit code after printing any error.
 pub(crate) fn run(g: &GlobalArgs, cmd: &SimCmd) -> i32 {
     // As `Config::from_args` decides them, without needing a target.
-    let output = g.output.unwrap_or(if std::io::stdout().is_terminal() { OutputFormat::Table } else { OutputFormat::Json });
+    let output = g.output().unwrap_or(if std::io::stdout().is_terminal() { OutputFormat::Table } else { OutputFormat::Json });
     let color = match g.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,

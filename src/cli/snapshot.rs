@@ -27,7 +27,12 @@ pub(crate) async fn run(env: &Env<'_>, cmd: SnapshotCmd) -> Result<()> {
                         opt(e.parent.as_deref()),
                         e.snaptime.map_or_else(|| "-".into(), crate::model::time::format_utc),
                         yes_no(e.vmstate),
-                        e.description.lines().next().unwrap_or("").to_owned(),
+                        // The first line, or with `-o wide` every line.
+                        if super::output::wide() {
+                            e.description.lines().collect::<Vec<_>>().join(" / ")
+                        } else {
+                            e.description.lines().next().unwrap_or("").to_owned()
+                        },
                     ]);
                 }
                 t

@@ -2,7 +2,7 @@
 
 use super::Env;
 use super::args::StorageCmd;
-use super::output::{Table, bytes, opt, print, yes_no};
+use super::output::{Table, bytes, opt, percent, print, ratio, yes_no};
 use crate::backend::InventoryExt;
 use crate::error::{Error, Result};
 use crate::model::NodeName;
@@ -17,7 +17,8 @@ pub(crate) async fn run(env: &Env<'_>, cmd: StorageCmd) -> Result<()> {
         StorageCmd::List { node } => {
             let s = b.storages(node.as_ref()).await?;
             print(out, &s, |s| {
-                let mut t = Table::new(&["STORAGE", "NODE", "TYPE", "CONTENT", "ACTIVE", "SHARED", "USED", "TOTAL", "AVAIL"]);
+                let mut t = Table::new(&["STORAGE", "NODE", "TYPE", "CONTENT", "ACTIVE", "SHARED", "USED", "TOTAL", "AVAIL", "USED%"])
+                    .wide_only(&["USED%"]);
                 for e in s {
                     t.row(vec![
                         e.storage.clone(),
@@ -29,6 +30,7 @@ pub(crate) async fn run(env: &Env<'_>, cmd: StorageCmd) -> Result<()> {
                         bytes(e.used),
                         bytes(e.total),
                         bytes(e.avail),
+                        percent(ratio(e.used, e.total)),
                     ]);
                 }
                 t

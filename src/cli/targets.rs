@@ -23,7 +23,7 @@ fn env(k: &str) -> Option<String> {
 
 fn format_of(g: &GlobalArgs) -> OutputFormat {
     use std::io::IsTerminal as _;
-    g.output.unwrap_or(if std::io::stdout().is_terminal() { OutputFormat::Table } else { OutputFormat::Json })
+    g.output().unwrap_or(if std::io::stdout().is_terminal() { OutputFormat::Table } else { OutputFormat::Json })
 }
 
 fn load() -> Result<(std::path::PathBuf, ConfigFile)> {

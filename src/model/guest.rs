@@ -12,6 +12,30 @@ use serde::{Deserialize, Serialize};
 use super::loose;
 use super::{NodeName, Vmid};
 
+/// Every value a guest's `status` can take: PVE's `running` and `stopped` (the enum of
+/// `GET /cluster/resources` and `.../status/current` in the API schema), then QEMU's run
+/// states (qapi `RunState`, what `qm list` prints from `qmpstatus` for a VM that is not
+/// simply running). `--status` selectors accept only these.
+pub const GUEST_STATUSES: &[&str] = &[
+    "running",
+    "stopped",
+    "paused",
+    "suspended",
+    "prelaunch",
+    "inmigrate",
+    "postmigrate",
+    "finish-migrate",
+    "save-vm",
+    "restore-vm",
+    "io-error",
+    "internal-error",
+    "guest-panicked",
+    "shutdown",
+    "watchdog",
+    "debug",
+    "colo",
+];
+
 /// The kind of a guest, as PVE names it in paths and in `/cluster/resources` `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]

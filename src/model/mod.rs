@@ -34,7 +34,7 @@ pub use config::{GuestConfig, decode_text, encode_text};
 pub use disk_size::{
     ResizeRequest, SizeError, drive_size, format_pve_size, is_shrink, is_shrink_refusal, new_size, parse_pve_size, resize_failure,
 };
-pub use guest::{Guest, GuestKind, GuestRef, GuestStatus, RawGuestFields, split_tags};
+pub use guest::{GUEST_STATUSES, Guest, GuestKind, GuestRef, GuestStatus, RawGuestFields, split_tags};
 pub use ha::{HaResource, HaStatus, ha_status_line, parse_ha_manager_status};
 pub use ids::{IdError, NodeName, SnapshotName, StorageId, Vmid};
 pub use jobs::{BackupJob, JobSelection, NotBackedUp, PendingChange, PendingDelete, parse_next_id};

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::model::{ExitStatus, TaskStatus, Upid};
+use crate::model::{ExitStatus, TaskLogLine, TaskStatus, Upid};
 
 /// First poll interval.
 const FIRST: Duration = Duration::from_millis(100);
@@ -101,6 +101,18 @@ impl Progress {
         }
     }
 
+    /// Redraws the line (the elapsed time), its text unchanged.
+    pub fn tick(&self) {
+        if let Some(pb) = &self.0 {
+            pb.tick();
+        }
+    }
+
+    /// The text shown now (empty when hidden or before the first line).
+    pub fn text(&self) -> String {
+        self.0.as_ref().map(ProgressBar::message).unwrap_or_default()
+    }
+
     /// Removes the line.
     pub fn finish(&self) {
         if let Some(pb) = &self.0 {
@@ -123,6 +135,19 @@ pub(crate) fn progress_text(line: &str) -> String {
     }
 }
 
+/// The lines of a task-log read past line `seen`. PVE answers a log that has no line yet
+/// with one placeholder, `{n: 1, t: "no content"}` (`PVE::Tools::dump_logfile`,
+/// reference/FORMATS.md): it is not a line of the task and is left out, so the task's own
+/// first line (also `n: 1`) is not taken as already seen.
+pub(crate) fn fresh_lines(lines: Vec<TaskLogLine>, seen: u64) -> Vec<TaskLogLine> {
+    if let [only] = lines.as_slice() {
+        if only.n == 1 && only.t == "no content" {
+            return Vec::new();
+        }
+    }
+    lines.into_iter().filter(|l| l.n > seen).collect()
+}
+
 /// Polls a task until it stops or the deadline passes.
 ///
 /// # Errors
@@ -137,12 +162,13 @@ pub async fn wait_task(b: &dyn Backend, upid: &Upid, deadline: &Deadline, progre
             return Ok(st);
         }
         if progress.shown() {
-            let lines: Vec<_> = b.task_log(upid, seen, 500).await.unwrap_or_default().into_iter().filter(|l| l.n > seen).collect();
+            let lines = fresh_lines(b.task_log(upid, seen, 500).await.unwrap_or_default(), seen);
             seen = lines.last().map_or(seen, |l| l.n);
+            // The newest non-blank line; with none new, the line shown stays.
             if let Some(last) = lines.iter().rev().find(|l| !l.t.trim().is_empty()) {
                 progress.update(&progress_text(&last.t));
             } else {
-                progress.update("");
+                progress.tick();
             }
         }
         if deadline.passed() {
@@ -190,9 +216,9 @@ pub async fn follow_log(
         // Status first: a task seen stopped has its whole log written.
         let st = b.task_status(upid).await?;
         loop {
-            // Lines are numbered from 1; only those past what was printed are new (PVE answers
-            // an empty log with one `no content` line whatever the start).
-            let lines: Vec<_> = b.task_log(upid, seen, 500).await?.into_iter().filter(|l| l.n > seen).collect();
+            // Lines are numbered from 1; only those past what was printed are new, and PVE's
+            // `no content` placeholder is none: the `TASK OK|ERROR` line always comes through.
+            let lines = fresh_lines(b.task_log(upid, seen, 500).await?, seen);
             let Some(last) = lines.last().map(|l| l.n) else { break };
             seen = last;
             for l in &lines {
@@ -211,7 +237,42 @@ pub async fn follow_log(
 
 #[cfg(test)]
 mod tests {
-    use super::progress_text;
+    use super::*;
+    use crate::backend::sim::{SimBackend, SimTransport, demo_state};
+
+    fn line(n: u64, t: &str) -> TaskLogLine {
+        TaskLogLine { n, t: t.into() }
+    }
+
+    #[test]
+    fn the_empty_log_placeholder_is_no_line_and_hides_no_real_first_line() {
+        assert!(fresh_lines(vec![line(1, "no content")], 0).is_empty());
+        // After the placeholder, the task's real first line is new.
+        assert_eq!(fresh_lines(vec![line(1, "TASK OK")], 0), vec![line(1, "TASK OK")]);
+        assert_eq!(fresh_lines(vec![line(1, "a"), line(2, "b"), line(3, "c")], 2), vec![line(3, "c")]);
+    }
+
+    /// `wait_task` against the demo's running vzdump (seeded running tasks never end), with a
+    /// deadline already passed: one poll, then the progress text is what it showed.
+    async fn progress_after_one_poll(log: Vec<String>) -> String {
+        let mut st = demo_state();
+        let task = st.tasks.iter_mut().find(|t| t.is_running()).expect("the demo has a running task");
+        task.log = log;
+        let upid = task.upid.clone();
+        let b = SimBackend::new(SimTransport::from_state(st));
+        let progress = Progress(Some(ProgressBar::hidden()));
+        let r = wait_task(&b, &upid, &Deadline::after(Duration::ZERO), &progress).await;
+        assert!(matches!(r, Err(Error::Timeout { .. })), "{r:?}");
+        progress.text()
+    }
+
+    #[tokio::test]
+    async fn the_progress_line_never_shows_the_placeholder() {
+        assert_eq!(progress_after_one_poll(Vec::new()).await, "", "an empty log shows nothing, not `no content`");
+        let shown =
+            progress_after_one_poll(vec!["INFO: starting new backup job".into(), "INFO: status: 42% (1/2)".into(), String::new()]).await;
+        assert_eq!(shown, "INFO: status: 42% (1/2)", "the last real line");
+    }
 
     #[test]
     fn progress_lines_lead_with_their_percentage() {

@@ -11,6 +11,7 @@ mod calls;
 mod check;
 mod deadline;
 mod diagnose;
+mod ergo;
 mod inside;
 mod local;
 mod ops;

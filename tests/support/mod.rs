@@ -156,6 +156,12 @@ impl Pvectl {
         self
     }
 
+    /// Removes `NO_COLOR`, so `--color auto` depends on the terminal alone.
+    pub(crate) fn env_remove_no_color(mut self) -> Self {
+        self.cmd.env_remove("NO_COLOR");
+        self
+    }
+
     /// The command, to spawn it and act on it while it runs (its own state directory is
     /// left in the temporary directory: the command outlives this builder).
     pub(crate) fn command(mut self) -> Command {
