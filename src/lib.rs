@@ -11,6 +11,7 @@ pub mod cli;
 pub mod conformance;
 pub mod error;
 pub mod exit_codes;
+pub mod mcp;
 pub mod model;
 pub mod redact;
 pub mod safety;

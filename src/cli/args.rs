@@ -165,6 +165,9 @@ pub enum Noun {
     /// pvectl's config file.
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// Serve MCP (Model Context Protocol) on stdin/stdout for AI agents: one tool per read, and
+    /// plan_<action> + apply for actions, with consent from a human (`[mcp] auto_approve`).
+    Mcp,
 }
 
 /// `pool ...`
@@ -324,7 +327,8 @@ impl Noun {
             Self::Task(t) => matches!(t, TaskCmd::List { .. } | TaskCmd::Status { .. } | TaskCmd::Log { follow: false, .. }),
             Self::Backup(b) => matches!(b, BackupCmd::List { .. } | BackupCmd::Jobs | BackupCmd::Missing),
             Self::Api(a) => matches!(a, ApiCmd::Get { .. }),
-            Self::Audit(_) | Self::Target(_) | Self::Config(_) => false,
+            // `mcp`: a session of many calls, reads and actions, each with its own deadline.
+            Self::Audit(_) | Self::Target(_) | Self::Config(_) | Self::Mcp => false,
         }
     }
 }

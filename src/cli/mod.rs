@@ -15,6 +15,7 @@ mod doctor;
 mod fleet;
 mod guest;
 mod inside;
+mod mcp;
 mod node;
 mod output;
 mod policy;
@@ -136,6 +137,7 @@ pub async fn run(cli: Cli) -> i32 {
     let nagios = check::nagios_set(&cli.command);
     let result = match cli.command {
         Noun::Policy(cmd) => policy::run(&cfg, &cmd),
+        Noun::Mcp => mcp::run(&cfg).await,
         command => with_backend(&cfg, command).await,
     };
     match result {
@@ -204,8 +206,8 @@ async fn dispatch(env: &Env<'_>, command: Noun) -> Result<()> {
         Noun::Backup(c) => backup::run(env, c).await,
         Noun::Pool(c) => pool::run(env, c).await,
         Noun::Ha(c) => pool::run_ha(env, c).await,
-        Noun::Audit(_) | Noun::Target(_) | Noun::Config(_) => {
-            Err(Error::Internal("audit, target and config are handled before a backend is opened".into()))
+        Noun::Audit(_) | Noun::Target(_) | Noun::Config(_) | Noun::Mcp => {
+            Err(Error::Internal("audit, target, config and mcp are handled before a backend is opened".into()))
         }
     }
 }

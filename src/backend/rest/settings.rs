@@ -209,6 +209,9 @@ pub struct ConfigFile {
     /// The `[checks]` table: `[checks.warn]` / `[checks.crit]` thresholds, read by `checks`.
     #[serde(default)]
     pub checks: Option<toml::Table>,
+    /// The `[mcp]` table: `auto_approve`, read by `pvectl mcp` (`mcp::McpSettings`).
+    #[serde(default)]
+    pub mcp: Option<toml::Table>,
 }
 
 impl ConfigFile {

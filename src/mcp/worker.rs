@@ -1,0 +1,528 @@
+//! The library calls behind the MCP tools, run on one worker thread with its own
+//! single-threaded runtime: the engine's futures need not be `Send` (the MCP service runs its
+//! handlers on tasks that must be), and tool calls reach the target one at a time.
+//!
+//! Each job gets its own deadline ([`Deadlined`]) and its own [`Guarded`] wrapper over the one
+//! backend opened for the session, as one CLI run does: policy decides, the audit log (face
+//! `mcp`, the client's name) records, and whatever is still open when the job ends is recorded
+//! as `unknown`.
+
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+use super::tools::{self, ToolSpec};
+use crate::backend::inventory::{BackupFilter, InventoryExt};
+use crate::backend::{Backend, BackendExt, Deadlined, GuestFilter, Params, PowerAction, TaskFilter};
+use crate::checks::Thresholds;
+use crate::error::{Error, Result};
+use crate::model::GuestRef;
+use crate::safety::{Asker, AuditLog, Gate, Guarded, PolicyRules};
+use crate::workflow::{
+    Action, BackupCreate, Ctx, Deadline, Outcome, Plan, Power, PowerOptions, Report, SnapshotAction, SnapshotOp, engine,
+};
+
+/// Slack added to a shutdown's own `timeout` for the job's deadline (PVE may stop the guest
+/// after it), as for `pvectl guest shutdown --timeout`.
+const SHUTDOWN_SLACK: u64 = 60;
+
+/// Task-log lines `task_log` returns unless told (the CLI's default).
+const DEFAULT_LOG_LIMIT: u64 = 500;
+
+/// What the worker needs for the whole session.
+#[derive(Debug)]
+pub struct Core {
+    /// The target, opened once.
+    pub backend: Arc<dyn Backend>,
+    /// The policy rules of the target.
+    pub rules: PolicyRules,
+    /// The audit log, face `mcp`.
+    pub audit: AuditLog,
+    /// `check`'s thresholds (defaults, then the config file's `[checks]`).
+    pub thresholds: Thresholds,
+    /// Deadline of one read.
+    pub read_timeout: Duration,
+    /// Deadline of one action (`plan_*` and `apply`), unless the action says more.
+    pub action_timeout: Duration,
+}
+
+/// One tool call for the worker.
+#[derive(Debug)]
+pub enum Job {
+    /// A read tool.
+    Read {
+        /// The tool.
+        tool: &'static ToolSpec,
+        /// Its arguments.
+        args: Value,
+    },
+    /// Prepare a `plan_*` tool's action and make its plan.
+    Plan {
+        /// The tool.
+        tool: &'static ToolSpec,
+        /// Its arguments.
+        args: Value,
+        /// The MCP client's name, for the audit log (refusals are recorded).
+        client: String,
+    },
+    /// Prepare again and, if the digest is still `digest`, apply.
+    Apply {
+        /// The `plan_*` tool.
+        tool: &'static ToolSpec,
+        /// Its arguments.
+        args: Value,
+        /// The digest consent was given for.
+        digest: String,
+        /// The MCP client's name, for the audit log.
+        client: String,
+    },
+    /// Close the backend and end the worker.
+    Close,
+}
+
+/// What preparing found.
+#[derive(Debug)]
+pub enum Planned {
+    /// The plan and its one-line summary (`stop guest 100 (qemu) on pve1`).
+    Plan(Box<Plan>, String),
+    /// Nothing to do (`changed: false`).
+    Noop(Box<Report>),
+}
+
+/// How a job ended.
+#[derive(Debug)]
+pub enum Done {
+    /// A read's JSON text, exactly as `-o json` prints it.
+    Text(String),
+    /// A plan.
+    Planned(Planned),
+    /// The action ran: its report.
+    Applied(Box<Report>),
+    /// The action was sent and failed (7) or its outcome is unknown (8): the report and why.
+    Incomplete(Box<Report>, Error),
+    /// The state changed since the plan: nothing was sent; what preparing finds now.
+    Conflict(Planned),
+    /// The worker closed.
+    Closed,
+}
+
+type Envelope = (Job, oneshot::Sender<Result<Done>>);
+
+/// A handle on the worker thread; clones share it.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    tx: mpsc::UnboundedSender<Envelope>,
+}
+
+impl Worker {
+    /// Starts the worker thread for `core`.
+    ///
+    /// # Errors
+    /// `Internal` when the thread or its runtime cannot be started.
+    pub fn start(core: Core) -> Result<(Self, std::thread::JoinHandle<()>)> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Internal(format!("failed to start the MCP worker's runtime: {e}")))?;
+        let (tx, mut rx) = mpsc::unbounded_channel::<Envelope>();
+        let thread = std::thread::Builder::new()
+            .name("pvectl-mcp".into())
+            .spawn(move || {
+                rt.block_on(async move {
+                    while let Some((job, reply)) = rx.recv().await {
+                        if matches!(job, Job::Close) {
+                            let closed = core.backend.close().await;
+                            let _ = reply.send(closed.map(|()| Done::Closed));
+                            break;
+                        }
+                        let _ = reply.send(core.run(job).await);
+                    }
+                });
+            })
+            .map_err(|e| Error::Internal(format!("failed to start the MCP worker thread: {e}")))?;
+        Ok((Self { tx }, thread))
+    }
+
+    /// Runs `job` on the worker and waits for its result.
+    ///
+    /// # Errors
+    /// The job's own errors; `Internal` when the worker has ended.
+    pub async fn run(&self, job: Job) -> Result<Done> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send((job, reply)).map_err(|_| Error::Internal("the MCP worker has ended".into()))?;
+        answer.await.map_err(|_| Error::Internal("the MCP worker ended during a tool call".into()))?
+    }
+}
+
+impl Core {
+    async fn run(&self, job: Job) -> Result<Done> {
+        let (timeout, client) = match &job {
+            Job::Read { .. } | Job::Close => (self.read_timeout, None),
+            Job::Plan { tool, args, client } | Job::Apply { tool, args, client, .. } => {
+                (action_timeout(tool, args, self.action_timeout), Some(client.as_str()))
+            }
+        };
+        let timed: Arc<dyn Backend> = Arc::new(Deadlined::new(self.backend.clone(), timeout)?);
+        let audit = client.map_or_else(|| self.audit.clone(), |c| self.audit.clone().with_client(c));
+        let guarded = Guarded::new(timed, self.rules.clone(), audit);
+        let result = match job {
+            Job::Read { tool, args } => read(&guarded, tool.name, &args, &self.thresholds).await.map(Done::Text),
+            Job::Plan { tool, args, .. } => plan(&guarded, tool.name, &args, timeout).await.map(Done::Planned),
+            Job::Apply { tool, args, digest, .. } => apply(&guarded, tool.name, &args, &digest, timeout).await,
+            Job::Close => Ok(Done::Closed),
+        };
+        let open = guarded.settle_open("the tool call ended before the task did (deadline or an error)");
+        match (result, open.first()) {
+            // An error after a change was sent must not claim that nothing was sent.
+            (Err(e), Some(c)) if !matches!(e, Error::OutcomeUnknown { .. } | Error::TaskFailed { .. }) => Err(Error::OutcomeUnknown {
+                message: format!("{} was sent", c.action),
+                upid: c.upid.as_ref().map(ToString::to_string),
+                source: Some(Box::new(e)),
+            }),
+            (r, _) => r,
+        }
+    }
+}
+
+/// An action's deadline: the session's, or a shutdown's own `timeout` plus slack.
+fn action_timeout(tool: &ToolSpec, args: &Value, default: Duration) -> Duration {
+    match (tool.name, args.get("timeout").and_then(Value::as_u64)) {
+        ("plan_guest_shutdown", Some(t)) => Duration::from_secs(t.min(crate::backend::MAX_TIMEOUT_SECS) + SHUTDOWN_SLACK),
+        _ => default,
+    }
+}
+
+/// Pretty JSON, redacted, as the CLI prints `-o json`.
+fn json<T: Serialize + ?Sized>(data: &T) -> Result<String> {
+    let text = serde_json::to_string_pretty(data).map_err(|e| Error::Internal(format!("failed to serialise the result: {e}")))?;
+    Ok(crate::redact::redact(&text).into_owned())
+}
+
+/// Where a guest lives: `node` with `kind` as given, else one listing finds it (as the CLI's
+/// `--node`/`--kind`).
+async fn locate(b: &dyn Backend, a: &tools::GuestArgs) -> Result<GuestRef> {
+    let vmid = tools::vmid(a.vmid)?;
+    let node = tools::node(a.node.as_deref())?;
+    let kind = a.kind.map(Into::into);
+    if let (Some(node), Some(kind)) = (&node, kind) {
+        return Ok(GuestRef { vmid, node: node.clone(), kind });
+    }
+    let r = b.locate(vmid).await?;
+    if let Some(n) = node.filter(|n| *n != r.node) {
+        return Err(Error::NotFound(format!("guest {vmid} is on node {}, not {n}", r.node)));
+    }
+    if let Some(k) = kind.filter(|k| *k != r.kind) {
+        return Err(Error::NotFound(format!("guest {vmid} is {}, not {k}", r.kind)));
+    }
+    Ok(r)
+}
+
+/// Runs a read tool; the result is the matching CLI command's `-o json` document.
+///
+/// # Errors
+/// `Usage` for bad arguments or an unknown tool; the backend's read errors.
+pub async fn read(b: &dyn Backend, tool: &str, v: &Value, thresholds: &Thresholds) -> Result<String> {
+    match tool {
+        "guest_list" => {
+            let a: tools::GuestListArgs = tools::args(tool, v)?;
+            let filter = GuestFilter {
+                node: tools::node(a.node.as_deref())?,
+                kind: a.kind.map(Into::into),
+                status: a.status,
+                tag: a.tag,
+                pool: a.pool,
+            };
+            json(&b.guests(&filter).await?)
+        }
+        "guest_status" => json(&b.guest_status(&locate(b, &tools::args(tool, v)?).await?).await?),
+        "guest_config" => json(&b.guest_config(&locate(b, &tools::args(tool, v)?).await?).await?),
+        "snapshot_list" => json(&b.snapshots(&locate(b, &tools::args(tool, v)?).await?).await?),
+        "guest_diagnose" => {
+            let a: tools::VmidArgs = tools::args(tool, v)?;
+            json(&crate::workflow::diagnose(b, tools::vmid(a.vmid)?).await?)
+        }
+        "task_list" => {
+            let a: tools::NodeArgs = tools::args(tool, v)?;
+            let nodes = match tools::node(a.node.as_deref())? {
+                Some(n) => vec![n],
+                None => b
+                    .nodes()
+                    .await?
+                    .into_iter()
+                    .filter(|n| n.status.as_deref() != Some("offline"))
+                    .map(|n| n.node.parse().map_err(|e| Error::parse("node name", e)))
+                    .collect::<Result<_>>()?,
+            };
+            let mut all = Vec::new();
+            for n in &nodes {
+                all.extend(b.tasks(n, &TaskFilter::default()).await?);
+            }
+            all.sort_by_key(|t| std::cmp::Reverse(t.starttime));
+            json(&all)
+        }
+        "task_status" => {
+            let a: tools::UpidArgs = tools::args(tool, v)?;
+            json(&b.task_status(&tools::upid(&a.upid)?).await?)
+        }
+        "task_log" => {
+            let a: tools::TaskLogArgs = tools::args(tool, v)?;
+            json(&b.task_log(&tools::upid(&a.upid)?, a.start, a.limit.unwrap_or(DEFAULT_LOG_LIMIT)).await?)
+        }
+        "storage_list" => {
+            let a: tools::NodeArgs = tools::args(tool, v)?;
+            json(&b.storages(tools::node(a.node.as_deref())?.as_ref()).await?)
+        }
+        "backup_list" => {
+            let a: tools::BackupListArgs = tools::args(tool, v)?;
+            let filter = BackupFilter {
+                node: tools::node(a.node.as_deref())?,
+                storage: tools::storage(a.storage.as_deref())?,
+                vmid: a.vmid.map(tools::vmid).transpose()?,
+                kind: a.kind.map(Into::into),
+            };
+            json(&b.backups(&filter).await?)
+        }
+        "node_list" => {
+            let _: tools::NoArgs = tools::args(tool, v)?;
+            json(&b.nodes().await?)
+        }
+        "node_status" => {
+            let a: tools::NodeNameArgs = tools::args(tool, v)?;
+            let node = tools::node(Some(&a.node))?.ok_or_else(|| Error::Usage("node_status needs a node".into()))?;
+            json(&b.node_status(&node).await?)
+        }
+        "cluster_status" => {
+            let _: tools::NoArgs = tools::args(tool, v)?;
+            json(&b.cluster_status().await?)
+        }
+        "check" => {
+            let a: tools::CheckArgs = tools::args(tool, v)?;
+            let set = a.set.map_or(crate::checks::CheckSet::All, Into::into);
+            json(&crate::checks::run(b, set, thresholds).await)
+        }
+        other => Err(Error::Usage(format!("{other} is not a read tool"))),
+    }
+}
+
+fn guest_opts(a: &tools::GuestArgs) -> Result<PowerOptions> {
+    Ok(PowerOptions { node: tools::node(a.node.as_deref())?, kind: a.kind.map(Into::into), shutdown_timeout: None, force_stop: false })
+}
+
+fn snapshot(vmid: u32, node: Option<&str>, kind: Option<tools::KindArg>, op: SnapshotOp) -> Result<Box<dyn Action>> {
+    Ok(Box::new(SnapshotAction { vmid: tools::vmid(vmid)?, node: tools::node(node)?, kind: kind.map(Into::into), op }))
+}
+
+fn snapshot_name(s: &str) -> Result<crate::model::SnapshotName> {
+    s.parse().map_err(|e| Error::Usage(format!("invalid snapshot name {:?}: {e}", crate::model::clip(s, 80))))
+}
+
+/// The action of a `plan_*` tool with its arguments.
+///
+/// # Errors
+/// `Usage` for bad arguments or a tool that is not a plan.
+pub fn action(tool: &str, v: &Value) -> Result<Box<dyn Action>> {
+    let power = |action: PowerAction| -> Result<Box<dyn Action>> {
+        let a: tools::GuestArgs = tools::args(tool, v)?;
+        Ok(Box::new(Power { vmid: tools::vmid(a.vmid)?, action, opts: guest_opts(&a)? }))
+    };
+    match tool {
+        "plan_guest_start" => power(PowerAction::Start),
+        "plan_guest_reboot" => power(PowerAction::Reboot),
+        "plan_guest_stop" => power(PowerAction::Stop),
+        "plan_guest_reset" => power(PowerAction::Reset),
+        "plan_guest_suspend" => power(PowerAction::Suspend),
+        "plan_guest_resume" => power(PowerAction::Resume),
+        "plan_guest_shutdown" => {
+            let a: tools::ShutdownArgs = tools::args(tool, v)?;
+            let opts = PowerOptions {
+                node: tools::node(a.node.as_deref())?,
+                kind: a.kind.map(Into::into),
+                shutdown_timeout: a.timeout,
+                force_stop: a.force_stop,
+            };
+            Ok(Box::new(Power { vmid: tools::vmid(a.vmid)?, action: PowerAction::Shutdown, opts }))
+        }
+        "plan_snapshot_create" => {
+            let a: tools::SnapshotCreateArgs = tools::args(tool, v)?;
+            let op = SnapshotOp::Create { name: snapshot_name(&a.name)?, description: a.description, vmstate: a.vmstate };
+            snapshot(a.vmid, a.node.as_deref(), a.kind, op)
+        }
+        "plan_snapshot_rollback" => {
+            let a: tools::SnapshotRollbackArgs = tools::args(tool, v)?;
+            snapshot(a.vmid, a.node.as_deref(), a.kind, SnapshotOp::Rollback { name: snapshot_name(&a.name)?, start: a.start })
+        }
+        "plan_snapshot_delete" => {
+            let a: tools::SnapshotNameArgs = tools::args(tool, v)?;
+            snapshot(a.vmid, a.node.as_deref(), a.kind, SnapshotOp::Delete { name: snapshot_name(&a.name)? })
+        }
+        "plan_backup_create" => {
+            let a: tools::BackupCreateArgs = tools::args(tool, v)?;
+            if a.vmids.is_empty() {
+                return Err(Error::Usage("plan_backup_create needs at least one vmid".into()));
+            }
+            let vmids = a.vmids.into_iter().map(tools::vmid).collect::<Result<Vec<_>>>()?;
+            Ok(Box::new(BackupCreate {
+                vmids,
+                all: false,
+                params: backup_params(a.storage.as_deref(), a.mode, a.compress, a.notes, a.protected)?,
+            }))
+        }
+        other => Err(Error::Usage(format!("{other} is not a plan tool"))),
+    }
+}
+
+/// vzdump's options in the CLI's order (`storage`, `mode`, `compress`, `notes-template`,
+/// `protected`).
+fn backup_params(
+    storage: Option<&str>,
+    mode: Option<tools::BackupModeArg>,
+    compress: Option<tools::CompressArg>,
+    notes: Option<String>,
+    protected: bool,
+) -> Result<Params> {
+    let mut p = Params::new();
+    if let Some(s) = tools::storage(storage)? {
+        p.push(("storage".into(), s.to_string()));
+    }
+    if let Some(m) = mode {
+        let m = match m {
+            tools::BackupModeArg::Snapshot => "snapshot",
+            tools::BackupModeArg::Suspend => "suspend",
+            tools::BackupModeArg::Stop => "stop",
+        };
+        p.push(("mode".into(), m.into()));
+    }
+    if let Some(c) = compress {
+        let c = match c {
+            tools::CompressArg::Zstd => "zstd",
+            tools::CompressArg::Lzo => "lzo",
+            tools::CompressArg::Gzip => "gzip",
+            tools::CompressArg::None => "0",
+        };
+        p.push(("compress".into(), c.into()));
+    }
+    if let Some(n) = notes {
+        p.push(("notes-template".into(), n));
+    }
+    if protected {
+        p.push(("protected".into(), "1".into()));
+    }
+    Ok(p)
+}
+
+fn ctx<'a>(b: &'a Guarded, timeout: Duration, show: &'a dyn Fn(&Plan)) -> Ctx<'a> {
+    // The gate is not used: consent is decided by the MCP server before `apply`.
+    Ctx { backend: b, gate: Gate { yes: false, dry_run: true, asker: Asker::None }, timeout, wait: true, progress: false, show_plan: show }
+}
+
+async fn prepare(b: &Guarded, action: &dyn Action, timeout: Duration) -> Result<ControlFlow<Report, (Plan, crate::workflow::Draft)>> {
+    let show = |_: &Plan| {};
+    engine::plan(&ctx(b, timeout, &show), action).await
+}
+
+async fn plan(b: &Guarded, tool: &str, v: &Value, timeout: Duration) -> Result<Planned> {
+    let action = action(tool, v)?;
+    Ok(match prepare(b, action.as_ref(), timeout).await? {
+        ControlFlow::Break(report) => Planned::Noop(Box::new(report)),
+        ControlFlow::Continue((plan, draft)) => {
+            let summary = action.summary(&draft);
+            Planned::Plan(Box::new(plan), summary)
+        }
+    })
+}
+
+async fn apply(b: &Guarded, tool: &str, v: &Value, digest: &str, timeout: Duration) -> Result<Done> {
+    let deadline = Deadline::after(timeout);
+    let action = action(tool, v)?;
+    let planned = match prepare(b, action.as_ref(), timeout).await? {
+        ControlFlow::Break(report) => return Ok(Done::Conflict(Planned::Noop(Box::new(report)))),
+        ControlFlow::Continue((plan, draft)) if plan.digest != digest => {
+            let summary = action.summary(&draft);
+            return Ok(Done::Conflict(Planned::Plan(Box::new(plan), summary)));
+        }
+        ControlFlow::Continue(planned) => planned,
+    };
+    let show = |_: &Plan| {};
+    match engine::apply(&ctx(b, timeout, &show), action.as_ref(), planned, &deadline).await? {
+        Outcome::Done(r) => Ok(Done::Applied(Box::new(r))),
+        Outcome::Incomplete(r, e) => Ok(Done::Incomplete(Box::new(r), e)),
+        Outcome::Planned(_) | Outcome::Refused(..) => Err(Error::Internal("the engine's apply asked for consent again".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::ApiBackend;
+    use crate::backend::sim::{SimBackend, SimTransport};
+    use crate::mcp::tools::{TOOLS, ToolKind};
+
+    fn sim() -> Guarded {
+        let sim: SimBackend = ApiBackend::new(SimTransport::demo());
+        Guarded::new(Arc::new(sim), PolicyRules::default(), AuditLog::disabled())
+    }
+
+    /// Minimal arguments each tool accepts on the demo cluster.
+    fn sample(name: &str) -> Value {
+        match name {
+            "guest_list" | "node_list" | "cluster_status" | "check" | "task_list" | "storage_list" | "backup_list" => serde_json::json!({}),
+            "node_status" => serde_json::json!({"node": "pve1"}),
+            "task_status" | "task_log" => serde_json::json!({"upid": "UPID:pve1:00001234:00005678:65000000:qmstart:100:root@pam:"}),
+            "plan_snapshot_create" | "plan_snapshot_rollback" | "plan_snapshot_delete" => serde_json::json!({"vmid": 100, "name": "s1"}),
+            "plan_backup_create" => serde_json::json!({"vmids": [100]}),
+            _ => serde_json::json!({"vmid": 100}),
+        }
+    }
+
+    #[tokio::test]
+    async fn every_tool_in_the_table_is_served() {
+        let b = sim();
+        for t in TOOLS {
+            let v = sample(t.name);
+            match t.kind {
+                ToolKind::Read => match read(&b, t.name, &v, &Thresholds::default()).await {
+                    // A made-up UPID may not exist; the tool is still served.
+                    Ok(_) | Err(Error::NotFound(_)) => {}
+                    Err(e) => panic!("{}: {e}", t.name),
+                },
+                ToolKind::Plan => {
+                    action(t.name, &v).unwrap_or_else(|e| panic!("{}: {e}", t.name));
+                }
+                ToolKind::Apply => assert!(action(t.name, &v).is_err()),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn guest_list_is_the_cli_document() {
+        let b = sim();
+        let text = read(&b, "guest_list", &serde_json::json!({"kind": "qemu"}), &Thresholds::default()).await.expect("list");
+        let guests = b.guests(&GuestFilter { kind: Some(crate::model::GuestKind::Qemu), ..GuestFilter::default() }).await.expect("guests");
+        assert_eq!(text, serde_json::to_string_pretty(&guests).expect("json"));
+        assert!(!guests.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_plan_sends_nothing_and_apply_refuses_a_stale_digest() {
+        let b = sim();
+        let t = Duration::from_secs(30);
+        let Planned::Plan(p, summary) = plan(&b, "plan_guest_stop", &serde_json::json!({"vmid": 100}), t).await.expect("plan") else {
+            panic!("100 runs in the demo: a plan is expected")
+        };
+        assert_eq!(p.tier, crate::backend::Tier::Destructive);
+        assert!(summary.contains("100"), "{summary}");
+        let r =
+            GuestRef { vmid: tools::vmid(100).expect("vmid"), node: "pve1".parse().expect("node"), kind: crate::model::GuestKind::Qemu };
+        assert_eq!(b.guest_status(&r).await.expect("status").status, "running");
+        let stale = apply(&b, "plan_guest_stop", &serde_json::json!({"vmid": 100}), "0000", t).await.expect("apply");
+        assert!(matches!(stale, Done::Conflict(Planned::Plan(ref fresh, _)) if fresh.digest == p.digest), "{stale:?}");
+        assert_eq!(b.guest_status(&r).await.expect("status").status, "running", "nothing sent");
+        let done = apply(&b, "plan_guest_stop", &serde_json::json!({"vmid": 100}), &p.digest, t).await.expect("apply");
+        assert!(matches!(done, Done::Applied(ref r) if r.changed), "{done:?}");
+        assert_eq!(b.guest_status(&r).await.expect("status").status, "stopped");
+    }
+}
