@@ -57,7 +57,8 @@ async function call(name, args) {
   } catch {
     json = { unparsed: text };
   }
-  const step = { tool: name, args, isError: r.isError === true, json, asked: asked.length };
+  // `text` as sent (JSON.parse would turn 2.0 into 2), `json` to look into.
+  const step = { tool: name, args, isError: r.isError === true, text, json, asked: asked.length };
   steps.push(step);
   return step;
 }
