@@ -220,3 +220,18 @@ fn approve_true_is_not_consent_under_the_default_auto_approve() {
     assert_eq!(s.status("100"), "running");
     assert!(s.audit().iter().all(|r| r["record"] != "intent"), "nothing was sent");
 }
+
+#[test]
+fn the_session_refuses_yes_dry_run_and_a_bad_mcp_table_before_serving() {
+    let s = Session::new("");
+    for flag in ["--yes", "--dry-run"] {
+        let r = s.pvectl(&[flag, "mcp"]);
+        r.expect_code(2);
+        assert!(r.stderr.contains("consent"), "{}", r.stderr);
+        assert!(r.stdout.is_empty(), "no MCP message was written: {}", r.stdout);
+    }
+    let bad = Session::new("[mcp]\nauto_approve = \"everything\"\n");
+    let r = bad.pvectl(&["mcp"]);
+    r.expect_code(2);
+    assert!(r.stderr.contains("auto_approve"), "{}", r.stderr);
+}

@@ -553,6 +553,18 @@ mod tests {
     }
 
     #[test]
+    fn every_command_path_is_a_cli_command() {
+        use clap::CommandFactory as _;
+        let cli = crate::cli::Cli::command();
+        for t in TOOLS.iter().filter(|t| !t.command.is_empty()) {
+            let mut cmd = &cli;
+            for w in t.command {
+                cmd = cmd.find_subcommand(w).unwrap_or_else(|| panic!("{}: `pvectl {}` is not a command", t.name, t.command.join(" ")));
+            }
+        }
+    }
+
+    #[test]
     fn unknown_or_mistyped_arguments_are_usage_errors() {
         let ok: GuestArgs = args("guest_status", &serde_json::json!({"vmid": 100})).expect("fits");
         assert_eq!(ok.vmid, 100);

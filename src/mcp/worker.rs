@@ -507,6 +507,17 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn policy_refuses_at_plan_time_as_for_the_cli() {
+        let rules: PolicyRules = toml::from_str("protected_vmids = [100]").expect("rules");
+        let sim: SimBackend = ApiBackend::new(SimTransport::demo());
+        let b = Guarded::new(Arc::new(sim), rules, AuditLog::disabled());
+        let e = plan(&b, "plan_guest_stop", &serde_json::json!({"vmid": 100}), Duration::from_secs(30)).await.expect_err("refused");
+        assert_eq!((e.kind(), e.exit_code()), ("policy", crate::exit_codes::POLICY), "{e}");
+        let e = apply(&b, "plan_guest_stop", &serde_json::json!({"vmid": 100}), "any", Duration::from_secs(30)).await.expect_err("refused");
+        assert_eq!(e.exit_code(), crate::exit_codes::POLICY);
+    }
+
+    #[tokio::test]
     async fn a_plan_sends_nothing_and_apply_refuses_a_stale_digest() {
         let b = sim();
         let t = Duration::from_secs(30);
