@@ -235,3 +235,71 @@ fn the_session_refuses_yes_dry_run_and_a_bad_mcp_table_before_serving() {
     r.expect_code(2);
     assert!(r.stderr.contains("auto_approve"), "{}", r.stderr);
 }
+
+#[test]
+fn sigterm_during_apply_records_unknown_and_exits_8() {
+    use std::io::{BufRead as _, Write as _};
+    let s = Session::new("");
+    // A start whose task never ends (the sim's `hang` fault), so the signal comes mid-apply.
+    s.pvectl(&["node", "list"]).expect_code(0);
+    let mut state: Value = serde_json::from_str(&std::fs::read_to_string(s.sim.state()).expect("state")).expect("JSON state");
+    state["faults"]["tasks"] = serde_json::json!([{"vmid": 103, "action": "start", "outcome": "hang", "seconds": 3600}]);
+    std::fs::write(s.sim.state(), state.to_string()).expect("write state");
+    let mut child = Pvectl::new()
+        .env("PVE_SIM_STATE", s.sim.state())
+        .env("PVECTL_AUDIT_LOG", s.audit_log())
+        .env("PVECTL_CONFIG", s.config())
+        .args(["-t", "sim", "mcp"])
+        .command()
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("pvectl mcp starts");
+    let mut input = child.stdin.take().expect("stdin");
+    let mut output = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut send = |v: Value| writeln!(input, "{v}").and_then(|()| input.flush()).expect("send");
+    let mut answer = |id: u64| -> Value {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(output.read_line(&mut line).expect("read") > 0, "the server closed stdout");
+            let v: Value = serde_json::from_str(&line).expect("a JSON-RPC message");
+            if v["id"] == id {
+                return v;
+            }
+        }
+    };
+    let params = serde_json::json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}});
+    send(serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params}));
+    answer(1);
+    send(serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    let call = |id: u64, name: &str, arguments: Value| serde_json::json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": name, "arguments": arguments}});
+    send(call(2, "plan_guest_start", serde_json::json!({"vmid": 103})));
+    let planned = answer(2);
+    let text = planned["result"]["content"][0]["text"].as_str().expect("text");
+    let digest = serde_json::from_str::<Value>(text).expect("plan JSON")["plan"]["digest"].as_str().expect("digest").to_owned();
+    send(call(3, "apply", serde_json::json!({"digest": digest})));
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    // Sent: the sim holds its task, running (the intent record and the open change come first).
+    let started = || {
+        let state: Value = serde_json::from_str(&std::fs::read_to_string(s.sim.state()).unwrap_or_default()).unwrap_or_default();
+        state["tasks"]
+            .as_array()
+            .is_some_and(|ts| ts.iter().any(|t| t["upid"].as_str().is_some_and(|u| u.contains(":qmstart:103:")) && t["endtime"].is_null()))
+    };
+    while !started() {
+        assert!(std::time::Instant::now() < until, "the start was never sent: {:?}", s.audit());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(i32::try_from(child.id()).expect("pid"), libc::SIGTERM);
+    }
+    let out = child.wait_with_output().expect("pvectl ends");
+    assert_eq!(out.status.code(), Some(8), "{}", String::from_utf8_lossy(&out.stderr));
+    let recs = s.audit();
+    assert_eq!(recs.iter().filter_map(|r| r["record"].as_str()).collect::<Vec<_>>(), ["intent", "outcome"]);
+    assert_eq!((recs[1]["outcome"].as_str(), recs[1]["client"].as_str()), (Some("unknown"), Some("raw")));
+    assert!(recs[1]["message"].as_str().is_some_and(|m| m.contains("signal 15")), "{}", recs[1]);
+}

@@ -51,5 +51,13 @@ pub(crate) async fn run(cfg: &Config) -> Result<()> {
         read_timeout,
         action_timeout: cfg.timeout,
     };
-    crate::mcp::serve(backend, opts).await
+    match crate::mcp::serve(backend, opts, super::interrupted()).await {
+        // Interrupted: exit now, as the signal asked. Standard input may be a terminal whose
+        // reader thread sits in read(2), and the runtime would wait for it on the way out.
+        Err(e @ (Error::Interrupted { .. } | Error::OutcomeUnknown { .. })) => {
+            super::output::print_error(cfg.output, &e, cfg.color);
+            std::process::exit(e.exit_code());
+        }
+        r => r,
+    }
 }

@@ -44,12 +44,16 @@ pub struct McpOptions {
 }
 
 /// Serves MCP on stdin/stdout until the client closes the session, then closes the backend.
-/// Nothing else may write to stdout meanwhile: diagnostics go to stderr.
+/// Nothing else may write to stdout meanwhile: diagnostics go to stderr. When `interrupted`
+/// resolves first (with a signal number), the changes still open are recorded in the audit
+/// log as `unknown` and the session ends at once.
 ///
 /// # Errors
-/// `Transport` when the client does not complete the handshake or the session breaks;
-/// `Internal` when the worker cannot start; the backend's error on close.
-pub async fn serve(backend: Arc<dyn Backend>, opts: McpOptions) -> Result<()> {
+/// `Transport` when the client does not complete the handshake; `Internal` when the worker
+/// cannot start or the session breaks; the backend's error on close. Interrupted: an unknown
+/// outcome (8) with the UPID when a change was sent, else `Interrupted` (128 + signal).
+pub async fn serve(backend: Arc<dyn Backend>, opts: McpOptions, interrupted: impl Future<Output = i32>) -> Result<()> {
+    let in_flight = worker::InFlight::default();
     let core = worker::Core {
         backend,
         rules: opts.rules,
@@ -57,12 +61,30 @@ pub async fn serve(backend: Arc<dyn Backend>, opts: McpOptions) -> Result<()> {
         thresholds: opts.thresholds,
         read_timeout: opts.read_timeout,
         action_timeout: opts.action_timeout,
+        in_flight: in_flight.clone(),
     };
     let (worker, thread) = worker::Worker::start(core)?;
     let server = PvectlMcp::new(worker.clone(), opts.settings);
-    let session = match server.serve(rmcp::transport::stdio()).await {
-        Ok(running) => running.waiting().await.map(drop).map_err(|e| Error::Internal(format!("the MCP session ended abnormally: {e}"))),
-        Err(e) => Err(Error::Transport { message: format!("the MCP client did not start a session: {e}"), source: None }),
+    let session = async {
+        match server.serve(rmcp::transport::stdio_pipes()).await {
+            Ok(running) => running.waiting().await.map(drop).map_err(|e| Error::Internal(format!("the MCP session ended abnormally: {e}"))),
+            Err(e) => Err(Error::Transport { message: format!("the MCP client did not start a session: {e}"), source: None }),
+        }
+    };
+    let session = tokio::select! {
+        r = session => r,
+        signal = interrupted => {
+            // The worker may be inside a call: record what it sent, then end without it.
+            let open = in_flight.settle(&format!("interrupted by signal {signal}"));
+            return Err(match open.first() {
+                Some(c) => Error::OutcomeUnknown {
+                    message: format!("interrupted by signal {signal} after {} was sent", c.action),
+                    upid: c.upid.as_ref().map(ToString::to_string),
+                    source: None,
+                },
+                None => Error::Interrupted { signal },
+            });
+        }
     };
     let closed = worker.run(worker::Job::Close).await.map(drop);
     drop(worker);

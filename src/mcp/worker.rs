@@ -8,7 +8,7 @@
 //! as `unknown`.
 
 use std::ops::ControlFlow;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -48,6 +48,26 @@ pub struct Core {
     pub read_timeout: Duration,
     /// Deadline of one action (`plan_*` and `apply`), unless the action says more.
     pub action_timeout: Duration,
+    /// The running job's guarded backend, for [`InFlight::settle`] at an interrupt.
+    pub in_flight: InFlight,
+}
+
+/// The guarded backend of the job running now, shared with the session so an interrupt can
+/// record the changes it left open (as `unknown`) before the process ends.
+#[derive(Debug, Clone, Default)]
+pub struct InFlight(Arc<Mutex<Option<Arc<Guarded>>>>);
+
+impl InFlight {
+    fn set(&self, g: Option<Arc<Guarded>>) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = g;
+    }
+
+    /// Records every change of the running job that is still open as `unknown` with `why`, and
+    /// returns them.
+    pub fn settle(&self, why: &str) -> Vec<crate::safety::OpenChange> {
+        let g = self.0.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        g.map(|g| g.settle_open(why)).unwrap_or_default()
+    }
 }
 
 /// One tool call for the worker.
@@ -168,14 +188,17 @@ impl Core {
         };
         let timed: Arc<dyn Backend> = Arc::new(Deadlined::new(self.backend.clone(), timeout)?);
         let audit = client.map_or_else(|| self.audit.clone(), |c| self.audit.clone().with_client(c));
-        let guarded = Guarded::new(timed, self.rules.clone(), audit);
+        let guarded = Arc::new(Guarded::new(timed, self.rules.clone(), audit));
+        self.in_flight.set(Some(guarded.clone()));
+        let guarded = guarded.as_ref();
         let result = match job {
-            Job::Read { tool, args } => read(&guarded, tool.name, &args, &self.thresholds).await.map(Done::Text),
-            Job::Plan { tool, args, .. } => plan(&guarded, tool.name, &args, timeout).await.map(Done::Planned),
-            Job::Apply { tool, args, digest, .. } => apply(&guarded, tool.name, &args, &digest, timeout).await,
+            Job::Read { tool, args } => read(guarded, tool.name, &args, &self.thresholds).await.map(Done::Text),
+            Job::Plan { tool, args, .. } => plan(guarded, tool.name, &args, timeout).await.map(Done::Planned),
+            Job::Apply { tool, args, digest, .. } => apply(guarded, tool.name, &args, &digest, timeout).await,
             Job::Close => Ok(Done::Closed),
         };
         let open = guarded.settle_open("the tool call ended before the task did (deadline or an error)");
+        self.in_flight.set(None);
         match (result, open.first()) {
             // An error after a change was sent must not claim that nothing was sent.
             (Err(e), Some(c)) if !matches!(e, Error::OutcomeUnknown { .. } | Error::TaskFailed { .. }) => Err(Error::OutcomeUnknown {
