@@ -171,7 +171,7 @@ pub enum Noun {
     /// Start it from the MCP client, e.g. `{"command": "pvectl", "args": ["-t", "pve1", "mcp"]}`.
     /// Reads return the CLI's `-o json` documents. A `plan_*` tool sends nothing and returns the
     /// plan and its digest; `apply {digest}` reads again and runs it only if nothing changed
-    /// (else a conflict, exit_code 6, with the new plan). Plans up to `[mcp] auto_approve`
+    /// (else a conflict, `exit_code` 6, with the new plan). Plans up to `[mcp] auto_approve`
     /// (default "change") run at once; disruptive and destructive ones need the human's yes,
     /// asked through the client (MCP elicitation), or `approve: true` where
     /// `auto_approve = "disruptive"|"destructive"` allows it. Policy and the audit log (face
