@@ -59,6 +59,15 @@ fn hint(e: &Error, conflict_with_plan: bool) -> Option<&'static str> {
     }
 }
 
+/// A successful tool call's answer.
+#[derive(Debug)]
+enum Answer {
+    /// A read's JSON text, passed on as the CLI prints it (number formats included).
+    Text(String),
+    /// A document of the server's own (plans, reports).
+    Json(Value),
+}
+
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
         Self { error, with: None }
@@ -84,18 +93,18 @@ impl PvectlMcp {
     }
 
     /// Runs one tool; the JSON result or the failure.
-    async fn call(&self, tool: &'static ToolSpec, args: Value, peer: &Peer<RoleServer>) -> Result<Value, Failure> {
+    async fn call(&self, tool: &'static ToolSpec, args: Value, peer: &Peer<RoleServer>) -> Result<Answer, Failure> {
         let client = client_name(peer);
         match tool.kind {
             ToolKind::Read => match self.worker.run(Job::Read { tool, args }).await? {
-                Done::Text(text) => Ok(Value::String(text)),
+                Done::Text(text) => Ok(Answer::Text(text)),
                 other => Err(unexpected(&other).into()),
             },
             ToolKind::Plan => match self.worker.run(Job::Plan { tool, args: args.clone(), client }).await? {
-                Done::Planned(p) => Ok(self.remember(tool, &args, p)),
+                Done::Planned(p) => Ok(Answer::Json(self.remember(tool, &args, p))),
                 other => Err(unexpected(&other).into()),
             },
-            ToolKind::Apply => self.apply(args, client, peer).await,
+            ToolKind::Apply => self.apply(args, client, peer).await.map(Answer::Json),
         }
     }
 
@@ -202,10 +211,10 @@ fn client_name(peer: &Peer<RoleServer>) -> String {
 }
 
 /// A tool result: the JSON text (a read's text as it is), or the error document.
-fn result(r: Result<Value, Failure>) -> CallToolResult {
+fn result(r: Result<Answer, Failure>) -> CallToolResult {
     match r {
-        Ok(Value::String(text)) => CallToolResult::success(vec![ContentBlock::text(text)]),
-        Ok(v) => CallToolResult::success(vec![ContentBlock::text(pretty(&v))]),
+        Ok(Answer::Text(text)) => CallToolResult::success(vec![ContentBlock::text(text)]),
+        Ok(Answer::Json(v)) => CallToolResult::success(vec![ContentBlock::text(pretty(&v))]),
         Err(Failure { error, with }) => {
             let with_plan = with.as_ref().is_some_and(|(k, _)| *k == "plan");
             let mut doc = json!({"error": {
