@@ -6,8 +6,11 @@
 //! config file's `[mcp] auto_approve` ([`consent`]). Policy and the audit log (face `mcp`, the
 //! client's name) apply as for the CLI: every change passes the same `Guarded` backend.
 
+mod actions;
+pub mod args;
 pub mod consent;
 pub mod plans;
+mod reads;
 mod server;
 pub mod tools;
 mod worker;
@@ -17,9 +20,10 @@ use std::time::Duration;
 
 use rmcp::ServiceExt as _;
 
+pub use actions::action;
 pub use consent::McpSettings;
+pub use reads::read;
 pub use server::PvectlMcp;
-pub use worker::{action, read};
 
 use crate::backend::Backend;
 use crate::checks::Thresholds;

@@ -21,6 +21,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::args;
 use super::consent::{McpSettings, Needed, needed};
 use super::plans::{PlanStore, Remembered};
 use super::tools::{self, ToolKind, ToolSpec};
@@ -131,7 +132,7 @@ impl PvectlMcp {
     }
 
     async fn apply(&self, args: Value, client: String, peer: &Peer<RoleServer>) -> Result<Value, Failure> {
-        let a: tools::ApplyArgs = tools::args("apply", &args)?;
+        let a: args::ApplyArgs = args::args("apply", &args)?;
         let Some(r) = self.plans().get(&a.digest) else {
             return Err(Error::NotFound(format!(
                 "no plan with digest {:?} in this session (plans are kept per session, the newest {}); make one with a plan_* tool",

@@ -11,27 +11,21 @@ use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
-use super::tools::{self, ToolSpec};
-use crate::backend::inventory::{BackupFilter, InventoryExt};
-use crate::backend::{Backend, BackendExt, Deadlined, GuestFilter, Params, PowerAction, TaskFilter};
+use super::actions::action;
+use super::reads::read;
+use super::tools::ToolSpec;
+use crate::backend::{Backend, Deadlined};
 use crate::checks::Thresholds;
 use crate::error::{Error, Result};
-use crate::model::GuestRef;
 use crate::safety::{Asker, AuditLog, Gate, Guarded, PolicyRules};
-use crate::workflow::{
-    Action, BackupCreate, Ctx, Deadline, Outcome, Plan, Power, PowerOptions, Report, SnapshotAction, SnapshotOp, engine,
-};
+use crate::workflow::{Action, Ctx, Deadline, Outcome, Plan, Report, engine};
 
 /// Slack added to a shutdown's own `timeout` for the job's deadline (PVE may stop the guest
 /// after it), as for `pvectl guest shutdown --timeout`.
 const SHUTDOWN_SLACK: u64 = 60;
-
-/// Task-log lines `task_log` returns unless told (the CLI's default).
-const DEFAULT_LOG_LIMIT: u64 = 500;
 
 /// What the worker needs for the whole session.
 #[derive(Debug)]
@@ -219,224 +213,6 @@ fn action_timeout(tool: &ToolSpec, args: &Value, default: Duration) -> Duration 
     }
 }
 
-/// Pretty JSON, redacted, as the CLI prints `-o json`.
-fn json<T: Serialize + ?Sized>(data: &T) -> Result<String> {
-    let text = serde_json::to_string_pretty(data).map_err(|e| Error::Internal(format!("failed to serialise the result: {e}")))?;
-    Ok(crate::redact::redact(&text).into_owned())
-}
-
-/// Where a guest lives: `node` with `kind` as given, else one listing finds it (as the CLI's
-/// `--node`/`--kind`).
-async fn locate(b: &dyn Backend, a: &tools::GuestArgs) -> Result<GuestRef> {
-    let vmid = tools::vmid(a.vmid)?;
-    let node = tools::node(a.node.as_deref())?;
-    let kind = a.kind.map(Into::into);
-    if let (Some(node), Some(kind)) = (&node, kind) {
-        return Ok(GuestRef { vmid, node: node.clone(), kind });
-    }
-    let r = b.locate(vmid).await?;
-    if let Some(n) = node.filter(|n| *n != r.node) {
-        return Err(Error::NotFound(format!("guest {vmid} is on node {}, not {n}", r.node)));
-    }
-    if let Some(k) = kind.filter(|k| *k != r.kind) {
-        return Err(Error::NotFound(format!("guest {vmid} is {}, not {k}", r.kind)));
-    }
-    Ok(r)
-}
-
-/// Runs a read tool; the result is the matching CLI command's `-o json` document.
-///
-/// # Errors
-/// `Usage` for bad arguments or an unknown tool; the backend's read errors.
-pub async fn read(b: &dyn Backend, tool: &str, v: &Value, thresholds: &Thresholds) -> Result<String> {
-    match tool {
-        "guest_list" => {
-            let a: tools::GuestListArgs = tools::args(tool, v)?;
-            let filter = GuestFilter {
-                node: tools::node(a.node.as_deref())?,
-                kind: a.kind.map(Into::into),
-                status: a.status,
-                tag: a.tag,
-                pool: a.pool,
-            };
-            json(&b.guests(&filter).await?)
-        }
-        "guest_status" => json(&b.guest_status(&locate(b, &tools::args(tool, v)?).await?).await?),
-        "guest_config" => json(&b.guest_config(&locate(b, &tools::args(tool, v)?).await?).await?),
-        "snapshot_list" => json(&b.snapshots(&locate(b, &tools::args(tool, v)?).await?).await?),
-        "guest_diagnose" => {
-            let a: tools::VmidArgs = tools::args(tool, v)?;
-            json(&crate::workflow::diagnose(b, tools::vmid(a.vmid)?).await?)
-        }
-        "task_list" => {
-            let a: tools::NodeArgs = tools::args(tool, v)?;
-            let nodes = match tools::node(a.node.as_deref())? {
-                Some(n) => vec![n],
-                None => b
-                    .nodes()
-                    .await?
-                    .into_iter()
-                    .filter(|n| n.status.as_deref() != Some("offline"))
-                    .map(|n| n.node.parse().map_err(|e| Error::parse("node name", e)))
-                    .collect::<Result<_>>()?,
-            };
-            let mut all = Vec::new();
-            for n in &nodes {
-                all.extend(b.tasks(n, &TaskFilter::default()).await?);
-            }
-            all.sort_by_key(|t| std::cmp::Reverse(t.starttime));
-            json(&all)
-        }
-        "task_status" => {
-            let a: tools::UpidArgs = tools::args(tool, v)?;
-            json(&b.task_status(&tools::upid(&a.upid)?).await?)
-        }
-        "task_log" => {
-            let a: tools::TaskLogArgs = tools::args(tool, v)?;
-            json(&b.task_log(&tools::upid(&a.upid)?, a.start, a.limit.unwrap_or(DEFAULT_LOG_LIMIT)).await?)
-        }
-        "storage_list" => {
-            let a: tools::NodeArgs = tools::args(tool, v)?;
-            json(&b.storages(tools::node(a.node.as_deref())?.as_ref()).await?)
-        }
-        "backup_list" => {
-            let a: tools::BackupListArgs = tools::args(tool, v)?;
-            let filter = BackupFilter {
-                node: tools::node(a.node.as_deref())?,
-                storage: tools::storage(a.storage.as_deref())?,
-                vmid: a.vmid.map(tools::vmid).transpose()?,
-                kind: a.kind.map(Into::into),
-            };
-            json(&b.backups(&filter).await?)
-        }
-        "node_list" => {
-            let _: tools::NoArgs = tools::args(tool, v)?;
-            json(&b.nodes().await?)
-        }
-        "node_status" => {
-            let a: tools::NodeNameArgs = tools::args(tool, v)?;
-            let node = tools::node(Some(&a.node))?.ok_or_else(|| Error::Usage("node_status needs a node".into()))?;
-            json(&b.node_status(&node).await?)
-        }
-        "cluster_status" => {
-            let _: tools::NoArgs = tools::args(tool, v)?;
-            json(&b.cluster_status().await?)
-        }
-        "check" => {
-            let a: tools::CheckArgs = tools::args(tool, v)?;
-            let set = a.set.map_or(crate::checks::CheckSet::All, Into::into);
-            json(&crate::checks::run(b, set, thresholds).await)
-        }
-        other => Err(Error::Usage(format!("{other} is not a read tool"))),
-    }
-}
-
-fn guest_opts(a: &tools::GuestArgs) -> Result<PowerOptions> {
-    Ok(PowerOptions { node: tools::node(a.node.as_deref())?, kind: a.kind.map(Into::into), shutdown_timeout: None, force_stop: false })
-}
-
-fn snapshot(vmid: u32, node: Option<&str>, kind: Option<tools::KindArg>, op: SnapshotOp) -> Result<Box<dyn Action>> {
-    Ok(Box::new(SnapshotAction { vmid: tools::vmid(vmid)?, node: tools::node(node)?, kind: kind.map(Into::into), op }))
-}
-
-fn snapshot_name(s: &str) -> Result<crate::model::SnapshotName> {
-    s.parse().map_err(|e| Error::Usage(format!("invalid snapshot name {:?}: {e}", crate::model::clip(s, 80))))
-}
-
-/// The action of a `plan_*` tool with its arguments.
-///
-/// # Errors
-/// `Usage` for bad arguments or a tool that is not a plan.
-pub fn action(tool: &str, v: &Value) -> Result<Box<dyn Action>> {
-    let power = |action: PowerAction| -> Result<Box<dyn Action>> {
-        let a: tools::GuestArgs = tools::args(tool, v)?;
-        Ok(Box::new(Power { vmid: tools::vmid(a.vmid)?, action, opts: guest_opts(&a)? }))
-    };
-    match tool {
-        "plan_guest_start" => power(PowerAction::Start),
-        "plan_guest_reboot" => power(PowerAction::Reboot),
-        "plan_guest_stop" => power(PowerAction::Stop),
-        "plan_guest_reset" => power(PowerAction::Reset),
-        "plan_guest_suspend" => power(PowerAction::Suspend),
-        "plan_guest_resume" => power(PowerAction::Resume),
-        "plan_guest_shutdown" => {
-            let a: tools::ShutdownArgs = tools::args(tool, v)?;
-            let opts = PowerOptions {
-                node: tools::node(a.node.as_deref())?,
-                kind: a.kind.map(Into::into),
-                shutdown_timeout: a.timeout,
-                force_stop: a.force_stop,
-            };
-            Ok(Box::new(Power { vmid: tools::vmid(a.vmid)?, action: PowerAction::Shutdown, opts }))
-        }
-        "plan_snapshot_create" => {
-            let a: tools::SnapshotCreateArgs = tools::args(tool, v)?;
-            let op = SnapshotOp::Create { name: snapshot_name(&a.name)?, description: a.description, vmstate: a.vmstate };
-            snapshot(a.vmid, a.node.as_deref(), a.kind, op)
-        }
-        "plan_snapshot_rollback" => {
-            let a: tools::SnapshotRollbackArgs = tools::args(tool, v)?;
-            snapshot(a.vmid, a.node.as_deref(), a.kind, SnapshotOp::Rollback { name: snapshot_name(&a.name)?, start: a.start })
-        }
-        "plan_snapshot_delete" => {
-            let a: tools::SnapshotNameArgs = tools::args(tool, v)?;
-            snapshot(a.vmid, a.node.as_deref(), a.kind, SnapshotOp::Delete { name: snapshot_name(&a.name)? })
-        }
-        "plan_backup_create" => {
-            let a: tools::BackupCreateArgs = tools::args(tool, v)?;
-            if a.vmids.is_empty() {
-                return Err(Error::Usage("plan_backup_create needs at least one vmid".into()));
-            }
-            let vmids = a.vmids.into_iter().map(tools::vmid).collect::<Result<Vec<_>>>()?;
-            Ok(Box::new(BackupCreate {
-                vmids,
-                all: false,
-                params: backup_params(a.storage.as_deref(), a.mode, a.compress, a.notes, a.protected)?,
-            }))
-        }
-        other => Err(Error::Usage(format!("{other} is not a plan tool"))),
-    }
-}
-
-/// vzdump's options in the CLI's order (`storage`, `mode`, `compress`, `notes-template`,
-/// `protected`).
-fn backup_params(
-    storage: Option<&str>,
-    mode: Option<tools::BackupModeArg>,
-    compress: Option<tools::CompressArg>,
-    notes: Option<String>,
-    protected: bool,
-) -> Result<Params> {
-    let mut p = Params::new();
-    if let Some(s) = tools::storage(storage)? {
-        p.push(("storage".into(), s.to_string()));
-    }
-    if let Some(m) = mode {
-        let m = match m {
-            tools::BackupModeArg::Snapshot => "snapshot",
-            tools::BackupModeArg::Suspend => "suspend",
-            tools::BackupModeArg::Stop => "stop",
-        };
-        p.push(("mode".into(), m.into()));
-    }
-    if let Some(c) = compress {
-        let c = match c {
-            tools::CompressArg::Zstd => "zstd",
-            tools::CompressArg::Lzo => "lzo",
-            tools::CompressArg::Gzip => "gzip",
-            tools::CompressArg::None => "0",
-        };
-        p.push(("compress".into(), c.into()));
-    }
-    if let Some(n) = notes {
-        p.push(("notes-template".into(), n));
-    }
-    if protected {
-        p.push(("protected".into(), "1".into()));
-    }
-    Ok(p)
-}
-
 fn ctx<'a>(b: &'a Guarded, timeout: Duration, show: &'a dyn Fn(&Plan)) -> Ctx<'a> {
     // The gate is not used: consent is decided by the MCP server before `apply`.
     Ctx { backend: b, gate: Gate { yes: false, dry_run: true, asker: Asker::None }, timeout, wait: true, progress: false, show_plan: show }
@@ -481,8 +257,11 @@ async fn apply(b: &Guarded, tool: &str, v: &Value, digest: &str, timeout: Durati
 mod tests {
     use super::*;
     use crate::backend::ApiBackend;
+    use crate::backend::GuestFilter;
     use crate::backend::sim::{SimBackend, SimTransport};
+    use crate::mcp::args;
     use crate::mcp::tools::{TOOLS, ToolKind};
+    use crate::model::GuestRef;
 
     fn sim() -> Guarded {
         let sim: SimBackend = ApiBackend::new(SimTransport::demo());
@@ -549,8 +328,7 @@ mod tests {
         };
         assert_eq!(p.tier, crate::backend::Tier::Destructive);
         assert!(summary.contains("100"), "{summary}");
-        let r =
-            GuestRef { vmid: tools::vmid(100).expect("vmid"), node: "pve1".parse().expect("node"), kind: crate::model::GuestKind::Qemu };
+        let r = GuestRef { vmid: args::vmid(100).expect("vmid"), node: "pve1".parse().expect("node"), kind: crate::model::GuestKind::Qemu };
         assert_eq!(b.guest_status(&r).await.expect("status").status, "running");
         let stale = apply(&b, "plan_guest_stop", &serde_json::json!({"vmid": 100}), "0000", t).await.expect("apply");
         assert!(matches!(stale, Done::Conflict(Planned::Plan(ref fresh, _)) if fresh.digest == p.digest), "{stale:?}");
