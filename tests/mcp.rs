@@ -145,6 +145,8 @@ fn a_client_lists_reads_plans_is_refused_approves_and_meets_a_conflict() {
     let digest = p["digest"].as_str().expect("digest");
     assert!(digest.len() == 64 && digest.chars().all(|ch| ch.is_ascii_hexdigit()), "{digest}");
     assert_eq!(ok(plan)["approval"]["needed"], true);
+    // The server's own documents come as structuredContent too; a read's array only as text.
+    assert_eq!((plan["structured"].as_bool(), list["structured"].as_bool()), (Some(true), None));
 
     // The human declines: refused, nothing sent.
     assert_eq!(error_of(refused), ("confirmation_required", 3));

@@ -215,7 +215,7 @@ fn client_name(peer: &Peer<RoleServer>) -> String {
 fn result(r: Result<Answer, Failure>) -> CallToolResult {
     match r {
         Ok(Answer::Text(text)) => CallToolResult::success(vec![ContentBlock::text(text)]),
-        Ok(Answer::Json(v)) => CallToolResult::success(vec![ContentBlock::text(pretty(&v))]),
+        Ok(Answer::Json(v)) => structured(CallToolResult::success(vec![ContentBlock::text(pretty(&v))])),
         Err(Failure { error, with }) => {
             let with_plan = with.as_ref().is_some_and(|(k, _)| *k == "plan");
             let mut doc = json!({"error": {
@@ -227,9 +227,18 @@ fn result(r: Result<Answer, Failure>) -> CallToolResult {
             if let Some((k, v)) = with {
                 doc[k] = v;
             }
-            CallToolResult::error(vec![ContentBlock::text(pretty(&doc))])
+            structured(CallToolResult::error(vec![ContentBlock::text(pretty(&doc))]))
         }
     }
+}
+
+/// Adds the server's own object documents as `structuredContent` too, parsed back from the
+/// (redacted) text so both say the same.
+fn structured(mut r: CallToolResult) -> CallToolResult {
+    if let Some(ContentBlock::Text(t)) = r.content.first() {
+        r.structured_content = serde_json::from_str::<Value>(&t.text).ok().filter(Value::is_object);
+    }
+    r
 }
 
 /// The headline and its causes, as the CLI's JSON errors give them.

@@ -207,9 +207,9 @@ pub fn listed() -> Vec<rmcp::model::Tool> {
     TOOLS
         .iter()
         .map(|t| {
-            let read = t.kind == ToolKind::Read;
-            let destructive = t.tier.is_none_or(|tier| tier >= Tier::Destructive);
-            let notes = rmcp::model::ToolAnnotations::new().read_only(read || t.kind == ToolKind::Plan).destructive(!read && destructive);
+            // Reads and plans change nothing; only `apply` may, and what it applies may destroy.
+            let applies = t.kind == ToolKind::Apply;
+            let notes = rmcp::model::ToolAnnotations::new().read_only(!applies).destructive(applies);
             rmcp::model::Tool::new(t.name, t.description(), (t.schema)()).annotate(notes)
         })
         .collect()

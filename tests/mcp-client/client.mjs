@@ -58,7 +58,16 @@ async function call(name, args) {
     json = { unparsed: text };
   }
   // `text` as sent (JSON.parse would turn 2.0 into 2), `json` to look into.
-  const step = { tool: name, args, isError: r.isError === true, text, json, asked: asked.length };
+  const step = {
+    tool: name,
+    args,
+    isError: r.isError === true,
+    text,
+    json,
+    // Whether structuredContent came too, and says what the text says.
+    structured: r.structuredContent === undefined ? null : JSON.stringify(r.structuredContent) === JSON.stringify(json),
+    asked: asked.length,
+  };
   steps.push(step);
   return step;
 }
