@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::args;
 use crate::backend::{Params, PowerAction};
 use crate::error::{Error, Result};
-use crate::workflow::{Action, BackupCreate, Power, PowerOptions, SnapshotAction, SnapshotOp};
+use crate::workflow::{Action, BackupCreate, BackupDelete, DeleteGuest, Migrate, Power, PowerOptions, SnapshotAction, SnapshotOp, Unlock};
 
 fn guest_opts(a: &args::GuestArgs) -> Result<PowerOptions> {
     Ok(PowerOptions { node: args::node(a.node.as_deref())?, kind: a.kind.map(Into::into), shutdown_timeout: None, force_stop: false })
@@ -70,6 +70,34 @@ pub fn action(tool: &str, v: &Value) -> Result<Box<dyn Action>> {
                 all: false,
                 params: backup_params(a.storage.as_deref(), a.mode, a.compress, a.notes, a.protected)?,
             }))
+        }
+        "plan_guest_migrate" => {
+            let a: args::MigrateArgs = args::args(tool, v)?;
+            let target = args::node(Some(&a.target))?.ok_or_else(|| Error::Usage("plan_guest_migrate needs a target node".into()))?;
+            Ok(Box::new(Migrate {
+                vmid: args::vmid(a.vmid)?,
+                target,
+                online: a.online,
+                with_local_disks: a.with_local_disks,
+                target_storage: args::storage(a.target_storage.as_deref())?,
+                restart: a.restart,
+            }))
+        }
+        "plan_guest_unlock" => {
+            let a: args::VmidArgs = args::args(tool, v)?;
+            Ok(Box::new(Unlock { vmid: args::vmid(a.vmid)? }))
+        }
+        "plan_guest_delete" => {
+            let a: args::DeleteArgs = args::args(tool, v)?;
+            Ok(Box::new(DeleteGuest {
+                vmid: args::vmid(a.vmid)?,
+                purge: a.purge,
+                destroy_unreferenced_disks: a.destroy_unreferenced_disks,
+            }))
+        }
+        "plan_backup_delete" => {
+            let a: args::BackupDeleteArgs = args::args(tool, v)?;
+            Ok(Box::new(BackupDelete { volid: a.volid, force: a.force }))
         }
         other => Err(Error::Usage(format!("{other} is not a plan tool"))),
     }

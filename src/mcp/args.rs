@@ -298,6 +298,52 @@ pub struct BackupCreateArgs {
     pub protected: bool,
 }
 
+/// `plan_guest_migrate`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MigrateArgs {
+    /// The guest's vmid.
+    pub vmid: u32,
+    /// The node to move it to.
+    pub target: String,
+    /// qemu: live-migrate a running VM.
+    #[serde(default)]
+    pub online: bool,
+    /// qemu: also copy disks on local storage.
+    #[serde(default)]
+    pub with_local_disks: bool,
+    /// Storage on the target for the local disks.
+    pub target_storage: Option<String>,
+    /// lxc: stop, move and start a running container.
+    #[serde(default)]
+    pub restart: bool,
+}
+
+/// `plan_guest_delete`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteArgs {
+    /// The guest's vmid.
+    pub vmid: u32,
+    /// Also remove it from backup jobs, replication and HA (PVE's `purge`).
+    #[serde(default)]
+    pub purge: bool,
+    /// Also destroy disks not referenced in its config (PVE's `destroy-unreferenced-disks`).
+    #[serde(default)]
+    pub destroy_unreferenced_disks: bool,
+}
+
+/// `plan_backup_delete`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BackupDeleteArgs {
+    /// The backup's volid (`storage:backup/vzdump-...`), as `backup_list` gives it.
+    pub volid: String,
+    /// Clear the backup's protected flag first.
+    #[serde(default)]
+    pub force: bool,
+}
+
 /// `apply`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use schemars::JsonSchema;
 
 use super::args::{
-    ApplyArgs, BackupCreateArgs, BackupListArgs, CheckArgs, GuestArgs, GuestListArgs, NoArgs, NodeArgs, NodeNameArgs, ShutdownArgs,
-    SnapshotCreateArgs, SnapshotNameArgs, SnapshotRollbackArgs, TaskLogArgs, UpidArgs, VmidArgs,
+    ApplyArgs, BackupCreateArgs, BackupDeleteArgs, BackupListArgs, CheckArgs, DeleteArgs, GuestArgs, GuestListArgs, MigrateArgs, NoArgs,
+    NodeArgs, NodeNameArgs, ShutdownArgs, SnapshotCreateArgs, SnapshotNameArgs, SnapshotRollbackArgs, TaskLogArgs, UpidArgs, VmidArgs,
 };
 use crate::backend::Tier;
 
@@ -176,6 +176,16 @@ pub const TOOLS: &[ToolSpec] = &[
     tool!("plan_guest_reset", ["guest", "reset"], X, Plan, GuestArgs, "reset a qemu guest (hard reboot)."),
     tool!("plan_guest_suspend", ["guest", "suspend"], D, Plan, GuestArgs, "suspend (pause) a guest."),
     tool!("plan_guest_resume", ["guest", "resume"], C, Plan, GuestArgs, "resume a suspended guest."),
+    tool!("plan_guest_migrate", ["guest", "migrate"], D, Plan, MigrateArgs, "move a guest to another node of the cluster."),
+    tool!(
+        "plan_guest_unlock",
+        ["guest", "unlock"],
+        X,
+        Plan,
+        VmidArgs,
+        "clear a guest's config lock (only when the operation that set it is known to be dead)."
+    ),
+    tool!("plan_guest_delete", ["guest", "delete"], X, Plan, DeleteArgs, "delete a stopped guest and its disks."),
     tool!("plan_snapshot_create", ["snapshot", "create"], C, Plan, SnapshotCreateArgs, "take a snapshot of a guest."),
     tool!(
         "plan_snapshot_rollback",
@@ -187,6 +197,7 @@ pub const TOOLS: &[ToolSpec] = &[
     ),
     tool!("plan_snapshot_delete", ["snapshot", "delete"], X, Plan, SnapshotNameArgs, "delete a snapshot."),
     tool!("plan_backup_create", ["backup", "create"], C, Plan, BackupCreateArgs, "back guests up with vzdump."),
+    tool!("plan_backup_delete", ["backup", "delete"], X, Plan, BackupDeleteArgs, "delete a backup archive (volid)."),
     tool!(
         "apply",
         [],

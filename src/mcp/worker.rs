@@ -276,6 +276,8 @@ mod tests {
             "task_status" | "task_log" => serde_json::json!({"upid": "UPID:pve1:00001234:00005678:65000000:qmstart:100:root@pam:"}),
             "plan_snapshot_create" | "plan_snapshot_rollback" | "plan_snapshot_delete" => serde_json::json!({"vmid": 100, "name": "s1"}),
             "plan_backup_create" => serde_json::json!({"vmids": [100]}),
+            "plan_guest_migrate" => serde_json::json!({"vmid": 100, "target": "pve2"}),
+            "plan_backup_delete" => serde_json::json!({"volid": "local:backup/vzdump-qemu-100-2026_01_01-00_00_00.vma.zst"}),
             _ => serde_json::json!({"vmid": 100}),
         }
     }
