@@ -39,7 +39,12 @@ fn parse<T: std::str::FromStr>(what: &str, s: &str) -> Result<T>
 where
     T::Err: std::fmt::Display,
 {
-    s.parse().map_err(|e| Error::Usage(format!("invalid {what} {:?}: {e}", crate::model::clip(s, 80))))
+    s.parse().map_err(|e: T::Err| {
+        // The model's identifier errors already read `invalid <kind> '<value>': <reason>`.
+        let m = e.to_string();
+        let m = if m.starts_with("invalid ") { m } else { format!("invalid {what} {:?}: {m}", crate::model::clip(s, 80)) };
+        Error::Usage(crate::model::clip(&m, 300))
+    })
 }
 
 /// `vmid` as the model's type.
