@@ -31,6 +31,23 @@ for tool in ssh ssh-keygen; do
     command -v "$tool" >/dev/null || { echo "test.sh: $tool is missing (openssh-client)" >&2; exit 1; }
 done
 
+# The MCP tests (tests/mcp.rs) drive `pvectl mcp` with the official MCP TypeScript SDK client:
+# Node.js and npm, then the client's locked packages from the npm registry.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    if [[ $(id -u) -eq 0 ]]; then
+        echo "test.sh: node or npm is missing; installing nodejs and npm" >&2
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+    else
+        echo "test.sh: node and npm are missing and this is not root; install Node.js 18+ and npm, then run again." >&2
+        exit 1
+    fi
+fi
+if [[ ! -d tests/mcp-client/node_modules ]]; then
+    echo "test.sh: installing the MCP test client (npm ci in tests/mcp-client)" >&2
+    (cd tests/mcp-client && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 # sshd's privilege-separation directory; root's sshd refuses to start without it
 # (run by another user, sshd does not chroot and needs none).
 if [[ ! -d /run/sshd && $(id -u) -eq 0 ]]; then

@@ -12,6 +12,7 @@ pub mod conformance;
 pub mod error;
 pub mod exit_codes;
 pub mod fleet;
+pub mod mcp;
 pub mod model;
 pub mod redact;
 pub mod safety;

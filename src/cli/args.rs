@@ -284,6 +284,18 @@ pub enum Noun {
     /// pvectl's version, git commit and build target; with `-t`, also the target's PVE version
     /// (`GET /version`).
     Version,
+    /// Serve MCP (Model Context Protocol) on stdin/stdout for AI agents: one tool per read, and
+    /// plan_<action> + apply for actions, with consent from a human (`[mcp] auto_approve`).
+    ///
+    /// Start it from the MCP client, e.g. `{"command": "pvectl", "args": ["-t", "pve1", "mcp"]}`.
+    /// Reads return the CLI's `-o json` documents. A `plan_*` tool sends nothing and returns the
+    /// plan and its digest; `apply {digest}` reads again and runs it only if nothing changed
+    /// (else a conflict, `exit_code` 6, with the new plan). Plans up to `[mcp] auto_approve`
+    /// (default "change") run at once; disruptive and destructive ones need the human's yes,
+    /// asked through the client (MCP elicitation), or `approve: true` where
+    /// `auto_approve = "disruptive"|"destructive"` allows it. Policy and the audit log (face
+    /// `mcp`, the client's name) apply as for the CLI.
+    Mcp,
 }
 
 /// `pool ...`
@@ -463,7 +475,9 @@ impl Noun {
             | Self::Schema
             | Self::Sim(_)
             | Self::Completion { .. }
-            | Self::Man { .. } => false,
+            | Self::Man { .. }
+            // `mcp`: a session of many calls, reads and actions, each with its own deadline.
+            | Self::Mcp => false,
         }
     }
 }

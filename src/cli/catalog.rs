@@ -262,6 +262,13 @@ fn table() -> Vec<(&'static str, Spec)> {
         ("api delete", Spec { out: Out::RawWrite, ..action(Destructive) }),
         ("api usage", local(typed::<Vec<super::api::MethodUsage>>())),
         ("api ls", local(typed::<Vec<super::api::ApiChild>>())),
+        (
+            "mcp",
+            Spec {
+                out: Out::Shape(json!({"description": "not one JSON document: an MCP session (JSON-RPC 2.0 over stdin/stdout)"})),
+                ..varies(Destructive, "a session: each MCP tool has its own tier (reads, plan_* tools, apply)")
+            },
+        ),
         ("doctor", read(object("`{target, checks: [{check, result, detail}], privileges}`"))),
         ("check", read(typed::<crate::checks::Report>())),
         ("policy show", local(object("`{sources, builtin, rules, consent}`: the effective policy of the selected target"))),

@@ -17,6 +17,7 @@ mod doctor;
 mod fleet;
 mod guest;
 mod inside;
+mod mcp;
 mod node;
 mod output;
 mod policy;
@@ -242,6 +243,7 @@ pub async fn run(cli: Cli) -> i32 {
     let nagios = check::nagios_set(&cli.command);
     let result = match cli.command {
         Noun::Policy(cmd) => policy::run(&cfg, &cmd),
+        Noun::Mcp => mcp::run(&cfg).await,
         command => with_backend(&cfg, command, None).await,
     };
     match result {
@@ -316,9 +318,16 @@ async fn dispatch(env: &Env<'_>, command: Noun) -> Result<()> {
         Noun::Pool(c) => pool::run(env, c).await,
         Noun::Ha(c) => pool::run_ha(env, c).await,
         Noun::Version => version::run(env).await,
-        Noun::Audit(_) | Noun::Target(_) | Noun::Config(_) | Noun::Schema | Noun::Sim(_) | Noun::Completion { .. } | Noun::Man { .. } => {
-            Err(Error::Internal("audit, target, config, schema, sim, completion and man are handled before a backend is opened".into()))
-        }
+        Noun::Audit(_)
+        | Noun::Target(_)
+        | Noun::Config(_)
+        | Noun::Schema
+        | Noun::Sim(_)
+        | Noun::Completion { .. }
+        | Noun::Man { .. }
+        | Noun::Mcp => Err(Error::Internal(
+            "audit, target, config, schema, sim, completion, man and mcp are handled before a backend is opened".into(),
+        )),
     }
 }
 

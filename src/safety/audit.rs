@@ -43,6 +43,8 @@ pub struct AuditLog {
 struct Inner {
     dest: Dest,
     face: String,
+    /// The program on the other side of the face (the MCP client's `clientInfo.name`).
+    client: Option<String>,
     /// Intents written by this log and not yet closed: what their outcome records repeat.
     open: Mutex<HashMap<u64, Pending>>,
 }
@@ -123,6 +125,10 @@ struct Line<'a> {
     who: &'a str,
     pid: u32,
     face: &'a str,
+    /// Written only when known (MCP), so records of other faces, and every line written
+    /// before the field existed, hash and verify as before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<&'a str>,
     record: Kind,
     target: Option<String>,
     action: Option<String>,
@@ -142,7 +148,7 @@ struct Line<'a> {
 
 impl AuditLog {
     fn new(dest: Dest) -> Self {
-        Self { inner: Arc::new(Inner { dest, face: "cli".into(), open: Mutex::default() }) }
+        Self { inner: Arc::new(Inner { dest, face: "cli".into(), client: None, open: Mutex::default() }) }
     }
 
     /// The log named by the environment: `PVECTL_AUDIT_LOG=off` disables it,
@@ -183,7 +189,29 @@ impl AuditLog {
     /// carried over.
     #[must_use]
     pub fn with_face(self, face: &str) -> Self {
-        Self { inner: Arc::new(Inner { dest: self.inner.dest.clone(), face: excerpt(face), open: Mutex::default() }) }
+        Self {
+            inner: Arc::new(Inner {
+                dest: self.inner.dest.clone(),
+                face: excerpt(face),
+                client: self.inner.client.clone(),
+                open: Mutex::default(),
+            }),
+        }
+    }
+
+    /// The same log naming the program that asked for the changes (an MCP client's
+    /// `clientInfo.name`, as it introduced itself: recorded, not trusted) in each record's
+    /// `client` field; open intents are not carried over.
+    #[must_use]
+    pub fn with_client(self, client: &str) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                dest: self.inner.dest.clone(),
+                face: self.inner.face.clone(),
+                client: Some(excerpt(client)),
+                open: Mutex::default(),
+            }),
+        }
     }
 
     /// Writes the intent record for a mutation about to be sent; returns its id for
@@ -249,6 +277,7 @@ impl AuditLog {
             who: who(),
             pid: std::process::id(),
             face: &self.inner.face,
+            client: self.inner.client.as_deref(),
             record: kind,
             target: p.map(|p| p.target.clone()),
             action: p.map(|p| p.action.clone()),

@@ -290,3 +290,26 @@ fn a_long_last_line_is_read_back_from_the_end() {
     assert_eq!(log.intent(&big).expect("intent"), IntentId(2));
     assert!(verify(&path).expect("verify").intact());
 }
+
+#[test]
+fn the_client_field_is_chained_and_old_lines_without_it_still_verify() {
+    let (_dir, path) = log_with(1);
+    let old = lines(&path);
+    assert!(old.iter().all(|l| !l.contains("\"client\"")), "cli records carry no client field");
+    let log = AuditLog::at(path.clone()).with_face("mcp").with_client("inspector \u{1b}[2J");
+    let id = log.intent(&entry(101)).expect("intent");
+    log.outcome(id, AuditOutcome::Ok, None, None).expect("outcome");
+    let recs = read_records(&path).expect("records");
+    assert_eq!(recs.len(), 4);
+    assert_eq!(recs[0].get("client"), None);
+    for r in &recs[2..] {
+        assert_eq!((r["face"].as_str(), r["client"].as_str()), (Some("mcp"), Some("inspector \u{1b}[2J")));
+    }
+    assert!(verify(&path).expect("verify").intact(), "old and new lines form one chain");
+    // The client name is covered by the hash: changing it breaks the chain at that line.
+    let mut text = lines(&path);
+    text[2] = text[2].replace("inspector", "someone-else");
+    std::fs::write(&path, text.join("\n") + "\n").expect("write");
+    let v = verify(&path).expect("verify");
+    assert_eq!(v.first_break.map(|b| b.line), Some(3));
+}

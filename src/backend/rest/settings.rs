@@ -215,6 +215,9 @@ pub struct ConfigFile {
     /// read by `workflow::naming`.
     #[serde(default)]
     pub snapshots: Option<toml::Table>,
+    /// The `[mcp]` table: `auto_approve`, read by `pvectl mcp` (`mcp::McpSettings`).
+    #[serde(default)]
+    pub mcp: Option<toml::Table>,
 }
 
 impl ConfigFile {
