@@ -95,10 +95,10 @@ pub fn render_http(method: Method, path: &str, params: &Params) -> String {
 /// The classified error when `pct` refused before running the command.
 pub fn exec_output(tool: &str, out: &crate::backend::command::CommandOutput) -> Result<Started> {
     let stderr = out.stderr_text();
-    if out.status == 255 {
-        if let Some(e) = crate::backend::command::classify_known(tool, out.status, &stderr) {
-            return Err(e);
-        }
+    if out.status == 255
+        && let Some(e) = crate::backend::command::classify_known(tool, out.status, &stderr)
+    {
+        return Err(e);
     }
     Ok(Started::Value(serde_json::json!({
         "exited": 1,
@@ -395,10 +395,11 @@ impl<T: ApiTransport> Backend for ApiBackend<T> {
         // such file or directory`, and no error (pve-common `Tools.pm` `dump_logfile`): its
         // status read tells a missing task (`upid: no such task`, NotFound) from a log that
         // says so.
-        if let [only] = lines.as_slice() {
-            if only.n == 1 && only.t.starts_with("unable to open file - ") {
-                self.task_status(upid).await?;
-            }
+        if let [only] = lines.as_slice()
+            && only.n == 1
+            && only.t.starts_with("unable to open file - ")
+        {
+            self.task_status(upid).await?;
         }
         Ok(lines)
     }

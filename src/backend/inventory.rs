@@ -112,18 +112,18 @@ pub trait InventoryExt: Backend {
     async fn backups(&self, filter: &BackupFilter) -> Result<Vec<Backup>> {
         let online: Vec<String> =
             self.nodes().await?.into_iter().filter(|n| n.status.as_deref().is_none_or(|s| s == "online")).map(|n| n.node).collect();
-        if let Some(n) = &filter.node {
-            if !online.iter().any(|o| o == n.as_str()) {
-                return Err(Error::NotFound(format!("node '{n}' is not an online cluster node")));
-            }
+        if let Some(n) = &filter.node
+            && !online.iter().any(|o| o == n.as_str())
+        {
+            return Err(Error::NotFound(format!("node '{n}' is not an online cluster node")));
         }
         let storages = backup_storages(self.storages(filter.node.as_ref()).await?, &online, filter);
-        if let Some(id) = &filter.storage {
-            if storages.is_empty() {
-                return Err(Error::NotFound(format!(
-                    "storage '{id}' holds no backups on any online node (missing, inactive or no 'backup' content)"
-                )));
-            }
+        if let Some(id) = &filter.storage
+            && storages.is_empty()
+        {
+            return Err(Error::NotFound(format!(
+                "storage '{id}' holds no backups on any online node (missing, inactive or no 'backup' content)"
+            )));
         }
         let mut out = Vec::new();
         for s in storages {

@@ -255,10 +255,10 @@ async fn guests(b: &dyn Backend, t: &Thresholds) -> Vec<Finding> {
             };
             out.push(Finding::new("guest-locked", severity, subj.clone(), message));
         }
-        if g.status == "running" {
-            if let Some(p) = pct(g.mem, g.maxmem) {
-                out.push(measured("guest-memory", &subj, &format!("mem_{}", g.vmid), "memory", p, t.get("guest-mem"), "%"));
-            }
+        if g.status == "running"
+            && let Some(p) = pct(g.mem, g.maxmem)
+        {
+            out.push(measured("guest-memory", &subj, &format!("mem_{}", g.vmid), "memory", p, t.get("guest-mem"), "%"));
         }
         if g.status == "unknown" {
             out.push(Finding::new("guest-status", Severity::Unknown, subj, format!("status unknown: node {} does not report", g.node)));
@@ -291,17 +291,11 @@ async fn guests(b: &dyn Backend, t: &Thresholds) -> Vec<Finding> {
                 }
                 return Vec::new();
             }
-            if cfg.get("agent").is_some_and(agent_enabled) {
-                if let Err(e) = b.agent(&r, "ping").await {
-                    if !matches!(e, Error::Unsupported { .. }) {
-                        return vec![Finding::new(
-                            "guest-agent",
-                            Severity::Warning,
-                            subj,
-                            format!("agent: 1 but the agent does not answer: {e}"),
-                        )];
-                    }
-                }
+            if cfg.get("agent").is_some_and(agent_enabled)
+                && let Err(e) = b.agent(&r, "ping").await
+                && !matches!(e, Error::Unsupported { .. })
+            {
+                return vec![Finding::new("guest-agent", Severity::Warning, subj, format!("agent: 1 but the agent does not answer: {e}"))];
             }
             Vec::new()
         }));

@@ -116,12 +116,12 @@ fn policy_rules(name: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> Res
         rules = PolicyRules::from_toml(t, &origin)?;
         sources.push(origin);
     }
-    if let Some(name) = name {
-        if let Some(t) = file.target(name).and_then(|e| e.policy.as_ref()) {
-            let origin = format!("{} [targets.{name}.policy]", path.display());
-            rules = rules.merged(&PolicyRules::from_toml(t, &origin)?);
-            sources.push(origin);
-        }
+    if let Some(name) = name
+        && let Some(t) = file.target(name).and_then(|e| e.policy.as_ref())
+    {
+        let origin = format!("{} [targets.{name}.policy]", path.display());
+        rules = rules.merged(&PolicyRules::from_toml(t, &origin)?);
+        sources.push(origin);
     }
     Ok((rules, sources))
 }

@@ -87,10 +87,10 @@ pub(crate) async fn run(cli: Cli, fleet: Fleet) -> i32 {
         output::print_error(format, &e, false);
         return e.exit_code();
     }
-    if let Noun::Check(c) = &cli.command {
-        if c.watch {
-            return super::check::watch_fleet(&cli.global, &fleet.members, c).await;
-        }
+    if let Noun::Check(c) = &cli.command
+        && c.watch
+    {
+        return super::check::watch_fleet(&cli.global, &fleet.members, c).await;
     }
     let nagios = super::check::nagios_set(&cli.command);
     let acts = !cli.command.is_read();
@@ -260,14 +260,14 @@ fn action_items(parts: &[Part]) -> Vec<Item> {
     let mut out = Vec::new();
     for p in parts {
         let printed_value = printed(&p.capture).then(|| data(&p.capture));
-        if let Some(Value::Array(guests)) = &printed_value {
-            if guests.iter().all(|g| g.get("guest").is_some() && g.get("ok").is_some()) {
-                for g in guests {
-                    out.push(item(&p.target, g.as_object().cloned().unwrap_or_default()));
-                }
-                // The member's error is the worst of its guests', already in their elements.
-                continue;
+        if let Some(Value::Array(guests)) = &printed_value
+            && guests.iter().all(|g| g.get("guest").is_some() && g.get("ok").is_some())
+        {
+            for g in guests {
+                out.push(item(&p.target, g.as_object().cloned().unwrap_or_default()));
             }
+            // The member's error is the worst of its guests', already in their elements.
+            continue;
         }
         let mut m = Map::new();
         let guest = printed_value.as_ref().and_then(|v| v.pointer("/plan/target/vmid").or_else(|| v.pointer("/target/vmid")).cloned());

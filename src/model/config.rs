@@ -39,10 +39,10 @@ impl GuestConfig {
                 ("digest", v) => digest = loose::value_string(v),
                 ("lxc", Value::Array(items)) => {
                     for item in items {
-                        if let Some([key, val]) = item.as_array().map(Vec::as_slice) {
-                            if let (Some(key), Some(val)) = (loose::value_string(key), loose::value_string(val)) {
-                                raw_lxc.push((key, val));
-                            }
+                        if let Some([key, val]) = item.as_array().map(Vec::as_slice)
+                            && let (Some(key), Some(val)) = (loose::value_string(key), loose::value_string(val))
+                        {
+                            raw_lxc.push((key, val));
                         }
                     }
                 }

@@ -53,7 +53,7 @@ pub fn drive_size(drive: &str) -> Option<u64> {
 /// `T`, `G`, `M`, `K` that divides it, else plain bytes.
 pub fn format_pve_size(bytes: u64) -> String {
     for (unit, shift) in [("T", 40), ("G", 30), ("M", 20), ("K", 10)] {
-        if bytes != 0 && bytes % (1u64 << shift) == 0 {
+        if bytes != 0 && bytes.is_multiple_of(1u64 << shift) {
             return format!("{}{unit}", bytes >> shift);
         }
     }

@@ -32,10 +32,10 @@ impl ExitStatus {
         if s == "OK" {
             return Self::Ok;
         }
-        if let Some(c) = WARNINGS_RE.captures(s) {
-            if let Ok(n) = c[1].parse() {
-                return Self::Warnings(n);
-            }
+        if let Some(c) = WARNINGS_RE.captures(s)
+            && let Ok(n) = c[1].parse()
+        {
+            return Self::Warnings(n);
         }
         Self::Failed(s.to_owned())
     }

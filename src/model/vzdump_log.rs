@@ -292,31 +292,31 @@ impl State {
             g.size = parse_size(s);
             g.size_source = g.size.map(|_| SizeSource::ArchiveFile);
         } else if let Some(c) = PXAR.captures(m) {
-            if g.size_source.is_none_or(|s| s == SizeSource::PxarTotal) {
-                if let Some(n) = parse_size(&c[1]) {
-                    g.size = Some(g.size.unwrap_or(0) + n);
-                    g.size_source = Some(SizeSource::PxarTotal);
-                }
+            if g.size_source.is_none_or(|s| s == SizeSource::PxarTotal)
+                && let Some(n) = parse_size(&c[1])
+            {
+                g.size = Some(g.size.unwrap_or(0) + n);
+                g.size_source = Some(SizeSource::PxarTotal);
             }
-        } else if let Some(c) = TRANSFERRED.captures(m) {
-            if g.size_source.is_none() {
-                g.size = parse_size(&c[1]);
-                g.size_source = g.size.map(|_| SizeSource::Transferred);
-            }
+        } else if let Some(c) = TRANSFERRED.captures(m)
+            && g.size_source.is_none()
+        {
+            g.size = parse_size(&c[1]);
+            g.size_source = g.size.map(|_| SizeSource::Transferred);
         }
     }
 
     fn error(&mut self, m: &str) {
-        if let Some(c) = FAILED.captures(m) {
-            if let Ok(vmid) = c[1].parse() {
-                let i = self.guest(vmid);
-                let g = &mut self.s.guests[i];
-                g.status = BackupOutcome::Failed;
-                g.error = Some(c[2].to_owned());
-                self.current = Some(i);
-                self.open = Open::GuestError(i);
-                return;
-            }
+        if let Some(c) = FAILED.captures(m)
+            && let Ok(vmid) = c[1].parse()
+        {
+            let i = self.guest(vmid);
+            let g = &mut self.s.guests[i];
+            g.status = BackupOutcome::Failed;
+            g.error = Some(c[2].to_owned());
+            self.current = Some(i);
+            self.open = Open::GuestError(i);
+            return;
         }
         if let Some(e) = m.strip_prefix("Backup job failed - ") {
             self.s.job = JobOutcome::Failed;

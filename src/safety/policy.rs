@@ -246,25 +246,24 @@ pub fn decide(rules: &PolicyRules, m: &Mutation, facts: &Facts) -> Verdict {
         return Verdict::Refuse(format!("{what} is {tier}, above this target's policy ceiling ({max}); nothing was sent"));
     }
     let guest = m.guest();
-    if let (Some(allowed), Some(g)) = (&rules.allowed_nodes, &guest) {
-        if !allowed.iter().any(|n| n == g.node.as_str()) {
-            return Verdict::Refuse(format!("{what}: node {} is not among the policy's allowed_nodes; nothing was sent", g.node));
-        }
+    if let (Some(allowed), Some(g)) = (&rules.allowed_nodes, &guest)
+        && !allowed.iter().any(|n| n == g.node.as_str())
+    {
+        return Verdict::Refuse(format!("{what}: node {} is not among the policy's allowed_nodes; nothing was sent", g.node));
     }
-    if let Mutation::BackupDelete { volid, force: false, .. } = m {
-        if facts.backup_protected == Some(true) {
-            return Verdict::Refuse(format!(
-                "backup {} is protected: pass --force to clear the flag and delete it; nothing was sent",
-                crate::model::excerpt(volid, 120)
-            ));
-        }
+    if let Mutation::BackupDelete { volid, force: false, .. } = m
+        && facts.backup_protected == Some(true)
+    {
+        return Verdict::Refuse(format!(
+            "backup {} is protected: pass --force to clear the flag and delete it; nothing was sent",
+            crate::model::excerpt(volid, 120)
+        ));
     }
-    if tier == Tier::Destructive {
-        if let Some(g) = &guest {
-            if let Some(reason) = protected(rules, g, facts, clears_protection(m)) {
-                return Verdict::Refuse(format!("{what} is destructive and guest {} {reason}; nothing was sent", g.vmid));
-            }
-        }
+    if tier == Tier::Destructive
+        && let Some(g) = &guest
+        && let Some(reason) = protected(rules, g, facts, clears_protection(m))
+    {
+        return Verdict::Refuse(format!("{what} is destructive and guest {} {reason}; nothing was sent", g.vmid));
     }
     if tier.is_gated() { Verdict::Confirm } else { Verdict::Allow }
 }
@@ -293,10 +292,10 @@ fn protected(rules: &PolicyRules, g: &GuestRef, facts: &Facts, clearing_the_flag
     if let Some(t) = facts.tags.iter().flatten().find(|t| rules.protected_tags.contains(t)) {
         return Some(format!("is protected by policy (tag {})", crate::model::excerpt(t, 40)));
     }
-    if let Some(Some(p)) = &facts.pool {
-        if rules.protected_pools.contains(p) {
-            return Some(format!("is protected by policy (pool {})", crate::model::excerpt(p, 40)));
-        }
+    if let Some(Some(p)) = &facts.pool
+        && rules.protected_pools.contains(p)
+    {
+        return Some(format!("is protected by policy (pool {})", crate::model::excerpt(p, 40)));
     }
     None
 }

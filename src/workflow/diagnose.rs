@@ -237,10 +237,10 @@ pub async fn diagnose(b: &dyn Backend, vmid: Vmid) -> Result<Diagnosis> {
         state_findings(&guest, s, config.as_ref(), &mut findings);
     }
     let agent = agent_state(&guest, config.as_ref(), running, agent, &mut findings);
-    if let Some(n) = &node {
-        if let Some(sev) = fraction(n.memory.used, n.memory.total).and_then(usage_severity) {
-            findings.push(finding(sev, "node-memory", format!("node {} has little free memory", guest.node)));
-        }
+    if let Some(n) = &node
+        && let Some(sev) = fraction(n.memory.used, n.memory.total).and_then(usage_severity)
+    {
+        findings.push(finding(sev, "node-memory", format!("node {} has little free memory", guest.node)));
     }
     let disks = disk_findings(&guest, config.as_ref(), &storages, &mut findings);
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));

@@ -234,10 +234,10 @@ impl Action for Resize {
 
     /// Lists the steps left inside the guest: PVE grows the disk, not what is on it.
     async fn conclude(&self, _b: &dyn Backend, _d: &Draft, report: &mut Report, error: Option<Error>) -> Option<Error> {
-        if error.is_none() {
-            if let Some(Value::Object(details)) = &mut report.details {
-                details.insert("next_steps_in_guest".into(), json!(IN_GUEST_STEPS));
-            }
+        if error.is_none()
+            && let Some(Value::Object(details)) = &mut report.details
+        {
+            details.insert("next_steps_in_guest".into(), json!(IN_GUEST_STEPS));
         }
         error
     }
@@ -407,12 +407,12 @@ impl Action for Exec {
 /// truncated).
 fn bound_output(mut v: Value) -> Value {
     for (key, flag) in [("out-data", "out-truncated"), ("err-data", "err-truncated")] {
-        if let Some(text) = v.get(key).and_then(Value::as_str) {
-            if text.len() > MAX_EXEC_OUTPUT {
-                let cut = crate::model::clip(text, MAX_EXEC_OUTPUT);
-                v[key] = json!(cut);
-                v[flag] = json!(1);
-            }
+        if let Some(text) = v.get(key).and_then(Value::as_str)
+            && text.len() > MAX_EXEC_OUTPUT
+        {
+            let cut = crate::model::clip(text, MAX_EXEC_OUTPUT);
+            v[key] = json!(cut);
+            v[flag] = json!(1);
         }
     }
     v

@@ -140,10 +140,11 @@ pub(crate) fn progress_text(line: &str) -> String {
 /// reference/FORMATS.md): it is not a line of the task and is left out, so the task's own
 /// first line (also `n: 1`) is not taken as already seen.
 pub(crate) fn fresh_lines(lines: Vec<TaskLogLine>, seen: u64) -> Vec<TaskLogLine> {
-    if let [only] = lines.as_slice() {
-        if only.n == 1 && only.t == "no content" {
-            return Vec::new();
-        }
+    if let [only] = lines.as_slice()
+        && only.n == 1
+        && only.t == "no content"
+    {
+        return Vec::new();
     }
     lines.into_iter().filter(|l| l.n > seen).collect()
 }

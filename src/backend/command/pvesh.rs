@@ -63,10 +63,10 @@ pub fn last_json_value(stdout: &str) -> Result<Value> {
     // over several lines); only whitespace may precede it on its line.
     if let Some(start) = last_value_start(trimmed.as_bytes()) {
         let line_start = trimmed[..start].rfind('\n').map_or(0, |i| i + 1);
-        if trimmed[line_start..start].trim().is_empty() {
-            if let Ok(v) = serde_json::from_str::<Value>(&trimmed[start..]) {
-                return Ok(v);
-            }
+        if trimmed[line_start..start].trim().is_empty()
+            && let Ok(v) = serde_json::from_str::<Value>(&trimmed[start..])
+        {
+            return Ok(v);
         }
     }
     // Old pvesh printed a bare UPID string without quotes, which is taken as a string.

@@ -197,10 +197,11 @@ pub(super) async fn launch_master(opts: &SshOptions, socket: &Path) -> Result<()
     if !status.success() {
         // "UNKNOWN port 65535" is how ssh names a peer behind a ProxyJump/ProxyCommand pipe:
         // the hop failed, and with ControlPersist its stderr was discarded. Ask once more.
-        if opts.persist.is_some() && reason.contains("UNKNOWN port 65535") {
-            if let Some(more) = probe(opts).await {
-                reason = more;
-            }
+        if opts.persist.is_some()
+            && reason.contains("UNKNOWN port 65535")
+            && let Some(more) = probe(opts).await
+        {
+            reason = more;
         }
         let reason = last_lines(&reason, 800);
         let target = match (&opts.user, opts.port) {

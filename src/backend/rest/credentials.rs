@@ -186,14 +186,14 @@ pub fn resolve(src: &CredentialSources<'_>) -> Result<Resolved> {
         Some(p) => Some(read_secret_file(p)?),
         None => env_secret.map(Secret::new),
     };
-    if host.is_none() || id.is_none() || secret.is_none() {
-        if let Some(path) = src.credentials_file.filter(|p| p.exists()) {
-            let map = read_credentials_file(path)?;
-            let (h, i, s) = from_map(&|k| map.get(k).cloned());
-            host = host.or(h);
-            id = id.or(i);
-            secret = secret.or(s.map(Secret::new));
-        }
+    if (host.is_none() || id.is_none() || secret.is_none())
+        && let Some(path) = src.credentials_file.filter(|p| p.exists())
+    {
+        let map = read_credentials_file(path)?;
+        let (h, i, s) = from_map(&|k| map.get(k).cloned());
+        host = host.or(h);
+        id = id.or(i);
+        secret = secret.or(s.map(Secret::new));
     }
     if let Some(t) = src.target {
         host = host.or_else(|| t.url.clone());

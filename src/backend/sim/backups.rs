@@ -599,10 +599,10 @@ pub(crate) fn restore(sim: &mut Sim, req: &Request<'_>, kind: GuestKind, vmid: u
         storage_on(st, s, &node)?;
     }
     let existing = st.guest(vmid).cloned();
-    if let Some(g) = &existing {
-        if !force || g.node != node || g.kind != kind {
-            return Err(SimError::die(format!("{emsg} {} {vmid} already exists on node '{}'", word(g.kind), g.node)));
-        }
+    if let Some(g) = &existing
+        && (!force || g.node != node || g.kind != kind)
+    {
+        return Err(SimError::die(format!("{emsg} {} {vmid} already exists on node '{}'", word(g.kind), g.node)));
     }
     sim.check_perm(&format!("/vms/{vmid}"), if existing.is_some() { "VM.Backup" } else { "VM.Allocate" })?;
     let mut error = None;

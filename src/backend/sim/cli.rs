@@ -122,10 +122,10 @@ pub fn run(argv: &[String], env: &SimEnv) -> Output {
     } else {
         std::iter::once("pve-sim".to_owned()).chain(argv.iter().skip(1).cloned()).collect()
     };
-    if let Some(log) = &env.log_path {
-        if let Err(e) = append_log(log, &logged) {
-            return Output::fail(format!("pve-sim: {e}\n"), 1);
-        }
+    if let Some(log) = &env.log_path
+        && let Err(e) = append_log(log, &logged)
+    {
+        return Output::fail(format!("pve-sim: {e}\n"), 1);
     }
     match command.as_str() {
         "pvesh" | "qm" | "pct" | "hostname" | "vzdump" | "qmrestore" | "ha-manager" => {

@@ -384,10 +384,10 @@ fn update(sim: &mut Sim, req: &Request<'_>) -> Result<(String, u32), SimError> {
         return Err(SimError::die("no options specified"));
     }
     let g = checked_guest(sim, req, "", skiplock)?;
-    if let Some(d) = req.param("digest") {
-        if d != config_digest(&g) {
-            return Err(SimError::die("detected modified configuration - file changed by other user? Try again."));
-        }
+    if let Some(d) = req.param("digest")
+        && d != config_digest(&g)
+    {
+        return Err(SimError::die("detected modified configuration - file changed by other user? Try again."));
     }
     let (node, vmid, running) = (g.node.clone(), g.vmid, g.is_running());
     let live = |k: &str| !running || if kind == GuestKind::Qemu { qemu_live(k) } else { lxc_live(k) };

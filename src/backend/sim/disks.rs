@@ -73,7 +73,7 @@ fn parse_request(size: &str) -> Option<(bool, u64)> {
 /// A size as qemu-server writes it into `size=` (`format_size`: the largest exact unit).
 fn format_size(bytes: u64) -> String {
     for (unit, m) in [("T", 1_u64 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)] {
-        if bytes % m == 0 && bytes >= m {
+        if bytes.is_multiple_of(m) && bytes >= m {
             return format!("{}{unit}", bytes / m);
         }
     }
@@ -93,10 +93,10 @@ fn with_size(value: &str, size: &str) -> String {
 
 /// Compares the config digest, as `PUT .../config` does.
 fn check_digest(req: &Request<'_>, g: &SimGuest) -> Result<(), SimError> {
-    if let Some(d) = req.param("digest") {
-        if d != super::read_guest::config_digest(g) {
-            return Err(SimError::die("checksum mismatch (file change by other user?)"));
-        }
+    if let Some(d) = req.param("digest")
+        && d != super::read_guest::config_digest(g)
+    {
+        return Err(SimError::die("checksum mismatch (file change by other user?)"));
     }
     Ok(())
 }

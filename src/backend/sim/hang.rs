@@ -34,10 +34,10 @@ pub(crate) fn take(sim: &mut Sim, path: &str) -> Option<ToolHang> {
 /// Hangs this process for `h.seconds`, first starting the child when `h.child` asks for one.
 /// The caller holds no state-file lock meanwhile.
 pub(crate) fn hang(h: &ToolHang) {
-    if h.child {
-        if let Err(e) = spawn_child(h.seconds) {
-            eprintln!("pve-sim: cannot start the hanging child: {e}");
-        }
+    if h.child
+        && let Err(e) = spawn_child(h.seconds)
+    {
+        eprintln!("pve-sim: cannot start the hanging child: {e}");
     }
     std::thread::sleep(Duration::from_secs(h.seconds));
 }

@@ -195,10 +195,10 @@ fn migrate(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
         return Err(SimError::die("can't migrate running container without --online or --restart"));
     }
     let storage_map = req.param("targetstorage").or_else(|| req.param("target-storage")).map(str::to_owned);
-    if storage_map.is_none() {
-        if let Some(s) = unavailable_storages(sim.state(), &g, &target).first() {
-            return Err(SimError::die(format!("storage '{s}' is not available on node '{target}'")));
-        }
+    if storage_map.is_none()
+        && let Some(s) = unavailable_storages(sim.state(), &g, &target).first()
+    {
+        return Err(SimError::die(format!("storage '{s}' is not available on node '{target}'")));
     }
     if g.hastate.is_some() {
         return sim.start_task(NewTask {

@@ -390,19 +390,19 @@ fn clone(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
     sim.check_perm(&format!("/vms/{newid}"), "VM.Allocate")?;
     let st = sim.state();
     let target = req.param("target").filter(|t| *t != src.node).map(str::to_owned);
-    if let Some(t) = &target {
-        if st.node(t).is_none() {
-            return Err(SimError::die(format!("no such cluster node '{t}'")));
-        }
+    if let Some(t) = &target
+        && st.node(t).is_none()
+    {
+        return Err(SimError::die(format!("no such cluster node '{t}'")));
     }
     if let Some(p) = req.param("pool").filter(|p| !st.pools.iter().any(|x| x.poolid == *p)) {
         return Err(SimError::die(format!("pool '{p}' does not exist")));
     }
     let storage = req.param("storage");
-    if let Some(s) = storage {
-        if !st.storages.iter().any(|x| x.id == s) {
-            return Err(SimError::die(format!("storage '{s}' does not exist")));
-        }
+    if let Some(s) = storage
+        && !st.storages.iter().any(|x| x.id == s)
+    {
+        return Err(SimError::die(format!("storage '{s}' does not exist")));
     }
     let snapname = req.param("snapname");
     if let Some(s) = snapname.filter(|s| !src.snapshots.iter().any(|x| x.name == *s)) {

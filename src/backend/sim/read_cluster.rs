@@ -45,10 +45,10 @@ fn quorate(nodes: &[SimNode]) -> bool {
 /// `GET /cluster/resources [--type vm|storage|node|sdn]`.
 pub(crate) fn cluster_resources(sim: &mut Sim, req: &Request<'_>) -> Result<Value, SimError> {
     let ty = req.param("type");
-    if let Some(t) = ty {
-        if !["vm", "storage", "node", "sdn"].contains(&t) {
-            return Err(SimError::param("type", format!("value '{t}' does not have a value in the enumeration 'vm, storage, node, sdn'")));
-        }
+    if let Some(t) = ty
+        && !["vm", "storage", "node", "sdn"].contains(&t)
+    {
+        return Err(SimError::param("type", format!("value '{t}' does not have a value in the enumeration 'vm, storage, node, sdn'")));
     }
     let want = |t: &str| ty.is_none() || ty == Some(t);
     let st = sim.state();

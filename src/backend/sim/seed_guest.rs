@@ -128,10 +128,10 @@ impl Sim {
                 }
             }
         }
-        if let Some(p) = pool {
-            if !state.pools.iter().any(|x| &x.poolid == p) {
-                state.pools.push(super::state::SimPool { poolid: p.clone(), comment: None, storage: Vec::new() });
-            }
+        if let Some(p) = pool
+            && !state.pools.iter().any(|x| &x.poolid == p)
+        {
+            state.pools.push(super::state::SimPool { poolid: p.clone(), comment: None, storage: Vec::new() });
         }
         g.pool.clone_from(pool);
         g.hastate.clone_from(ha);

@@ -91,12 +91,12 @@ pub fn sim_state_file(var: &dyn Fn(&str) -> Option<OsString>) -> Option<SimState
 /// A message naming the directory when it cannot be created.
 pub fn sim_state_file_from_env() -> Result<Option<SimStateFile>, String> {
     let file = sim_state_file(&|k| std::env::var_os(k));
-    if let Some(SimStateFile::User(path)) = &file {
-        if let Some(dir) = path.parent().filter(|d| !d.exists()) {
-            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| {
-                format!("cannot create the simulator's state directory {}: {e} (set PVE_SIM_STATE to a writable file)", dir.display())
-            })?;
-        }
+    if let Some(SimStateFile::User(path)) = &file
+        && let Some(dir) = path.parent().filter(|d| !d.exists())
+    {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| {
+            format!("cannot create the simulator's state directory {}: {e} (set PVE_SIM_STATE to a writable file)", dir.display())
+        })?;
     }
     Ok(file)
 }
