@@ -169,6 +169,24 @@ pub enum Noun {
     /// whether it mutates, the JSON Schema of its `-o json` output, and the exit codes
     /// (needs no target).
     Schema,
+    /// Serve a read-only web dashboard of the target or fleet (`-t a,b`, `-t @group`,
+    /// `--all-targets`): fleet, target, guest, tasks, checks and audit pages, live updates.
+    Dashboard(DashboardArgs),
+}
+
+/// `dashboard`
+#[derive(Debug, clap::Args)]
+pub struct DashboardArgs {
+    /// Address to listen on; a non-loopback address needs `--token-file`. Port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// File (mode 0600) holding the bearer token viewers must present (`Authorization:
+    /// Bearer`, or `?token=` once, then a cookie).
+    #[arg(long)]
+    pub token_file: Option<std::path::PathBuf>,
+    /// Seconds between two refreshes of each target (at least 1); every page shares them.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub refresh: u64,
 }
 
 /// `pool ...`
@@ -328,7 +346,7 @@ impl Noun {
             Self::Task(t) => matches!(t, TaskCmd::List { .. } | TaskCmd::Status { .. } | TaskCmd::Log { follow: false, .. }),
             Self::Backup(b) => matches!(b, BackupCmd::List { .. } | BackupCmd::Jobs | BackupCmd::Missing),
             Self::Api(a) => matches!(a, ApiCmd::Get { .. } | ApiCmd::Usage { .. } | ApiCmd::Ls { .. }),
-            Self::Audit(_) | Self::Target(_) | Self::Config(_) | Self::Schema => false,
+            Self::Audit(_) | Self::Target(_) | Self::Config(_) | Self::Schema | Self::Dashboard(_) => false,
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod catalog;
 mod check;
 mod cluster;
 mod config;
+mod dashboard;
 mod diagnose;
 mod doctor;
 mod fleet;
@@ -119,6 +120,7 @@ pub async fn run(cli: Cli) -> i32 {
         args::Noun::Target(cmd) => return targets::run(&cli.global, cmd).await,
         args::Noun::Config(cmd) => return targets::config(&cli.global, &cmd),
         args::Noun::Schema => return catalog::print_schema(),
+        args::Noun::Dashboard(a) => return dashboard::run(&cli.global, &a).await,
         args::Noun::Api(cmd @ (args::ApiCmd::Usage { .. } | args::ApiCmd::Ls { .. })) => return api::run_offline(&cli.global, &cmd),
         command => Cli { command, ..cli },
     };
@@ -215,7 +217,7 @@ async fn dispatch(env: &Env<'_>, command: Noun) -> Result<()> {
         Noun::Backup(c) => backup::run(env, c).await,
         Noun::Pool(c) => pool::run(env, c).await,
         Noun::Ha(c) => pool::run_ha(env, c).await,
-        Noun::Audit(_) | Noun::Target(_) | Noun::Config(_) | Noun::Schema => {
+        Noun::Audit(_) | Noun::Target(_) | Noun::Config(_) | Noun::Schema | Noun::Dashboard(_) => {
             Err(Error::Internal("audit, target, config and schema are handled before a backend is opened".into()))
         }
     }

@@ -46,7 +46,8 @@ mod tests {
     #[test]
     fn subjects_and_labels_name_their_target_and_the_worst_state_wins() {
         let mut ok = Finding::new("node-memory", Severity::Ok, "pve1", "memory 40%");
-        ok.perfdata = Some(Perf { label: "mem_pve1".into(), value: 40.0, uom: "%".into(), warn: None, crit: None, min: None, max: None });
+        ok.perfdata =
+            Some(Perf { label: "mem_pve1".into(), value: 40.0, uom: "%".into(), warn: None, crit: None, min: None, max: None, low: false });
         let bad = Finding::new("cluster-nodes", Severity::Critical, "pve3", "node offline");
         let joined = join_reports(
             "all",
