@@ -3,6 +3,7 @@
 //! server-sent events, and the static CSS/JS compiled into the binary.
 
 use std::convert::Infallible;
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
@@ -177,10 +178,13 @@ pub async fn serve(opts: Options, targets: Vec<TargetSource>) -> Result<()> {
     for (i, t) in targets.into_iter().enumerate() {
         refreshers.push(tokio::spawn(super::refresh::run(shared.clone(), i, t.open, opts.thresholds.clone())));
     }
-    println!("listening http://{addr}");
+    // A closed stdout (the starter stopped reading) must not stop the server.
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "listening http://{addr}");
     if token.is_some() {
-        println!("a token is required: open http://{addr}/?token=TOKEN once (the token from --token-file)");
+        let _ = writeln!(out, "a token is required: open http://{addr}/?token=TOKEN once (the token from --token-file)");
     }
+    let _ = out.flush();
     eprintln!("pvectl dashboard: read-only; refreshing every {} s; Ctrl-C stops", opts.refresh.as_secs());
     let app = router(shared.clone(), token);
     let result = axum::serve(listener, app)

@@ -84,6 +84,8 @@ impl Dashboard {
         let mut lines = std::io::BufReader::new(stdout).lines();
         let first = lines.next().expect("the dashboard prints its address").expect("readable");
         let url = first.strip_prefix("listening ").unwrap_or_else(|| panic!("unexpected first line {first:?}")).trim().to_owned();
+        // Echo the rest (the token hint) to the test's stderr.
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(|l| eprintln!("dashboard: {l}")));
         Self { child, url }
     }
 }

@@ -8,3 +8,4 @@ mod support;
 mod browser;
 mod harness;
 mod listing;
+mod server;

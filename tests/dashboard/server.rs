@@ -1,0 +1,65 @@
+//! The server without a browser: security headers on every response, no route accepting a
+//! write method, a non-loopback address refused without a token, and the token flow.
+
+use super::harness::{Dashboard, get, http, wait_first_refresh};
+use crate::support::Pvectl;
+
+fn sim(dir: &std::path::Path) -> Pvectl {
+    Pvectl::new().env("PVE_SIM_STATE", dir.join("sim.json"))
+}
+
+#[tokio::test]
+async fn headers_on_every_response_and_no_route_takes_a_write_method() {
+    let dir = tempfile::tempdir().expect("dir");
+    let dash = Dashboard::start(sim(dir.path()).args(["dashboard", "-t", "sim", "--listen", "127.0.0.1:0", "--refresh", "1"]));
+    let c = http();
+    wait_first_refresh(&c, &dash, 1).await;
+    for path in ["/", "/t/sim", "/t/sim/guest/100", "/tasks", "/checks", "/audit", "/static/dashboard.js", "/nope", "/t/nope"] {
+        let r = c.get(format!("{}{path}", dash.url)).send().await.expect("GET");
+        let h = r.headers();
+        assert_eq!(
+            h.get("content-security-policy").and_then(|v| v.to_str().ok()),
+            Some("default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'"),
+            "{path}"
+        );
+        assert_eq!(h.get("x-frame-options").and_then(|v| v.to_str().ok()), Some("DENY"), "{path}");
+        assert_eq!(h.get("x-content-type-options").and_then(|v| v.to_str().ok()), Some("nosniff"), "{path}");
+        assert_eq!(h.get("referrer-policy").and_then(|v| v.to_str().ok()), Some("no-referrer"), "{path}");
+        for method in [reqwest::Method::POST, reqwest::Method::PUT, reqwest::Method::DELETE, reqwest::Method::PATCH] {
+            let w = c.request(method.clone(), format!("{}{path}", dash.url)).body("x=1").send().await.expect("request");
+            assert!(matches!(w.status().as_u16(), 404 | 405), "{method} {path} answered {}", w.status());
+        }
+    }
+    let (_, page) = get(&c, &format!("{}/", dash.url)).await;
+    assert!(!page.contains("<script>") && !page.contains("style="), "no inline script or style: {page}");
+}
+
+#[tokio::test]
+async fn beyond_loopback_a_token_file_is_required_and_the_token_opens_the_pages() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().expect("dir");
+    let r = sim(dir.path()).args(["dashboard", "-t", "sim", "--listen", "0.0.0.0:0"]).run();
+    r.expect_code(2);
+    assert!(r.stderr.contains("--token-file"), "{}", r.stderr);
+    let token = dir.path().join("token");
+    std::fs::write(&token, "a-long-random-dashboard-token\n").expect("write");
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let r = sim(dir.path()).args(["dashboard", "-t", "sim", "--listen", "127.0.0.1:0", "--token-file"]).arg_path(&token).run();
+    r.expect_code(2);
+    assert!(r.stderr.contains("chmod 600"), "{}", r.stderr);
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let dash =
+        Dashboard::start(sim(dir.path()).args(["dashboard", "-t", "sim", "--listen", "127.0.0.1:0", "--token-file"]).arg_path(&token));
+    let c = http();
+    assert_eq!(get(&c, &format!("{}/", dash.url)).await.0, 401);
+    assert_eq!(get(&c, &format!("{}/?token=wrong-token-of-some-length", dash.url)).await.0, 401);
+    let ok = c.get(format!("{}/", dash.url)).bearer_auth("a-long-random-dashboard-token").send().await.expect("GET");
+    assert_eq!(ok.status().as_u16(), 200);
+    let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let r = no_redirect.get(format!("{}/t/sim?token=a-long-random-dashboard-token", dash.url)).send().await.expect("GET");
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(r.headers().get("location").and_then(|v| v.to_str().ok()), Some("/t/sim"), "the token leaves the address");
+    let cookie = r.headers().get("set-cookie").and_then(|v| v.to_str().ok()).expect("cookie").split(';').next().expect("pair").to_owned();
+    let r = no_redirect.get(format!("{}/t/sim", dash.url)).header("cookie", cookie).send().await.expect("GET");
+    assert_eq!(r.status().as_u16(), 200);
+}
