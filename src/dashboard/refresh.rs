@@ -70,6 +70,7 @@ fn store(shared: &Shared, idx: usize, outcome: crate::Result<TargetData>, took_m
     let next = TargetSnapshot {
         target: slot.name.clone(),
         version: if same { old.version } else { old.version + 1 },
+        refreshes: old.refreshes + 1,
         refreshed: Some(now()),
         took_ms,
         data,

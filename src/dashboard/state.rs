@@ -42,6 +42,8 @@ pub struct TargetSnapshot {
     pub target: String,
     /// Bumped whenever the data (or the error) differs from the previous refresh; 0 before the first.
     pub version: u64,
+    /// How many refreshes have ended (each made one guest listing, or failed before it).
+    pub refreshes: u64,
     /// When the last refresh ended, Unix seconds; `None` before the first.
     pub refreshed: Option<u64>,
     /// How long the last refresh took, milliseconds.

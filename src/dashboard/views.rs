@@ -148,7 +148,7 @@ pub(crate) fn fleet(snaps: &[std::sync::Arc<TargetSnapshot>]) -> Markup {
             @for s in snaps {
                 @let failing = s.error.is_some();
                 @let class = if failing { "card failing" } else if s.refreshed.is_none() { "card pending" } else { "card" };
-                div class=(class) data-target=(s.target) {
+                div class=(class) data-target=(s.target) data-refreshes=(s.refreshes) {
                     h2 { a href=(target_href(&s.target)) { (s.target) } }
                     @if let Some(e) = &s.error {
                         p.error { "unreachable: " (e) }
