@@ -14,6 +14,12 @@ fn listings(log: &std::path::Path) -> usize {
         .count()
 }
 
+/// Each target's refresh count, from the fleet cards' `data-refreshes`.
+async fn refreshes_of(c: &reqwest::Client, base: &str) -> Vec<u64> {
+    let (_, fleet) = get(c, &format!("{base}/live/fleet")).await;
+    fleet.split("data-refreshes=\"").skip(1).map(|s| s.split('"').next().expect("value").parse().expect("a number")).collect()
+}
+
 #[tokio::test]
 async fn five_viewers_of_two_targets_with_200_guests_cause_one_listing_per_target_per_refresh() {
     let dir = tempfile::tempdir().expect("dir");
@@ -105,9 +111,7 @@ async fn five_viewers_of_two_targets_with_200_guests_cause_one_listing_per_targe
             }
         }
         rounds += 1;
-        let (_, fleet) = get(&c, &format!("{}/live/fleet", dash.url)).await;
-        let r: Vec<u64> =
-            fleet.split("data-refreshes=\"").skip(1).map(|s| s.split('"').next().expect("value").parse().expect("a number")).collect();
+        let r = refreshes_of(&c, &dash.url).await;
         assert_eq!(r.len(), 2);
         if rounds >= 10 && r.iter().all(|n| *n >= 3) {
             break r;
