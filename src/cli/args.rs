@@ -187,6 +187,11 @@ pub struct DashboardArgs {
     /// Seconds between two refreshes of each target (at least 1); every page shares them.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub refresh: u64,
+    /// Offer power actions and snapshot create on the guest page: each shows its plan (tier,
+    /// calls, digest) and needs a confirm step; the target's policy applies, audited with the
+    /// face `dashboard`.
+    #[arg(long)]
+    pub allow_actions: bool,
 }
 
 /// `pool ...`

@@ -1,7 +1,8 @@
 //! `pvectl dashboard`: picks the targets as every command does (one target, or a fleet with
 //! `-t a,b`, `-t @group`, `--all-targets`), and hands the library's server
-//! ([`crate::dashboard::serve`]) one opener per target. Each opened backend is wrapped in
-//! `Guarded` with the policy ceiling `read`, so even a bug in a page could not send a change.
+//! ([`crate::dashboard::serve`]) one opener per target and its policy; the library wraps each
+//! opened backend read-only for the pages (and, with `--allow-actions`, in the target's policy
+//! with the audit face `dashboard` for the actions).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,11 +10,9 @@ use std::time::Duration;
 use super::args::{DashboardArgs, GlobalArgs, OutputFormat};
 use super::output::print_error;
 use super::{Config, check};
-use crate::backend::Backend;
 use crate::dashboard::{OpenTarget, Options, TargetSource};
 use crate::error::Result;
-use crate::safety::policy::TierName;
-use crate::safety::{AuditLog, Guarded, PolicyRules};
+use crate::safety::AuditLog;
 
 /// Runs the dashboard until SIGINT/SIGTERM; returns the exit code.
 pub(crate) async fn run(g: &GlobalArgs, args: &DashboardArgs) -> i32 {
@@ -36,17 +35,13 @@ async fn serve(g: &GlobalArgs, args: &DashboardArgs) -> Result<()> {
         // Validated now (unknown names, missing tokens are usage errors before serving).
         let cfg = Config::for_target(g, name.as_deref())?;
         let shown = name.clone().or_else(|| cfg.name.clone()).unwrap_or_else(|| cfg.target.url());
+        let policy = cfg.policy.clone();
         let cfg = Arc::new(cfg);
         let open: OpenTarget = Arc::new(move || {
             let cfg = cfg.clone();
-            Box::pin(async move {
-                let b = cfg.open_backend().await?;
-                let ro = PolicyRules { max_tier: Some(TierName::Read), ..PolicyRules::default() };
-                let guarded: Arc<dyn Backend> = Arc::new(Guarded::new(b, ro, AuditLog::from_env().with_face("dashboard")));
-                Ok(guarded)
-            })
+            Box::pin(async move { cfg.open_backend().await })
         });
-        targets.push(TargetSource { name: shown, open });
+        targets.push(TargetSource { name: shown, open, policy });
     }
     let timeout = g.timeout.unwrap_or(super::config::DEFAULT_READ_TIMEOUT);
     let opts = Options {
@@ -56,6 +51,8 @@ async fn serve(g: &GlobalArgs, args: &DashboardArgs) -> Result<()> {
         deadline: Duration::from_secs(timeout),
         thresholds: check::dashboard_thresholds()?,
         audit_path: AuditLog::from_env().path().map(std::path::Path::to_path_buf),
+        allow_actions: args.allow_actions,
+        action_timeout: Duration::from_secs(g.timeout.unwrap_or(super::config::DEFAULT_TIMEOUT)),
     };
     crate::dashboard::serve(opts, targets).await
 }

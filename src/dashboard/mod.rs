@@ -6,8 +6,12 @@
 //! the `/events` stream only read those snapshots, so open pages never multiply remote calls.
 //! Only the guest and task pages read more on view (bounded, under the deadline). The server
 //! ([`server`]) registers GET routes only: no request can reach a mutation, and every backend
-//! is additionally wrapped read-only (`Guarded` with the policy ceiling `read`).
+//! is additionally wrapped read-only (`Guarded` with the policy ceiling `read`). With
+//! `--allow-actions` ([`actions`]) the guest page offers power actions and snapshot create:
+//! a plan page (tier, calls, digest), a confirm form (POST with a CSRF token) that re-plans and
+//! refuses when the digest changed, then the engine's apply, audited with the face `dashboard`.
 
+mod actions;
 mod auth;
 mod pages;
 mod refresh;

@@ -109,7 +109,8 @@ pub(crate) async fn guest(State(s): S, Path((target, vmid)): Path<(String, Strin
     let title = format!("Guest {vmid} on {target}");
     let (Some(g), Some(b)) = (g, slot.backend()) else { return page(layout(&title, Some(live), &html! {})) };
     let r = g.guest_ref();
-    let extra = guest_reads(&s, b.as_ref(), &target, &r, g.status == "running").await;
+    let reads = guest_reads(&s, b.as_ref(), &target, &r, g.status == "running").await;
+    let extra = html! { @if s.actions.is_some() { (super::actions::links(&target, vmid)) } (reads) };
     page(layout(&title, Some(live), &extra))
 }
 

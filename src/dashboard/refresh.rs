@@ -11,6 +11,8 @@ use crate::backend::{Backend, GuestFilter, TaskFilter};
 use crate::checks::{CheckSet, Report, Thresholds};
 use crate::error::Error;
 use crate::model::NodeName;
+use crate::safety::policy::TierName;
+use crate::safety::{Guarded, PolicyRules};
 
 /// Tasks read per node and refresh.
 const TASKS_PER_NODE: u64 = 20;
@@ -32,7 +34,14 @@ pub(crate) async fn run(shared: Arc<Shared>, idx: usize, open: OpenTarget, thres
             let backend = if let Some(b) = slot.backend() {
                 b
             } else {
-                let b = open().await?;
+                let raw = open().await?;
+                let audit = || crate::safety::AuditLog::from_env().with_face("dashboard");
+                let ro = PolicyRules { max_tier: Some(TierName::Read), ..PolicyRules::default() };
+                let b: Arc<dyn Backend> = Arc::new(Guarded::new(raw.clone(), ro, audit()));
+                if shared.actions.is_some() {
+                    let actor = Arc::new(Guarded::new(raw, slot.policy.clone(), audit()));
+                    *slot.actor.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(actor);
+                }
                 *slot.backend.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(b.clone());
                 b
             };

@@ -24,8 +24,10 @@ use crate::backend::Backend;
 use crate::checks::Thresholds;
 use crate::error::{Error, Result};
 
-/// Opens one target for the dashboard; called again after a failure. The backend it returns
-/// should be read-only (the CLI wraps it in `Guarded` with the policy ceiling `read`).
+/// Opens one target for the dashboard; called again after a failure. The dashboard wraps
+/// what it returns: in `Guarded` with the policy ceiling `read` for every read, and (with
+/// `allow_actions`) in `Guarded` with the target's policy and the audit face `dashboard` for
+/// the actions.
 pub type OpenTarget = Arc<dyn Fn() -> BoxFuture<'static, Result<Arc<dyn Backend>>> + Send + Sync>;
 
 /// One target to show.
@@ -34,6 +36,8 @@ pub struct TargetSource {
     pub name: String,
     /// How to open it.
     pub open: OpenTarget,
+    /// Its policy (`[policy]` tightened by `[targets.NAME.policy]`), for the actions.
+    pub policy: crate::safety::PolicyRules,
 }
 
 /// How to serve.
@@ -50,6 +54,11 @@ pub struct Options {
     pub thresholds: Thresholds,
     /// The audit log shown on `/audit`, if there is one.
     pub audit_path: Option<PathBuf>,
+    /// `--allow-actions`: power actions and snapshot create on the guest page (plan, confirm,
+    /// apply); without it no route accepts anything but GET.
+    pub allow_actions: bool,
+    /// How long an action may take, waiting for its task included.
+    pub action_timeout: Duration,
 }
 
 /// The security headers of every response (no inline script, no framing, no sniffing, no referrer).
@@ -101,8 +110,12 @@ async fn events(State(shared): State<Arc<Shared>>) -> Sse<impl futures_util::Str
 /// The router: GET routes only (no handler for any other method exists).
 pub(crate) fn router(shared: Arc<Shared>, token: Option<Token>) -> Router {
     use super::pages;
-    Router::new()
-        .route("/", get(pages::fleet))
+    let mut r = Router::new();
+    if shared.actions.is_some() {
+        // The only routes taking POST, and only with --allow-actions.
+        r = r.route("/t/{target}/guest/{vmid}/act/{action}", get(super::actions::plan_page).post(super::actions::apply));
+    }
+    r.route("/", get(pages::fleet))
         .route("/t/{target}", get(pages::target))
         .route("/t/{target}/guest/{vmid}", get(pages::guest))
         .route("/t/{target}/task/{upid}", get(pages::task))
@@ -166,6 +179,8 @@ pub async fn serve(opts: Options, targets: Vec<TargetSource>) -> Result<()> {
                 name: t.name.clone(),
                 snapshot: RwLock::new(Arc::new(TargetSnapshot { target: t.name.clone(), ..TargetSnapshot::default() })),
                 backend: RwLock::new(None),
+                actor: RwLock::new(None),
+                policy: t.policy.clone(),
             })
             .collect(),
         changed,
@@ -173,6 +188,7 @@ pub async fn serve(opts: Options, targets: Vec<TargetSource>) -> Result<()> {
         refresh: opts.refresh,
         deadline: opts.deadline,
         audit_path: opts.audit_path.clone(),
+        actions: opts.allow_actions.then(|| super::state::Actions { csrf: super::actions::new_csrf(), timeout: opts.action_timeout }),
     });
     let mut refreshers = Vec::new();
     for (i, t) in targets.into_iter().enumerate() {
@@ -185,7 +201,9 @@ pub async fn serve(opts: Options, targets: Vec<TargetSource>) -> Result<()> {
         let _ = writeln!(out, "a token is required: open http://{addr}/?token=TOKEN once (the token from --token-file)");
     }
     let _ = out.flush();
-    eprintln!("pvectl dashboard: read-only; refreshing every {} s; Ctrl-C stops", opts.refresh.as_secs());
+    super::views::ACTIONS_ALLOWED.store(opts.allow_actions, std::sync::atomic::Ordering::Relaxed);
+    let mode = if opts.allow_actions { "actions allowed (plan, confirm, apply; audit face dashboard)" } else { "read-only" };
+    eprintln!("pvectl dashboard: {mode}; refreshing every {} s; Ctrl-C stops", opts.refresh.as_secs());
     let app = router(shared.clone(), token);
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(async {

@@ -88,6 +88,19 @@ pub(crate) struct Slot {
     pub(crate) snapshot: RwLock<Arc<TargetSnapshot>>,
     /// The opened (read-only) backend, for the bounded per-page reads; `None` until opened.
     pub(crate) backend: RwLock<Option<Arc<dyn Backend>>>,
+    /// With `--allow-actions`: the backend the actions go through (the target's policy, the
+    /// audit face `dashboard`); `None` until opened or without the flag.
+    pub(crate) actor: RwLock<Option<Arc<crate::safety::Guarded>>>,
+    /// The target's policy.
+    pub(crate) policy: crate::safety::PolicyRules,
+}
+
+/// What `--allow-actions` adds.
+pub(crate) struct Actions {
+    /// The token every action form carries (hex, 32 random bytes), made at start.
+    pub(crate) csrf: String,
+    /// How long an action may take.
+    pub(crate) timeout: Duration,
 }
 
 /// Everything the handlers and refreshers share.
@@ -99,6 +112,8 @@ pub(crate) struct Shared {
     pub(crate) refresh: Duration,
     pub(crate) deadline: Duration,
     pub(crate) audit_path: Option<PathBuf>,
+    /// `Some` with `--allow-actions`.
+    pub(crate) actions: Option<Actions>,
 }
 
 impl Shared {
@@ -117,6 +132,11 @@ impl Slot {
     /// The current snapshot.
     pub(crate) fn current(&self) -> Arc<TargetSnapshot> {
         self.snapshot.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// The action backend, if actions are allowed and the target is open.
+    pub(crate) fn actor(&self) -> Option<Arc<crate::safety::Guarded>> {
+        self.actor.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// The opened backend, if any.

@@ -58,6 +58,10 @@ pub(crate) struct Live<'a> {
     pub(crate) content: Markup,
 }
 
+/// Whether this process serves with `--allow-actions` (one dashboard per process), for the
+/// mode shown in every page's header.
+pub(crate) static ACTIONS_ALLOWED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// A whole page: navigation, title, the live part, then `extra` (reads made for this view).
 pub(crate) fn layout(title: &str, live: Option<Live<'_>>, extra: &Markup) -> Markup {
     html! {
@@ -78,7 +82,7 @@ pub(crate) fn layout(title: &str, live: Option<Live<'_>>, extra: &Markup) -> Mar
                         a href="/checks" { "Checks" }
                         a href="/audit" { "Audit" }
                     }
-                    span.mode { "read-only" }
+                    span.mode { (if ACTIONS_ALLOWED.load(std::sync::atomic::Ordering::Relaxed) { "actions allowed" } else { "read-only" }) }
                     span #conn .conn { "" }
                 }
                 main {

@@ -18,13 +18,13 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// chromedriver on a free loopback port (killed on drop).
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     url: String,
 }
 
 impl Driver {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         assert!(Path::new(CHROMEDRIVER).exists(), "{CHROMEDRIVER} is missing: scripts/test.sh installs chromium-driver");
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
         let mut child = Command::new(CHROMEDRIVER)
@@ -45,7 +45,7 @@ impl Driver {
         panic!("chromedriver did not listen within 10 s");
     }
 
-    async fn browser(&self) -> Client {
+    pub(crate) async fn browser(&self) -> Client {
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
@@ -75,14 +75,14 @@ fn shots_dir() -> PathBuf {
     d
 }
 
-async fn shot(c: &Client, name: &str) {
+pub(crate) async fn shot(c: &Client, name: &str) {
     let png = c.screenshot().await.expect("screenshot");
     assert!(png.starts_with(b"\x89PNG"), "a PNG");
     std::fs::write(shots_dir().join(format!("{name}.png")), png).expect("write screenshot");
 }
 
 /// The text of the first element matching `css`, or "" when there is none yet.
-async fn text_of(c: &Client, css: &str) -> String {
+pub(crate) async fn text_of(c: &Client, css: &str) -> String {
     match c.find(Locator::Css(css)).await {
         Ok(e) => e.text().await.unwrap_or_default(),
         Err(_) => String::new(),
@@ -90,7 +90,7 @@ async fn text_of(c: &Client, css: &str) -> String {
 }
 
 /// Polls until `css`'s text is `want` (at most 30 s).
-async fn wait_text(c: &Client, css: &str, want: &str) {
+pub(crate) async fn wait_text(c: &Client, css: &str, want: &str) {
     let mut last = String::new();
     for _ in 0..300 {
         last = text_of(c, css).await;

@@ -5,6 +5,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod actions;
 mod browser;
 mod harness;
 mod listing;
