@@ -236,6 +236,18 @@ fn table() -> Vec<(&'static str, Spec)> {
         ("target test", local(object("reachability, PVE version and nodes of the named target"))),
         ("config init", local(object("`{written}`: the path of the new config file"))),
         (
+            "dashboard",
+            Spec {
+                out: Out::Shape(
+                    json!({"type": "string", "description": "a web server: `listening http://ADDR` on stdout, then pages over HTTP"}),
+                ),
+                ..varies(
+                    Destructive,
+                    "read-only unless --allow-actions; then power actions (stop and reset are destructive) and snapshot create, each planned and confirmed on the page",
+                )
+            },
+        ),
+        (
             "schema",
             local(Out::Shape(json!({"type": "object", "required": ["commands", "exit_codes", "$defs"], "description": "this document"}))),
         ),
