@@ -163,6 +163,17 @@ async fn read(b: &dyn Backend, thresholds: &Thresholds) -> crate::Result<TargetD
         problem(&format!("tasks of {node}"), &e);
     }
     tasks.sort_by_key(|t| std::cmp::Reverse(t.starttime));
+    let rrd_params: crate::backend::Params = vec![("timeframe".into(), "hour".into()), ("cf".into(), "AVERAGE".into())];
+    let mut rrd_errors = Vec::new();
+    for node in &online {
+        match b.raw(crate::backend::Method::Get, &format!("/nodes/{node}/rrddata"), &rrd_params).await {
+            Ok(v) => d.history.push(super::state::NodeHistory::from_rrd(node.as_str(), &v)),
+            Err(e) => rrd_errors.push((node.to_string(), e)),
+        }
+    }
+    for (node, e) in rrd_errors {
+        problem(&format!("rrddata of {node}"), &e);
+    }
     d.tasks = tasks;
     let mut findings = Vec::new();
     for set in SETS {

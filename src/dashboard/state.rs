@@ -29,10 +29,42 @@ pub struct TargetData {
     pub storages: Vec<Storage>,
     /// Recent tasks of every online node (`GET /nodes/{node}/tasks?limit=20&source=all`).
     pub tasks: Vec<Task>,
+    /// CPU and memory of every online node over the last hour (`GET /nodes/{node}/rrddata?timeframe=hour&cf=AVERAGE`).
+    pub history: Vec<NodeHistory>,
     /// The cheap check sets (`cluster`, `nodes`, `storage`) joined; `None` before they ran.
     pub checks: Option<Report>,
     /// Reads that failed while the target answered (`nodes: permission denied`), short.
     pub problems: Vec<String>,
+}
+
+/// One node's recent CPU and memory use, oldest first, one point per RRD step (a minute for
+/// `timeframe=hour`); fractions in 0..=1, `None` where the RRD has no value.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NodeHistory {
+    /// The node.
+    pub node: String,
+    /// CPU use (`cpu`).
+    pub cpu: Vec<Option<f64>>,
+    /// Memory use (`memused / memtotal`).
+    pub mem: Vec<Option<f64>>,
+}
+
+impl NodeHistory {
+    /// From the answer of `GET /nodes/{node}/rrddata` (an array of points with `cpu`,
+    /// `memused`, `memtotal`; numbers possibly as strings).
+    pub fn from_rrd(node: &str, v: &serde_json::Value) -> Self {
+        let get = |p: &serde_json::Value, k: &str| p.get(k).and_then(crate::model::loose::value_f64).filter(|x| x.is_finite());
+        let points = v.as_array().map(Vec::as_slice).unwrap_or_default();
+        let cpu = points.iter().map(|p| get(p, "cpu").map(|c| c.clamp(0.0, 1.0))).collect();
+        let mem = points
+            .iter()
+            .map(|p| match (get(p, "memused"), get(p, "memtotal")) {
+                (Some(u), Some(t)) if t > 0.0 => Some((u / t).clamp(0.0, 1.0)),
+                _ => None,
+            })
+            .collect();
+        Self { node: node.to_owned(), cpu, mem }
+    }
 }
 
 /// A target's state as the last refresh saw it.
@@ -148,4 +180,23 @@ impl Slot {
 /// Unix seconds now.
 pub(crate) fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rrd_points_become_fractions_and_missing_values_stay_missing() {
+        // PVE writes numbers as numbers or strings, and leaves keys out where the RRD has no value.
+        let v = serde_json::json!([
+            {"time": 1, "cpu": 0.25, "memused": 2.0e9, "memtotal": 8.0e9},
+            {"time": 2, "cpu": "0.5", "memused": "4000000000", "memtotal": "8000000000"},
+            {"time": 3},
+        ]);
+        let h = NodeHistory::from_rrd("pve1", &v);
+        assert_eq!(h.cpu, [Some(0.25), Some(0.5), None]);
+        assert_eq!(h.mem, [Some(0.25), Some(0.5), None]);
+        assert!(NodeHistory::from_rrd("pve1", &serde_json::json!({"not": "a list"})).cpu.is_empty());
+    }
 }

@@ -132,6 +132,23 @@ pub(crate) fn bar(f: Option<f64>) -> Markup {
     }
 }
 
+/// A small line chart (SVG, presentation attributes only) of fractions in 0..=1.
+pub(crate) fn spark(points: &[Option<f64>], class: &str) -> Markup {
+    const W: f64 = 120.0;
+    const H: f64 = 24.0;
+    #[expect(clippy::cast_precision_loss, reason = "a few hundred points at most")]
+    let step = if points.len() > 1 { W / (points.len() - 1) as f64 } else { W };
+    #[expect(clippy::cast_precision_loss, reason = "a few hundred points at most")]
+    let line: Vec<String> =
+        points.iter().enumerate().filter_map(|(i, p)| p.map(|v| format!("{:.1},{:.1}", i as f64 * step, H - v * H))).collect();
+    html! {
+        svg class=(class) width="120" height="24" viewBox="0 0 120 24" role="img" {
+            rect x="0" y="0" width="120" height="24" fill="#f4f6f8" {}
+            polyline points=(line.join(" ")) fill="none" stroke="#2c6fb7" stroke-width="1.5" {}
+        }
+    }
+}
+
 fn time(t: Option<u64>) -> String {
     t.map_or_else(|| "-".into(), format_utc)
 }
@@ -271,7 +288,7 @@ pub(crate) fn target(s: &TargetSnapshot, q: &GuestQuery) -> Markup {
         @for p in &d.problems { p.warning { (p) } }
         h2 { "Nodes" }
         table.nodes {
-            thead { tr { th { "node" } th { "status" } th { "CPU" } th { "memory" } th { "root disk" } th { "uptime" } } }
+            thead { tr { th { "node" } th { "status" } th { "CPU" } th { "memory" } th { "root disk" } th { "uptime" } th { "CPU, last hour" } th { "memory, last hour" } } }
             tbody {
                 @for n in &d.nodes {
                     tr data-node=(n.node) {
@@ -281,6 +298,9 @@ pub(crate) fn target(s: &TargetSnapshot, q: &GuestQuery) -> Markup {
                         td { (bar(fraction(n.mem, n.maxmem))) " " (bytes(n.mem)) " / " (bytes(n.maxmem)) }
                         td { (bar(fraction(n.disk, n.maxdisk))) }
                         td { (n.uptime.map_or_else(|| "-".into(), |u| format!("{} h", u / 3600))) }
+                        @let hist = d.history.iter().find(|x| x.node == n.node);
+                        td { @if let Some(x) = hist { (spark(&x.cpu, "spark cpu")) } @else { "-" } }
+                        td { @if let Some(x) = hist { (spark(&x.mem, "spark mem")) } @else { "-" } }
                     }
                 }
             }

@@ -151,6 +151,7 @@ async fn the_dashboard_in_chromium_follows_a_start_without_reload_escapes_and_ne
     // Follow the links: target sim, then guest 103.
     c.find(Locator::LinkText("sim")).await.expect("link to sim").click().await.expect("click");
     c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("table.guests")).await.expect("guest table");
+    assert_eq!(c.find_all(Locator::Css("svg.spark.cpu polyline")).await.expect("charts").len(), 3, "a CPU chart per node from rrddata");
     shot(&c, "target").await;
     c.find(Locator::Css("tr[data-vmid='103'] a.guest")).await.expect("guest 103 link").click().await.expect("click");
     c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#status")).await.expect("guest page");
