@@ -83,9 +83,50 @@ fn query_token(query: Option<&str>) -> Option<String> {
     q.split('&').find_map(|kv| kv.strip_prefix("token=")).map(|v| percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned())
 }
 
-/// Middleware: lets a request through when no token is set or it presents the token.
+/// Whether `host` (a `Host` header: name or address, maybe a port) names this machine's
+/// loopback: a page from another site reaching a loopback dashboard through DNS rebinding
+/// carries its own name instead.
+fn loopback_host(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or_default()
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether a write (POST) comes from the dashboard's own pages: a browser's `Sec-Fetch-Site`
+/// must say `same-origin`; without it, `Origin` must be absent or name this host (under
+/// `Referrer-Policy: no-referrer` a browser's form sends `Origin: null`, so the fetch
+/// metadata decides where there is some).
+fn same_origin(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return site.as_bytes() == b"same-origin";
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|o| o.strip_prefix("http://").or_else(|| o.strip_prefix("https://")).is_some_and(|h| h.eq_ignore_ascii_case(host)))
+}
+
+/// Middleware: lets a request through when it presents the token (or none is set, and it
+/// names a loopback host); a write must also come from the dashboard's own origin.
 pub(crate) async fn require(State(token): State<Option<Token>>, req: Request, next: Next) -> Response {
-    let Some(token) = token else { return next.run(req).await };
+    if req.method() != axum::http::Method::GET && req.method() != axum::http::Method::HEAD && !same_origin(req.headers()) {
+        return (StatusCode::FORBIDDEN, "cross-site request refused\n").into_response();
+    }
+    let Some(token) = token else {
+        let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if !loopback_host(host) {
+            return (
+                StatusCode::MISDIRECTED_REQUEST,
+                "this dashboard answers only to a loopback host name (127.0.0.1, localhost, [::1])\n",
+            )
+                .into_response();
+        }
+        return next.run(req).await;
+    };
     if Token::presented(req.headers()).is_some_and(|t| token.matches(t)) {
         return next.run(req).await;
     }
@@ -126,5 +167,29 @@ mod tests {
         h.insert(header::COOKIE, HeaderValue::from_static("a=b; pvectl_dashboard=xyz"));
         assert_eq!(Token::presented(&h), Some("xyz"));
         assert_eq!(query_token(Some("x=1&token=a%2Bb")).as_deref(), Some("a+b"));
+    }
+
+    #[test]
+    fn only_loopback_host_names_and_same_origin_writes_pass() {
+        for ok in ["127.0.0.1:8080", "localhost:8080", "LOCALHOST", "[::1]:8080", "127.0.0.2"] {
+            assert!(loopback_host(ok), "{ok}");
+        }
+        for bad in ["evil.example:8080", "evil.example", "10.0.0.1:8080", "", "[::2]:80"] {
+            assert!(!loopback_host(bad), "{bad}");
+        }
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        assert!(same_origin(&h), "no Origin: not a browser's cross-site form");
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
+        assert!(same_origin(&h));
+        h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(!same_origin(&h));
+        h.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(same_origin(&h), "a form of our own page under no-referrer");
+        h.remove("sec-fetch-site");
+        assert!(!same_origin(&h), "Origin null without fetch metadata");
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://evil.example"));
+        assert!(!same_origin(&h));
     }
 }

@@ -73,6 +73,14 @@ async fn a_start_from_the_page_goes_through_plan_and_confirm_and_a_changed_plan_
     let (digest, csrf) = (hidden(&plan, "digest"), hidden(&plan, "csrf"));
     let r = c.post(&plan_url).form(&[("digest", digest.as_str()), ("csrf", "forged")]).send().await.expect("POST");
     assert_eq!(r.status().as_u16(), 403);
+    let r = c
+        .post(&plan_url)
+        .header("origin", "http://evil.example")
+        .form(&[("digest", digest.as_str()), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(r.status().as_u16(), 403, "a form from another site is refused");
     env(Pvectl::new()).args(["-t", "rest", "guest", "suspend", "101", "--yes"]).run().expect_code(0);
     let before = writes().len();
     let r = c.post(&plan_url).form(&[("digest", digest.as_str()), ("csrf", csrf.as_str())]).send().await.expect("POST");

@@ -30,6 +30,9 @@ async fn headers_on_every_response_and_no_route_takes_a_write_method() {
             assert!(matches!(w.status().as_u16(), 404 | 405), "{method} {path} answered {}", w.status());
         }
     }
+    // DNS rebinding: another site's name for this loopback address is refused.
+    let r = c.get(format!("{}/", dash.url)).header("host", "evil.example:8080").send().await.expect("GET");
+    assert_eq!(r.status().as_u16(), 421);
     let (_, page) = get(&c, &format!("{}/", dash.url)).await;
     assert!(!page.contains("<script>") && !page.contains("style="), "no inline script or style: {page}");
 }
