@@ -54,6 +54,14 @@ pub(crate) async fn run(shared: Arc<Shared>, idx: usize, open: OpenTarget, thres
                 source: None,
             })
         });
+        if matches!(outcome, Err(Error::Transport { .. })) {
+            // The connection may be gone (an SSH master, a TLS session): open it again next time.
+            let old = slot.backend.write().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+            slot.actor.write().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+            if let Some(b) = old {
+                let _ = tokio::time::timeout(shared.deadline, b.close()).await;
+            }
+        }
         let took_ms = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
         store(&shared, idx, outcome, took_ms);
     }

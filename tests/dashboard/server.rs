@@ -66,3 +66,38 @@ async fn beyond_loopback_a_token_file_is_required_and_the_token_opens_the_pages(
     let r = no_redirect.get(format!("{}/t/sim", dash.url)).header("cookie", cookie).send().await.expect("GET");
     assert_eq!(r.status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn a_check_changing_state_shows_on_the_checks_page_with_its_history() {
+    let dir = tempfile::tempdir().expect("dir");
+    let state = dir.path().join("sim.json");
+    let mut v = super::harness::seed(&state);
+    let dash = Dashboard::start(sim(dir.path()).args(["dashboard", "-t", "sim", "--listen", "127.0.0.1:0", "--refresh", "1"]));
+    let c = http();
+    wait_first_refresh(&c, &dash, 1).await;
+    let (_, before) = get(&c, &format!("{}/live/checks", dash.url)).await;
+    assert!(before.contains("no state changes yet"), "{before}");
+    // Node pve3 goes offline, written under the simulator's own lock (`STATE.lock`).
+    let node = v["nodes"].as_array_mut().expect("nodes").iter_mut().find(|n| n["name"] == "pve3").expect("pve3");
+    node["online"] = serde_json::json!(false);
+    {
+        use fs4::fs_std::FileExt as _;
+        let lock =
+            std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.path().join("sim.json.lock")).expect("lock file");
+        lock.lock_exclusive().expect("lock");
+        super::harness::write(&state, &v);
+        drop(lock);
+    }
+    for _ in 0..300 {
+        let (_, page) = get(&c, &format!("{}/live/checks", dash.url)).await;
+        if let Some(history) = page.split("History (since the dashboard started)").nth(1) {
+            if history.contains("pve3") && history.contains("CRITICAL") && history.contains(">new<") {
+                let (_, fleet) = get(&c, &format!("{}/live/fleet", dash.url)).await;
+                assert!(fleet.contains("sev-critical"), "the fleet card shows the worst check: {fleet}");
+                return;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the offline node never reached the checks history");
+}
