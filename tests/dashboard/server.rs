@@ -101,3 +101,41 @@ async fn a_check_changing_state_shows_on_the_checks_page_with_its_history() {
     }
     panic!("the offline node never reached the checks history");
 }
+
+#[tokio::test]
+async fn an_unreachable_target_is_shown_as_failing_beside_the_others() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (token_id, secret) = crate::support::SimServer::root_token(dir.path());
+    // A closed port on loopback: nothing listens on 127.0.0.1:1.
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[targets.down]\nurl = \"https://127.0.0.1:1\"\ntoken_id = \"{token_id}\"\ntoken_secret_file = \"{}\"\nfingerprint = \"{}\"\n",
+            secret.display(),
+            ["AA"; 32].join(":")
+        ),
+    )
+    .expect("config");
+    let dash = Dashboard::start(sim(dir.path()).env("PVECTL_CONFIG", &cfg).args([
+        "dashboard",
+        "-t",
+        "sim,down",
+        "--listen",
+        "127.0.0.1:0",
+        "--refresh",
+        "1",
+    ]));
+    let c = http();
+    let fleet = wait_first_refresh(&c, &dash, 2).await;
+    let card = |name: &str| fleet.split(&format!("data-target=\"{name}\"")).nth(1).and_then(|c| c.split("</div>").next()).expect("card");
+    assert!(fleet.contains("<div class=\"card\" data-target=\"sim\""), "sim is not failing: {fleet}");
+    assert!(card("sim").contains("quorate") && card("sim").contains("7 / 12"), "{}", card("sim"));
+    assert!(fleet.contains("<div class=\"card failing\" data-target=\"down\""), "down is failing: {fleet}");
+    assert!(card("down").contains("unreachable: could not connect"), "{}", card("down"));
+    let secret_text = std::fs::read_to_string(&secret).expect("secret");
+    assert!(!fleet.contains(secret_text.trim()), "no secret in the page");
+    let (status, page) = get(&c, &format!("{}/t/down", dash.url)).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("unreachable"), "{page}");
+}
