@@ -89,4 +89,18 @@ async fn a_start_from_the_page_goes_through_plan_and_confirm_and_a_changed_plan_
     assert!(body.contains("the plan changed since it was shown"), "{body}");
     assert_eq!(writes().len(), before, "nothing sent for a stale plan");
     assert!(!writes().iter().any(|w| w[1].ends_with("/status/shutdown")), "no shutdown was sent");
+
+    // Snapshot create: the name travels from the plan to the confirm form.
+    let snap_url = format!("{}/t/rest/guest/100/act/snapshot", dash.url);
+    let (status, plan) = get(&c, &format!("{snap_url}?name=from-dash")).await;
+    assert_eq!(status, 200, "{plan}");
+    assert_eq!(hidden(&plan, "name"), "from-dash");
+    let form = [("digest", hidden(&plan, "digest")), ("csrf", hidden(&plan, "csrf")), ("name", "from-dash".to_owned())];
+    let r = c.post(&snap_url).form(&form).send().await.expect("POST");
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap_or_default());
+    let created: Vec<_> = writes().into_iter().filter(|w| w[1].ends_with("/qemu/100/snapshot")).collect();
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert!(created[0].iter().any(|p| p == "snapname=from-dash"), "{created:?}");
+    let (_, bad) = get(&c, &format!("{snap_url}?name=bad%20name")).await;
+    assert!(bad.contains("snapshot name"), "an invalid name is refused before planning: {bad}");
 }
