@@ -54,16 +54,6 @@ fn thresholds(args: &CheckArgs) -> Result<Thresholds> {
     Ok(t)
 }
 
-/// Thresholds for the dashboard's checks: the defaults, then the config file's `[checks]`.
-pub(crate) fn dashboard_thresholds() -> Result<Thresholds> {
-    let mut t = Thresholds::default();
-    if let Some((table, origin)) = super::config::checks_table()? {
-        t.apply_table(&table, &origin)?;
-    }
-    t.validate()?;
-    Ok(t)
-}
-
 /// The Nagios plugin output: `PVE <SET> <STATE> - <summary> | perfdata`, then one line per
 /// problem (long text).
 pub(crate) fn nagios(r: &Report) -> String {

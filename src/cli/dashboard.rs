@@ -7,9 +7,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::Config;
 use super::args::{DashboardArgs, GlobalArgs, OutputFormat};
 use super::output::print_error;
-use super::{Config, check};
+use crate::checks::Thresholds;
 use crate::dashboard::{OpenTarget, Options, TargetSource};
 use crate::error::Result;
 use crate::safety::AuditLog;
@@ -49,10 +50,20 @@ async fn serve(g: &GlobalArgs, args: &DashboardArgs) -> Result<()> {
         token_file: args.token_file.clone(),
         refresh: Duration::from_secs(args.refresh.max(1)),
         deadline: Duration::from_secs(timeout),
-        thresholds: check::dashboard_thresholds()?,
+        thresholds: thresholds()?,
         audit_path: AuditLog::from_env().path().map(std::path::Path::to_path_buf),
         allow_actions: args.allow_actions,
         action_timeout: Duration::from_secs(g.timeout.unwrap_or(super::config::DEFAULT_TIMEOUT)),
     };
     crate::dashboard::serve(opts, targets).await
+}
+
+/// Thresholds for the dashboard's checks: the defaults, then the config file's `[checks]`.
+fn thresholds() -> Result<Thresholds> {
+    let mut t = Thresholds::default();
+    if let Some((table, origin)) = super::config::checks_table()? {
+        t.apply_table(&table, &origin)?;
+    }
+    t.validate()?;
+    Ok(t)
 }
