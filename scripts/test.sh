@@ -27,6 +27,19 @@ if ! command -v man >/dev/null && [[ $(id -u) -eq 0 ]]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq man-db >/dev/null
 fi
+# The dashboard's browser test (tests/dashboard/browser.rs) drives Debian's headless chromium
+# through chromedriver; installed like openssh-server when missing.
+if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
+    if [[ $(id -u) -eq 0 ]]; then
+        echo "test.sh: chromium or chromedriver is missing; installing chromium chromium-driver" >&2
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+    else
+        echo "test.sh: /usr/bin/chromium or /usr/bin/chromedriver is missing and this is not root." >&2
+        echo "test.sh: install them (sudo apt-get install chromium chromium-driver) and run again; the dashboard test needs them." >&2
+        exit 1
+    fi
+fi
 for tool in ssh ssh-keygen; do
     command -v "$tool" >/dev/null || { echo "test.sh: $tool is missing (openssh-client)" >&2; exit 1; }
 done

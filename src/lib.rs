@@ -9,6 +9,7 @@ pub mod checks;
 pub mod cli;
 #[cfg(feature = "test-support")]
 pub mod conformance;
+pub mod dashboard;
 pub mod error;
 pub mod exit_codes;
 pub mod fleet;

@@ -296,6 +296,29 @@ pub enum Noun {
     /// `auto_approve = "disruptive"|"destructive"` allows it. Policy and the audit log (face
     /// `mcp`, the client's name) apply as for the CLI.
     Mcp,
+    /// Serve a read-only web dashboard of the target or fleet (`-t a,b`, `-t @group`,
+    /// `--all-targets`): fleet, target, guest, tasks, checks and audit pages, live updates.
+    Dashboard(DashboardArgs),
+}
+
+/// `dashboard`
+#[derive(Debug, clap::Args)]
+pub struct DashboardArgs {
+    /// Address to listen on; a non-loopback address needs `--token-file`. Port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// File (mode 0600) holding the bearer token viewers must present (`Authorization:
+    /// Bearer`, or `?token=` once, then a cookie).
+    #[arg(long)]
+    pub token_file: Option<std::path::PathBuf>,
+    /// Seconds between two refreshes of each target (at least 1); every page shares them.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub refresh: u64,
+    /// Offer power actions and snapshot create on the guest page: each shows its plan (tier,
+    /// calls, digest) and needs a confirm step; the target's policy applies, audited with the
+    /// face `dashboard`.
+    #[arg(long)]
+    pub allow_actions: bool,
 }
 
 /// `pool ...`
@@ -477,7 +500,8 @@ impl Noun {
             | Self::Completion { .. }
             | Self::Man { .. }
             // `mcp`: a session of many calls, reads and actions, each with its own deadline.
-            | Self::Mcp => false,
+            | Self::Mcp
+            | Self::Dashboard(_) => false,
         }
     }
 }

@@ -216,6 +216,32 @@ fn local_tools() -> Vec<(&'static str, Spec)> {
     t
 }
 
+/// The long-running faces: `mcp` and `dashboard` (their own tools and pages carry tiers).
+fn servers() -> Vec<(&'static str, Spec)> {
+    use Tier::Destructive;
+    vec![
+        (
+            "mcp",
+            Spec {
+                out: Out::Shape(json!({"description": "not one JSON document: an MCP session (JSON-RPC 2.0 over stdin/stdout)"})),
+                ..varies(Destructive, "a session: each MCP tool has its own tier (reads, plan_* tools, apply)")
+            },
+        ),
+        (
+            "dashboard",
+            Spec {
+                out: Out::Shape(
+                    json!({"type": "string", "description": "a web server: `listening http://ADDR` on stdout, then pages over HTTP"}),
+                ),
+                ..varies(
+                    Destructive,
+                    "read-only unless --allow-actions; then power actions (stop and reset are destructive) and snapshot create, each planned and confirmed on the page",
+                )
+            },
+        ),
+    ]
+}
+
 fn table() -> Vec<(&'static str, Spec)> {
     use Tier::{Change, Destructive, Disruptive};
     let mut t = vec![
@@ -262,13 +288,6 @@ fn table() -> Vec<(&'static str, Spec)> {
         ("api delete", Spec { out: Out::RawWrite, ..action(Destructive) }),
         ("api usage", local(typed::<Vec<super::api::MethodUsage>>())),
         ("api ls", local(typed::<Vec<super::api::ApiChild>>())),
-        (
-            "mcp",
-            Spec {
-                out: Out::Shape(json!({"description": "not one JSON document: an MCP session (JSON-RPC 2.0 over stdin/stdout)"})),
-                ..varies(Destructive, "a session: each MCP tool has its own tier (reads, plan_* tools, apply)")
-            },
-        ),
         ("doctor", read(object("`{target, checks: [{check, result, detail}], privileges}`"))),
         ("check", read(typed::<crate::checks::Report>())),
         ("policy show", local(object("`{sources, builtin, rules, consent}`: the effective policy of the selected target"))),
@@ -284,6 +303,7 @@ fn table() -> Vec<(&'static str, Spec)> {
         ),
     ];
     t.extend(local_tools());
+    t.extend(servers());
     for (tier, paths) in [
         (Change, &["guest start", "guest resume", "guest clone", "guest create", "snapshot create", "backup create"][..]),
         (Disruptive, &["guest shutdown", "guest reboot", "guest suspend", "guest migrate"][..]),

@@ -12,6 +12,7 @@ mod check;
 mod cluster;
 mod completion;
 mod config;
+mod dashboard;
 mod diagnose;
 mod doctor;
 mod fleet;
@@ -207,6 +208,7 @@ pub async fn run(cli: Cli) -> i32 {
         args::Noun::Target(cmd) => return targets::run(&cli.global, cmd).await,
         args::Noun::Config(cmd) => return targets::config(&cli.global, &cmd),
         args::Noun::Schema => return catalog::print_schema(),
+        args::Noun::Dashboard(a) => return dashboard::run(&cli.global, &a).await,
         args::Noun::Api(cmd @ (args::ApiCmd::Usage { .. } | args::ApiCmd::Ls { .. })) => return api::run_offline(&cli.global, &cmd),
         args::Noun::Sim(cmd) => return sim::run(&cli.global, &cmd),
         args::Noun::Completion { shell } => return completion::completion(shell),
@@ -325,8 +327,9 @@ async fn dispatch(env: &Env<'_>, command: Noun) -> Result<()> {
         | Noun::Sim(_)
         | Noun::Completion { .. }
         | Noun::Man { .. }
-        | Noun::Mcp => Err(Error::Internal(
-            "audit, target, config, schema, sim, completion, man and mcp are handled before a backend is opened".into(),
+        | Noun::Mcp
+        | Noun::Dashboard(_) => Err(Error::Internal(
+            "audit, target, config, schema, sim, completion, man, mcp and dashboard are handled before a backend is opened".into(),
         )),
     }
 }
