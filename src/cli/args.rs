@@ -660,8 +660,9 @@ pub enum GuestCmd {
     },
     /// One guest's current status.
     Status {
-        /// Guest id.
-        vmid: Vmid,
+        /// The guest: a vmid or its unique name.
+        #[arg(value_name = "GUEST")]
+        guest: String,
         /// Location.
         #[command(flatten)]
         at: Locate,
@@ -671,16 +672,18 @@ pub enum GuestCmd {
     },
     /// One guest's configuration.
     Config {
-        /// Guest id.
-        vmid: Vmid,
+        /// The guest: a vmid or its unique name.
+        #[arg(value_name = "GUEST")]
+        guest: String,
         /// Location.
         #[command(flatten)]
         at: Locate,
     },
     /// Config changes waiting for a restart (`GET .../pending`).
     Pending {
-        /// Guest id.
-        vmid: Vmid,
+        /// The guest: a vmid or its unique name.
+        #[arg(value_name = "GUEST")]
+        guest: String,
     },
     /// Clone a guest (tier: change). A linked clone (`--linked`) only from a template.
     Clone(CloneArgs),
@@ -1026,8 +1029,9 @@ pub enum SnapshotCmd {
     },
     /// A guest's snapshots, with the `current` entry.
     List {
-        /// Guest id.
-        vmid: Vmid,
+        /// The guest: a vmid or its unique name.
+        #[arg(value_name = "GUEST")]
+        guest: String,
         /// Location.
         #[command(flatten)]
         at: Locate,

@@ -4,7 +4,7 @@
 use super::Env;
 use super::args::{GuestCmd, Locate};
 use super::output::{Table, bytes, duration, opt, percent, print, ratio, yes_no};
-use crate::backend::{Backend, BackendExt, GuestFilter, PowerAction};
+use crate::backend::{Backend, GuestFilter, PowerAction};
 use crate::error::{Error, Result};
 use crate::model::{Guest, GuestRef, Vmid};
 
@@ -26,12 +26,12 @@ pub(crate) async fn run(env: &Env<'_>, cmd: GuestCmd) -> Result<()> {
             })
             .await;
         }
-        GuestCmd::Status { vmid, at, watch } => {
-            let r = &locate(b, vmid, &at).await?;
+        GuestCmd::Status { guest, at, watch } => {
+            let r = &locate(b, &guest, &at).await?;
             return super::watch::repeat(env, watch, || async move { print_status(out, &b.guest_status(r).await?) }).await;
         }
-        GuestCmd::Config { vmid, at } => {
-            let r = locate(b, vmid, &at).await?;
+        GuestCmd::Config { guest, at } => {
+            let r = locate(b, &guest, &at).await?;
             let c = b.guest_config(&r).await?;
             return print(out, &c, |c| {
                 let mut t = Table::new(&["KEY", "VALUE"]);
@@ -82,18 +82,19 @@ fn print_status(out: super::args::OutputFormat, s: &crate::model::GuestStatus) -
     })
 }
 
-/// Resolves where a guest lives: `--node` with `--kind` is taken as given; otherwise one
-/// guest listing finds it.
-pub(crate) async fn locate(b: &dyn Backend, vmid: Vmid, at: &Locate) -> Result<GuestRef> {
-    if let (Some(node), Some(kind)) = (&at.node, at.kind) {
+/// Resolves where a guest lives, named by vmid or unique name: a vmid with `--node` and
+/// `--kind` is taken as given; otherwise one guest listing finds it
+/// ([`crate::workflow::resolve_one`]).
+pub(crate) async fn locate(b: &dyn Backend, guest: &str, at: &Locate) -> Result<GuestRef> {
+    if let (Ok(vmid), Some(node), Some(kind)) = (guest.parse::<Vmid>(), &at.node, at.kind) {
         return Ok(GuestRef { vmid, node: node.clone(), kind });
     }
-    let r = b.locate(vmid).await?;
+    let r = crate::workflow::resolve_one(b, guest).await?;
     if let Some(n) = at.node.as_ref().filter(|n| **n != r.node) {
-        return Err(Error::NotFound(format!("guest {vmid} is on node {}, not {n}", r.node)));
+        return Err(Error::NotFound(format!("guest {} is on node {}, not {n}", r.vmid, r.node)));
     }
     if let Some(k) = at.kind.filter(|k| *k != r.kind) {
-        return Err(Error::NotFound(format!("guest {vmid} is {}, not {k}", r.kind)));
+        return Err(Error::NotFound(format!("guest {} is {}, not {k}", r.vmid, r.kind)));
     }
     Ok(r)
 }

@@ -30,7 +30,7 @@ const MAX_KEY_FILE: u64 = 64 * 1024;
 pub(crate) async fn run(env: &Env<'_>, cmd: GuestCmd) -> Result<()> {
     let timeout = env.cfg.timeout;
     match cmd {
-        GuestCmd::Pending { vmid } => pending(env, vmid).await,
+        GuestCmd::Pending { guest } => pending(env, &guest).await,
         GuestCmd::Clone(a) => act(env, &clone_action(a), true, timeout).await,
         GuestCmd::Template { vmid } => act(env, &MakeTemplate { vmid }, true, timeout).await,
         GuestCmd::Create(a) => act(env, &create_action(*a)?, true, timeout).await,
@@ -200,7 +200,11 @@ fn create_action(a: CreateArgs) -> Result<CreateGuest> {
 }
 
 /// `guest pending`: `GET /nodes/{node}/{kind}/{vmid}/pending`, one row a key.
-async fn pending(env: &Env<'_>, vmid: Vmid) -> Result<()> {
+async fn pending(env: &Env<'_>, guest: &str) -> Result<()> {
+    let vmid = match guest.parse::<Vmid>() {
+        Ok(v) => v,
+        Err(_) => crate::workflow::resolve_one(env.b(), guest).await?.vmid,
+    };
     let (guest, _) = discover(env.b(), vmid, None, None).await?;
     let list = env.b().pending(&guest).await?;
     print(env.cfg.output, &list, |list| {

@@ -16,8 +16,8 @@ use crate::workflow::{SnapshotAction, SnapshotOp};
 pub(crate) async fn run(env: &Env<'_>, cmd: SnapshotCmd) -> Result<()> {
     let (out, b) = (env.cfg.output, env.b());
     let (a, op): (ActArgs, SnapshotOp) = match cmd {
-        SnapshotCmd::List { vmid, at } => {
-            let r = locate(b, vmid, &at).await?;
+        SnapshotCmd::List { guest, at } => {
+            let r = locate(b, &guest, &at).await?;
             let s = b.snapshots(&r).await?;
             return print(out, &s, |s| {
                 let mut t = Table::new(&["NAME", "PARENT", "SNAPTIME", "VMSTATE", "DESCRIPTION"]);

@@ -35,6 +35,6 @@ pub use power::{Power, PowerOptions, reached};
 pub use provision::{CloneGuest, CreateGuest, DeleteGuest, MakeTemplate};
 pub use raw::RawWrite;
 pub use report::{GuestState, Outcome, Plan, PlannedCall, Report, TaskReport, digest};
-pub use select::{GuestSelector, select};
+pub use select::{GuestSelector, resolve_one, select};
 pub use snapshot::{SnapshotAction, SnapshotOp, VMSTATE_WARNING};
 pub use wait::{Deadline, Progress, check_exit, follow_log, log_tail, wait_task};

@@ -40,6 +40,38 @@ impl GuestSelector {
 }
 
 /// One guest by vmid or name among `guests`.
+/// One guest named by `token`, a vmid or a unique name (DESIGN §3: "a guest is named by vmid
+/// or by its unique name"). A vmid is found with the backend's own lookup (one guest listing
+/// at most); a name with one guest listing (`GET /cluster/resources?type=vm`). Errors: no such
+/// guest or name (exit 5), an ambiguous name (exit 2, listing the candidates), a malformed
+/// vmid (exit 2).
+pub async fn resolve_one(b: &dyn Backend, token: &str) -> Result<GuestRef> {
+    if let Ok(vmid) = token.parse::<Vmid>() {
+        return crate::backend::BackendExt::locate(b, vmid).await;
+    }
+    check_token(token)?;
+    let guests = b.guests(&GuestFilter::default()).await?;
+    pick(&guests, token).map(Guest::guest_ref)
+}
+
+/// A guest token is a vmid or a name in PVE's `dns-name` format (pve-common's
+/// `pve_verify_dns_name`: labels of letters, digits and inner `-`, joined by `.`; qemu's
+/// `name` and lxc's `hostname` use it): anything else is a usage error before any call.
+fn check_token(token: &str) -> Result<()> {
+    if token.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(Error::Usage(format!("invalid vmid '{}': must be an integer from 100 to 999999999", crate::model::clip(token, 20))));
+    }
+    let label_ok =
+        |l: &str| !l.is_empty() && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-') && !l.starts_with('-') && !l.ends_with('-');
+    if token.len() > 255 || !token.split('.').all(label_ok) {
+        return Err(Error::Usage(format!(
+            "invalid guest '{}': name a guest by vmid or by its name (a DNS name: letters, digits, '-', '.')",
+            crate::model::clip(token, 64)
+        )));
+    }
+    Ok(())
+}
+
 fn pick<'a>(guests: &'a [Guest], token: &str) -> Result<&'a Guest> {
     if let Ok(vmid) = token.parse::<Vmid>() {
         let mut found = guests.iter().filter(|g| g.vmid == vmid);
@@ -49,9 +81,7 @@ fn pick<'a>(guests: &'a [Guest], token: &str) -> Result<&'a Guest> {
             (None, _) => Err(Error::NotFound(format!("guest {vmid} does not exist"))),
         };
     }
-    if token.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::Usage(format!("invalid vmid '{}': must be an integer from 100 to 999999999", crate::model::clip(token, 20))));
-    }
+    check_token(token)?;
     let named: Vec<&Guest> = guests.iter().filter(|g| g.name.as_deref() == Some(token)).collect();
     match named.as_slice() {
         [g] => Ok(g),
@@ -79,6 +109,9 @@ fn pick<'a>(guests: &'a [Guest], token: &str) -> Result<&'a Guest> {
 pub async fn select(b: &dyn Backend, sel: &GuestSelector) -> Result<Vec<GuestRef>> {
     if sel.guests.is_empty() && !sel.selects() {
         return Err(Error::Usage("name guests (vmids or names), or select them with --tag, --pool, --node, --status or --all".into()));
+    }
+    for token in sel.guests.iter().filter(|t| t.parse::<Vmid>().is_err()) {
+        check_token(token)?;
     }
     let guests = b.guests(&GuestFilter::default()).await?;
     let mut picked: Vec<&Guest> = Vec::new();

@@ -70,3 +70,28 @@ fn one_named_guest_keeps_the_single_report_and_an_ambiguous_name_lists_the_candi
     assert!(amb.stderr.contains("100 (qemu on pve1)") && amb.stderr.contains("108 (qemu on pve3)"), "{}", amb.stderr);
     sim.run(&["guest", "start"]).expect_code(2);
 }
+
+/// Reads name a guest as actions do: by vmid or by its unique name (DESIGN §3).
+#[test]
+fn reads_take_a_unique_name_as_well_as_a_vmid() {
+    let sim = Sim::new();
+    for args in [&["guest", "status"][..], &["guest", "config"], &["guest", "pending"], &["snapshot", "list"]] {
+        let by_vmid = sim.run(&[args, &["100", "-o", "json"]].concat());
+        by_vmid.expect_code(0);
+        let by_name = sim.run(&[args, &["web01", "-o", "json"]].concat());
+        by_name.expect_code(0);
+        assert_eq!(by_name.json(), by_vmid.json(), "{args:?}: the name reads the same guest");
+    }
+    let missing = sim.run(&["guest", "status", "nosuchguest", "-o", "json"]);
+    missing.expect_code(5);
+    assert!(missing.stderr.contains("no guest is named 'nosuchguest'"), "{}", missing.stderr);
+    sim.run(&["guest", "status", "web01", "--node", "pve2", "-o", "json"]).expect_code(5);
+    // Not a vmid and not a DNS name: a usage error before any read, for reads and actions.
+    sim.run(&["guest", "config", "web01;reboot", "-o", "json"]).expect_code(2);
+    sim.run(&["guest", "start", "web01 x", "-o", "json"]).expect_code(2);
+
+    sim.run(&["guest", "set", "108", "name=web01", "--yes"]).expect_code(0);
+    let amb = sim.run(&["guest", "config", "web01", "-o", "json"]);
+    amb.expect_code(2);
+    assert!(amb.stderr.contains("100 (qemu on pve1)") && amb.stderr.contains("108 (qemu on pve3)"), "{}", amb.stderr);
+}
