@@ -142,6 +142,28 @@ pub trait InventoryExt: Backend {
         Ok(out)
     }
 
+    /// Tasks of one node, or of every node not reported offline (`GET /nodes`, then
+    /// `GET /nodes/{node}/tasks[?vmid=N]` per node), newest first: what `task list` prints.
+    async fn tasks_everywhere(&self, node: Option<&NodeName>, vmid: Option<Vmid>) -> Result<Vec<crate::model::Task>> {
+        let nodes = match node {
+            Some(n) => vec![n.clone()],
+            None => self
+                .nodes()
+                .await?
+                .into_iter()
+                .filter(|n| n.status.as_deref() != Some("offline"))
+                .map(|n| n.node.parse().map_err(|e| Error::parse("node name", e)))
+                .collect::<Result<_>>()?,
+        };
+        let filter = super::TaskFilter { vmid, ..super::TaskFilter::default() };
+        let mut all = Vec::new();
+        for n in &nodes {
+            all.extend(self.tasks(n, &filter).await?);
+        }
+        all.sort_by_key(|t| std::cmp::Reverse(t.starttime));
+        Ok(all)
+    }
+
     /// `GET /cluster/backup`: the scheduled backup jobs.
     async fn backup_jobs(&self) -> Result<Vec<BackupJob>> {
         typed(self.raw(Method::Get, "/cluster/backup", &Params::new()).await?, "backup jobs")

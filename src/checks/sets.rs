@@ -16,8 +16,9 @@ use crate::backend::{Backend, BackupFilter, GuestFilter, InventoryExt, TaskFilte
 use crate::error::Error;
 use crate::model::{ExitStatus, Guest, GuestKind, NodeName};
 
-/// A named group of checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// A named group of checks (`pvectl check SET`, the MCP `check` tool's `set`: lowercase names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum CheckSet {
     /// Quorum, offline nodes, HA resources in error or fence.
     Cluster,

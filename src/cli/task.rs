@@ -4,8 +4,7 @@ use super::Env;
 use super::args::{OutputFormat, TaskCmd};
 use super::output::{Table, duration, emit, opt, print};
 use super::report::print_json_or_lines;
-use crate::error::{Error, Result};
-use crate::model::Vmid;
+use crate::error::Result;
 use crate::workflow::{Deadline, Progress, check_exit, follow_log, wait_task};
 
 /// Runs a `task` command.
@@ -18,7 +17,10 @@ pub(crate) async fn run(env: &Env<'_>, cmd: TaskCmd) -> Result<()> {
     match cmd {
         TaskCmd::List { node, vmid, watch } => {
             let node = node.as_ref();
-            super::watch::repeat(env, watch, || async move { print(out, &task_list(b, node, vmid).await?, |all| task_table(all)) }).await
+            super::watch::repeat(env, watch, || async move {
+                print(out, &crate::backend::InventoryExt::tasks_everywhere(b, node, vmid).await?, |all| task_table(all))
+            })
+            .await
         }
         TaskCmd::Status { upid } => {
             let s = b.task_status(&upid).await?;
@@ -81,31 +83,6 @@ pub(crate) async fn run(env: &Env<'_>, cmd: TaskCmd) -> Result<()> {
 }
 
 /// Recent tasks of one node, or of every node not offline, newest first.
-/// Tasks of one node or of every online node (`GET /nodes/{node}/tasks`, PVE's `vmid` filter
-/// when given), newest first.
-async fn task_list(
-    b: &dyn crate::backend::Backend,
-    node: Option<&crate::model::NodeName>,
-    vmid: Option<Vmid>,
-) -> Result<Vec<crate::model::Task>> {
-    let nodes = match node {
-        Some(n) => vec![n.clone()],
-        None => b
-            .nodes()
-            .await?
-            .into_iter()
-            .filter(|n| n.status.as_deref() != Some("offline"))
-            .map(|n| n.node.parse().map_err(|e| Error::parse("node name", e)))
-            .collect::<Result<_>>()?,
-    };
-    let mut all = Vec::new();
-    for n in &nodes {
-        all.extend(b.tasks(n, &crate::backend::TaskFilter { vmid, ..crate::backend::TaskFilter::default() }).await?);
-    }
-    all.sort_by_key(|t| std::cmp::Reverse(t.starttime));
-    Ok(all)
-}
-
 fn task_table(all: &[crate::model::Task]) -> Table {
     let mut t =
         Table::new(&["UPID", "NODE", "TYPE", "ID", "USER", "START", "END", "DURATION", "STATUS"]).wide_only(&["NODE", "END", "DURATION"]);

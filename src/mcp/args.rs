@@ -166,39 +166,9 @@ pub struct BackupListArgs {
     pub kind: Option<KindArg>,
 }
 
-/// The check sets.
-#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum CheckSetArg {
-    /// Quorum, offline nodes, HA resources in error.
-    Cluster,
-    /// CPU, memory, swap, root fs and load of every online node.
-    Nodes,
-    /// Guests expected running but not, locked guests, memory, silent agents.
-    Guests,
-    /// Storage usage and inactive storages.
-    Storage,
-    /// Guests without a backup job, old backups.
-    Backups,
-    /// Failed tasks.
-    Tasks,
-    /// Every set.
-    All,
-}
-
-impl From<CheckSetArg> for crate::checks::CheckSet {
-    fn from(s: CheckSetArg) -> Self {
-        match s {
-            CheckSetArg::Cluster => Self::Cluster,
-            CheckSetArg::Nodes => Self::Nodes,
-            CheckSetArg::Guests => Self::Guests,
-            CheckSetArg::Storage => Self::Storage,
-            CheckSetArg::Backups => Self::Backups,
-            CheckSetArg::Tasks => Self::Tasks,
-            CheckSetArg::All => Self::All,
-        }
-    }
-}
+/// The check sets: the CLI's own [`crate::checks::CheckSet`], so a new set reaches the tool
+/// schema by itself.
+pub use crate::checks::CheckSet as CheckSetArg;
 
 /// `check`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -374,6 +344,18 @@ pub(crate) fn upid(s: &str) -> Result<Upid> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The `check` tool offers every set the CLI has, the check_pve-style ones included.
+    #[test]
+    fn the_check_tool_takes_every_cli_check_set() {
+        use clap::ValueEnum as _;
+        for set in crate::checks::CheckSet::value_variants() {
+            let name = set.to_possible_value().expect("a name").get_name().to_owned();
+            let a: CheckArgs = args("check", &serde_json::json!({ "set": name })).expect("a known set");
+            assert_eq!(a.set, Some(*set), "{name}");
+        }
+        assert!(args::<CheckArgs>("check", &serde_json::json!({"set": "smart"})).is_err());
+    }
 
     #[test]
     fn unknown_or_mistyped_arguments_are_usage_errors() {

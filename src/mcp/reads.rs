@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::args;
 use crate::backend::inventory::{BackupFilter, InventoryExt};
-use crate::backend::{Backend, BackendExt, GuestFilter, TaskFilter};
+use crate::backend::{Backend, BackendExt, GuestFilter};
 use crate::checks::Thresholds;
 use crate::error::{Error, Result};
 use crate::model::GuestRef;
@@ -65,21 +65,7 @@ pub async fn read(b: &dyn Backend, tool: &str, v: &Value, thresholds: &Threshold
         }
         "task_list" => {
             let a: args::NodeArgs = args::args(tool, v)?;
-            let nodes = match args::node(a.node.as_deref())? {
-                Some(n) => vec![n],
-                None => b
-                    .nodes()
-                    .await?
-                    .into_iter()
-                    .filter(|n| n.status.as_deref() != Some("offline"))
-                    .map(|n| n.node.parse().map_err(|e| Error::parse("node name", e)))
-                    .collect::<Result<_>>()?,
-            };
-            let mut all = Vec::new();
-            for n in &nodes {
-                all.extend(b.tasks(n, &TaskFilter::default()).await?);
-            }
-            all.sort_by_key(|t| std::cmp::Reverse(t.starttime));
+            let all = crate::backend::InventoryExt::tasks_everywhere(b, args::node(a.node.as_deref())?.as_ref(), None).await?;
             json(&all)
         }
         "task_status" => {
@@ -119,7 +105,7 @@ pub async fn read(b: &dyn Backend, tool: &str, v: &Value, thresholds: &Threshold
         }
         "check" => {
             let a: args::CheckArgs = args::args(tool, v)?;
-            let set = a.set.map_or(crate::checks::CheckSet::All, Into::into);
+            let set = a.set.unwrap_or(crate::checks::CheckSet::All);
             json(&crate::checks::run(b, set, thresholds).await)
         }
         other => Err(Error::Usage(format!("{other} is not a read tool"))),
