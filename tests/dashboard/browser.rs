@@ -83,10 +83,18 @@ pub(crate) async fn shot(c: &Client, name: &str) {
 
 /// The text of the first element matching `css`, or "" when there is none yet.
 pub(crate) async fn text_of(c: &Client, css: &str) -> String {
-    match c.find(Locator::Css(css)).await {
-        Ok(e) => e.text().await.unwrap_or_default(),
-        Err(_) => String::new(),
+    // A live update swaps the fragment in place: an element found just before the swap is
+    // stale when its text is read. Such a read is retried (bounded), never taken as "".
+    for _ in 0..50 {
+        match c.find(Locator::Css(css)).await {
+            Ok(e) => match e.text().await {
+                Ok(t) => return t,
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            },
+            Err(_) => return String::new(),
+        }
     }
+    panic!("{css}: the element went stale on every read");
 }
 
 /// Polls until `css`'s text is `want` (at most 30 s).
@@ -155,7 +163,7 @@ async fn the_dashboard_in_chromium_follows_a_start_without_reload_escapes_and_ne
     shot(&c, "target").await;
     c.find(Locator::Css("tr[data-vmid='103'] a.guest")).await.expect("guest 103 link").click().await.expect("click");
     c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#status")).await.expect("guest page");
-    assert_eq!(text_of(&c, "#status").await, "stopped");
+    wait_text(&c, "#status", "stopped").await;
 
     // The hostile description is text: shown verbatim, no element made from it, no alert.
     let desc = text_of(&c, "#description").await;
