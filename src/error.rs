@@ -49,7 +49,7 @@ pub enum Error {
     #[error("{0}")]
     ConfirmationRequired(String),
     /// A task ended with an error exit status.
-    #[error("task {upid} failed: {message}{}", fmt_tail(.log_tail))]
+    #[error("{} failed: {message}{}", task_name(.upid), fmt_tail(.log_tail))]
     TaskFailed {
         /// The task (empty when the tool printed no UPID, as `qm`/`pct`).
         upid: String,
@@ -129,6 +129,11 @@ pub enum Error {
 /// The hint for a refusal because of PVE's `protection` flag: a setting, not a lock.
 const PROTECTION_HINT: &str = "protection is a setting of the guest, not a lock: waiting will not help; if the change is meant, clear it with `pvectl guest set <vmid> --protection 0 --yes` (`pvectl guest config <vmid>` shows it)";
 
+/// `task UPID`, or `the task` when the tool printed no UPID (`qm`/`pct` in the foreground).
+fn task_name(upid: &str) -> String {
+    if upid.is_empty() { "the task".to_owned() } else { format!("task {upid}") }
+}
+
 fn fmt_tail(lines: &[String]) -> String {
     if lines.is_empty() {
         return String::new();
@@ -202,6 +207,9 @@ impl Error {
             Self::PermissionDenied(_) => Some("check the user's or token's privileges on that path (pveum acl list)"),
             Self::NotFound(m) if m.contains("in PVE's API schema") => Some("list a path's children with `pvectl api ls <path>`"),
             // The thing that is missing decides where to look (texts: reference/ERRORS.md).
+            Self::NotFound(m) if m.contains("No such file or directory") => {
+                Some("the path inside the guest does not exist: look with `pvectl guest exec <vmid> -- ls <dir>`")
+            }
             Self::NotFound(m) if m.contains("snapshot") => Some("list the guest's snapshots with `pvectl snapshot list <vmid>`"),
             Self::NotFound(m) if m.contains("no such task") || m.contains("upid") || m.starts_with("task ") => {
                 Some("list recent tasks with `pvectl task list` (a UPID names its node: the task must be on it)")

@@ -431,8 +431,17 @@ impl<T: ApiTransport> Backend for ApiBackend<T> {
             let out = self.transport.run_tool(tool, &args).await?;
             return match mutation {
                 Mutation::Exec { .. } => exec_output(tool, &out),
-                // `pct push`/`pull` exit 0 even when the worker failed: the caller checks.
-                _ if out.status == 0 => Ok(Started::Value(Value::Null)),
+                // `pct push`/`pull` exit 0 even when their worker failed (pve-container's CLI
+                // has no output sub): the worker's error is the text on stderr, so exit 0 with
+                // stderr is a failed task (exit 7), never a success.
+                _ if out.status == 0 => match out.stderr_text().trim() {
+                    "" => Ok(Started::Value(Value::Null)),
+                    err => Ok(Started::Finished {
+                        upid: None,
+                        exit: crate::model::ExitStatus::Failed(crate::model::clip(err, 200)),
+                        log: Vec::new(),
+                    }),
+                },
                 _ => Err(crate::backend::command::classify_cli_error(tool, out.status, &out.stderr_text())),
             };
         }

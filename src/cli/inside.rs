@@ -111,22 +111,36 @@ pub(crate) async fn run(env: &Env<'_>, cmd: GuestCmd) -> Result<()> {
             let (guest, _) = discover(b, vmid, None, None).await?;
             match guest.kind {
                 GuestKind::Lxc => act(env, &FilePull { vmid, src, dst }, true, timeout).await,
-                GuestKind::Qemu => {
-                    let v = b.raw(Method::Get, &format!("{}/agent/file-read", guest.path()), &vec![("file".into(), src.clone())]).await?;
-                    let content = v["content"].as_str().unwrap_or_default();
-                    if crate::model::loose::value_bool(&v["truncated"]) {
-                        return Err(Error::Api(format!(
-                            "the agent returned only part of {} (truncated)",
-                            crate::model::excerpt(&src, 120)
-                        )));
-                    }
-                    std::fs::write(&dst, content.as_bytes())
-                        .map_err(|e| Error::Usage(format!("cannot write {}: {e}", crate::model::excerpt(&dst, 120))))?;
-                    print(out, &serde_json::json!({"src": src, "dst": dst, "bytes": content.len()}), |_: &Value| Table::default())
-                }
+                GuestKind::Qemu => qemu_pull(b, &guest, &src, &dst, out).await,
             }
         }
         GuestCmd::Diagnose { vmid } => super::diagnose::run(env, vmid).await,
         other => Err(Error::Internal(format!("not a guest-inside command: {other:?}"))),
     }
+}
+
+/// `guest file pull` of a qemu guest: `GET .../agent/file-read?file=SRC` (a large file comes
+/// back `truncated`, which is an error), written to the local `dst`; prints
+/// `{src, dst, bytes}`. A missing file is not found (exit 5).
+async fn qemu_pull(
+    b: &dyn crate::backend::Backend,
+    guest: &crate::model::GuestRef,
+    src: &str,
+    dst: &str,
+    out: super::args::OutputFormat,
+) -> Result<()> {
+    // qemu-server answers a missing file with `Agent error: failed to open file
+    // '<path>' (mode: 'r'): No such file or directory`: not found (exit 5).
+    let v = b.raw(Method::Get, &format!("{}/agent/file-read", guest.path()), &vec![("file".into(), src.to_owned())]).await.map_err(
+        |e| match e {
+            Error::Api(m) if m.contains("No such file or directory") => Error::NotFound(m),
+            e => e,
+        },
+    )?;
+    let content = v["content"].as_str().unwrap_or_default();
+    if crate::model::loose::value_bool(&v["truncated"]) {
+        return Err(Error::Api(format!("the agent returned only part of {} (truncated)", crate::model::excerpt(src, 120))));
+    }
+    std::fs::write(dst, content.as_bytes()).map_err(|e| Error::Usage(format!("cannot write {}: {e}", crate::model::excerpt(dst, 120))))?;
+    print(out, &serde_json::json!({"src": src, "dst": dst, "bytes": content.len()}), |_: &Value| Table::default())
 }

@@ -181,3 +181,20 @@ fn file_push_checks_the_size_and_pull_brings_it_back() {
     // Without consent: exit 3, a plan, nothing pushed.
     assert_eq!(local(&tools, &["guest", "file", "push", "102", &src, "/root/other"]).expect_code(3).json()["plan"]["tier"], "destructive");
 }
+
+/// A file missing inside the guest: qemu's agent refuses the read (exit 5, nothing written);
+/// `pct pull` exits 0 with its worker's error on stderr, which is a failed task (exit 7), not
+/// a success.
+#[test]
+fn pulling_a_missing_file_is_not_found_for_qemu_and_a_failed_task_for_lxc() {
+    let tools = SimTools::new();
+    let dst = tools.dir.path().join("pulled");
+    let dst = dst.to_str().expect("utf-8");
+    let r = local(&tools, &["guest", "file", "pull", "100", "/etc/nope", dst]);
+    r.expect_code(5);
+    assert!(error(&r)["error"]["hint"].as_str().is_some_and(|h| h.contains("guest exec")), "{}", r.stderr);
+    let r = local(&tools, &["guest", "file", "pull", "102", "/etc/nope", dst]);
+    r.expect_code(7);
+    assert_eq!(error(&r)["error"]["message"], "the task failed: failed to open /etc/nope: No such file or directory");
+    assert!(!std::path::Path::new(dst).exists(), "nothing was written");
+}
