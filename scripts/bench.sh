@@ -30,7 +30,7 @@ rel=$PWD/target/release
 work=$(mktemp -d /tmp/pvectl-bench.XXXXXX)
 sshd_pid=""
 cleanup() {
-  for s in "$work"/rt/m-* "$work"/bare.sock; do
+  for s in "$work"/rt/m-* "$work"/bare.sock "$work"/bare-d.sock; do
     [ -S "$s" ] && ssh -S "$s" -O exit none >/dev/null 2>&1 || true
   done
   [ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null || true
@@ -156,9 +156,29 @@ t0=$(now); for _ in $(seq 5); do fleet -t m1; done; t1=$(now)
 one=$(ms "$t0" "$t1" 5)
 t0=$(now); for _ in $(seq 5); do fleet -t @all --parallel "$members"; done; t1=$(now)
 many=$(ms "$t0" "$t1" 5)
+# The floor on this machine: the same read through bare `ssh -S` channels on one master, one
+# alone and N at once (N pve-sim processes share the cores and the state file's lock).
+ssh -F "$work/ssh_config" -fN -o ControlMaster=yes -o ControlPath="$work/bare-d.sock" -o ControlPersist=120 bench
+bare_read() { ssh -F "$work/ssh_config" -S "$work/bare-d.sock" bench pvesh get "/nodes/$node/$kind/$vmid/status/current" --output-format json >/dev/null; }
+bare_read
+t0=$(now); for _ in $(seq 5); do bare_read; done; t1=$(now)
+bone=$(ms "$t0" "$t1" 5)
+t0=$(now)
+for _ in $(seq 5); do
+  pids=()
+  for _ in $(seq "$members"); do
+    bare_read &
+    pids+=("$!")
+  done
+  wait "${pids[@]}"  # not a bare `wait`: sshd is a child of this script too
+done
+t1=$(now)
+bmany=$(ms "$t0" "$t1" 5)
 echo "1 read:            ${one} ms/run"
 echo "$members reads at once: ${many} ms/run"
 python3 -c "print(f'ratio ${members} reads / 1 read = {$many/$one:.2f} (goal <= 1.2)')"
+echo "bare ssh -S floor:  1 read ${bone} ms, $members at once ${bmany} ms (ratio $(python3 -c "print(f'{$bmany/$bone:.2f}')"))"
+python3 -c "print(f'pvectl over the floor: 1 read {$one/$bone:.2f}x, $members reads {$many/$bmany:.2f}x')"
 
 echo "== (e) guest list of large inventories: peak RSS per document byte (goal <= 3 at 100k)"
 mkdir -p "$work/bigbin"
