@@ -1,33 +1,11 @@
 //! Runs several reads at once on the caller's task, without spawning (the backend is
-//! borrowed): a small `join_all` so one check set costs about one round trip, not N, and
+//! borrowed): the workflow's `join_all` so one check set costs about one round trip, not N, and
 //! [`join_bounded`] for reads per node or per guest, at most `limit` at a time.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::Poll;
 
-/// Polls every future until all are done; results in input order.
-pub(crate) async fn join_all<'a, T>(futs: Vec<Pin<Box<dyn Future<Output = T> + Send + 'a>>>) -> Vec<T> {
-    let mut futs: Vec<Option<Pin<Box<dyn Future<Output = T> + Send + 'a>>>> = futs.into_iter().map(Some).collect();
-    let mut out: Vec<Option<T>> = futs.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (slot, res) in futs.iter_mut().zip(out.iter_mut()) {
-            if let Some(f) = slot {
-                match f.as_mut().poll(cx) {
-                    Poll::Ready(v) => {
-                        *res = Some(v);
-                        *slot = None;
-                    }
-                    Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending { Poll::Pending } else { Poll::Ready(()) }
-    })
-    .await;
-    out.into_iter().map(|v| v.expect("every future finished")).collect()
-}
+pub(crate) use crate::workflow::join_all;
 
 /// As [`join_all`], with at most `limit` (at least 1) futures past their start at a time:
 /// each waits for a permit of one semaphore first (the pattern of `workflow::run_many`).

@@ -24,18 +24,20 @@ pub const DEFAULT_PARALLEL: usize = 4;
 pub type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
 /// Polls every future to its end on this task (concurrently, without spawning, so they may
-/// borrow); results in the order given.
+/// borrow); results in the order given. Takes [`Boxed`] futures, or any other `Unpin` ones
+/// (boxed `Send` futures keep the join `Send`).
 ///
 /// # Panics
 /// Never: every future is polled until it is ready.
-pub async fn join_all<T>(futs: Vec<Boxed<'_, T>>) -> Vec<T> {
-    let mut futs: Vec<Option<Boxed<'_, T>>> = futs.into_iter().map(Some).collect();
-    let mut out: Vec<Option<T>> = futs.iter().map(|_| None).collect();
+pub async fn join_all<F: Future + Unpin>(futs: Vec<F>) -> Vec<F::Output> {
+    // Generic over the future, so a `Send` future (a check set's reads) keeps the join `Send`.
+    let mut futs: Vec<Option<F>> = futs.into_iter().map(Some).collect();
+    let mut out: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
     std::future::poll_fn(|cx| {
         let mut pending = false;
         for (slot, result) in futs.iter_mut().zip(out.iter_mut()) {
             if let Some(f) = slot {
-                match f.as_mut().poll(cx) {
+                match Pin::new(f).poll(cx) {
                     Poll::Ready(v) => {
                         *result = Some(v);
                         *slot = None;
